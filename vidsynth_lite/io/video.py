@@ -1,0 +1,156 @@
+"""Video files: write frames to H.264 mp4 and read any video PyAV can decode.
+
+Frames are float tensors ``[T, C, H, W]`` in [-1, 1] (C = 3, or 1 for grey). torchvision >= 0.29 has no video
+I/O, so PyAV (which bundles FFmpeg and libx264) does the work.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidsynth_lite.io.atomic import atomic_path
+
+
+class VideoReadError(ValueError):
+    """A file that is missing, not a video, or holds no decodable frame."""
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """``[T, C, H, W]`` in [-1, 1] -> ``[T, H, W, 3]`` uint8 (grey is repeated to RGB)."""
+    if not isinstance(frames, torch.Tensor) or frames.ndim != 4 or frames.shape[1] not in (1, 3):
+        shape = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+        raise ValueError(f"expected frames as a tensor [T, C, H, W] with C in (1, 3), got {shape}")
+    if not torch.isfinite(frames).all():
+        raise ValueError("frames contain NaN or inf; expected finite values in [-1, 1]")
+    x = frames.detach().float().cpu().clamp(-1, 1)
+    x = ((x + 1) * 127.5).round().to(torch.uint8)  # [T, C, H, W] in 0..255
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return x.permute(0, 2, 3, 1).contiguous().numpy()  # [T, H, W, 3]
+
+
+def from_uint8(array: np.ndarray) -> torch.Tensor:
+    """``[T, H, W, 3]`` uint8 -> ``[T, 3, H, W]`` float32 in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float()  # [T, 3, H, W]
+    return x / 127.5 - 1.0
+
+
+def encode_mp4(frames: torch.Tensor, fps: float = 8, crf: int = 18) -> bytes:
+    """Encode frames as H.264 (yuv420p, plays in every browser) and return the mp4 bytes.
+
+    yuv420p needs even sizes: an odd height or width is padded by repeating the last row or column.
+    """
+    import av
+
+    rgb = to_uint8(frames)  # [T, H, W, 3]
+    pad_h, pad_w = rgb.shape[1] % 2, rgb.shape[2] % 2
+    if pad_h or pad_w:
+        rgb = np.pad(rgb, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    buffer = _io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=int(round(fps)))
+        stream.width, stream.height = rgb.shape[2], rgb.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "medium", "movflags": "+faststart"}
+        for image in rgb:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def write_video(path: str | os.PathLike, frames: torch.Tensor, fps: float = 8, crf: int = 18) -> Path:
+    """Write ``frames`` ``[T, C, H, W]`` in [-1, 1] to an H.264 mp4 at ``path``, atomically."""
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    data = encode_mp4(frames, fps=fps, crf=crf)
+    with atomic_path(path, suffix=".mp4") as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video's first video stream."""
+
+    path: str
+    frames: int       # number of decodable frames (counted by decoding when the container does not say)
+    fps: float
+    height: int
+    width: int
+    codec: str
+
+
+def _open(path: str | os.PathLike):
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise VideoReadError(f"video file not found: {str(p)!r}")
+    try:
+        container = av.open(str(p))
+    except Exception as error:  # noqa: BLE001 - PyAV raises many types; one clear message for all
+        raise VideoReadError(f"{str(p)!r} is not a readable video ({type(error).__name__}: {error}); expected a "
+                             "file PyAV/FFmpeg can decode (mp4, avi, mkv, webm, gif, ...)") from error
+    if not container.streams.video:
+        container.close()
+        raise VideoReadError(f"{str(p)!r} holds no video stream; expected a video file")
+    return container
+
+
+def _decode_rgb(path: str | os.PathLike) -> tuple[list[np.ndarray], float, str]:
+    container = _open(path)
+    frames: list[np.ndarray] = []
+    try:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
+        codec = stream.codec_context.name
+        try:
+            for frame in container.decode(stream):
+                frames.append(frame.to_ndarray(format="rgb24"))
+        except Exception as error:  # noqa: BLE001
+            if not frames:
+                raise VideoReadError(f"{str(path)!r} could not be decoded ({type(error).__name__}: {error}); "
+                                     "the file may be truncated or corrupted") from error
+            # A damaged tail: keep the frames that decoded, the caller sees how many there are.
+    finally:
+        container.close()
+    if not frames:
+        raise VideoReadError(f"{str(path)!r} holds no decodable frame; the file may be truncated or corrupted")
+    return frames, fps, codec
+
+
+def video_info(path: str | os.PathLike) -> VideoInfo:
+    """Frame count, frame rate, size and codec of the first video stream (decodes the file to count)."""
+    frames, fps, codec = _decode_rgb(path)
+    h, w = frames[0].shape[:2]
+    return VideoInfo(path=str(path), frames=len(frames), fps=fps, height=h, width=w, codec=codec)
+
+
+def read_video(path: str | os.PathLike, start: int = 0, num_frames: int | None = None,
+               stride: int = 1) -> torch.Tensor:
+    """Decode a video to ``[T, 3, H, W]`` float32 in [-1, 1].
+
+    Takes frames ``start, start + stride, ...`` (``num_frames`` of them, or all that remain). Raises
+    :class:`VideoReadError` for a missing, non-video, corrupted or too-short file.
+    """
+    if start < 0 or stride < 1 or (num_frames is not None and num_frames < 1):
+        raise ValueError(f"expected start >= 0, stride >= 1, num_frames >= 1 or None; got start={start}, "
+                         f"stride={stride}, num_frames={num_frames}")
+    frames, _, _ = _decode_rgb(path)
+    picked = frames[start::stride]
+    if num_frames is not None:
+        if len(picked) < num_frames:
+            raise VideoReadError(f"{str(path)!r} has {len(frames)} frames; {num_frames} frames from {start} with "
+                                 f"stride {stride} need {start + (num_frames - 1) * stride + 1}")
+        picked = picked[:num_frames]
+    if not picked:
+        raise VideoReadError(f"{str(path)!r} has {len(frames)} frames; none left from start={start}")
+    return from_uint8(np.stack(picked))  # [T, 3, H, W]

@@ -1,0 +1,5 @@
+"""Reproduction: the results store the chapters write and the reproduction pages read."""
+
+from vidsynth_lite.reproduce.results import available, read_results, write_results
+
+__all__ = ["available", "read_results", "write_results"]
