@@ -1,0 +1,36 @@
+"""Metrics with their protocols: Frechet/kernel distances, the real I3D, SynI3D, PSNR/SSIM, IS, DIV, ACD.
+
+Public API (chapter 2 teaches each piece):
+
+- :func:`frechet_distance` ``(mu1, sigma1, mu2, sigma2) -> float`` (numpy or torch), :class:`GaussianStats`
+  (streaming float64 statistics), :func:`frechet_floor` (the d^2/(2N) sample-size floor);
+- :func:`fvd` / :func:`kvd` ``(real, fake, network="i3d-k400" | "syn-i3d") -> Score``;
+- :func:`psnr`, :func:`ssim`, :func:`ssim_skimage_default` on ``[..., 3, H, W]`` in [-1, 1], one value per image,
+  and :func:`per_timestep`, :func:`best_of_k`, :func:`mean_of_k`;
+- :func:`inception_score`, :func:`div`, :func:`div_pixel`, :func:`acd_color`, :func:`acd_features`;
+- :class:`Score` (value, protocol, std, floor) and :func:`show`.
+
+Heavy pieces (the I3D weights, SynI3D training) load only when asked for.
+"""
+
+from vidsynth_lite.metrics.features import I3DFeatures, extract_features, get_network
+from vidsynth_lite.metrics.frechet import (GaussianStats, frechet_distance, frechet_distance_from_features,
+                                           frechet_floor, gaussian_stats, trace_sqrt_product)
+from vidsynth_lite.metrics.fvd import frechet_score, fvd, kernel_score, kvd, metric_name
+from vidsynth_lite.metrics.image import (best_of_k, mean_of_k, per_timestep, psnr, ssim,
+                                         ssim_skimage_default)
+from vidsynth_lite.metrics.kernel import kernel_distance, mmd2_unbiased, polynomial_kernel
+from vidsynth_lite.metrics.lpips import LPIPSUnavailable, lpips_vgg
+from vidsynth_lite.metrics.preprocess import i3d_preprocess, resize_bilinear_tf1, resize_bilinear_torch
+from vidsynth_lite.metrics.sample_scores import (acd_color, acd_features, div, div_pixel, inception_score,
+                                                 inception_score_of)
+from vidsynth_lite.metrics.score import Score, protocol_line, show
+
+__all__ = [
+    "GaussianStats", "frechet_distance", "frechet_distance_from_features", "frechet_floor", "gaussian_stats",
+    "trace_sqrt_product", "fvd", "kvd", "frechet_score", "kernel_score", "metric_name", "psnr", "ssim",
+    "ssim_skimage_default", "per_timestep", "best_of_k", "mean_of_k", "kernel_distance", "mmd2_unbiased",
+    "polynomial_kernel", "LPIPSUnavailable", "lpips_vgg", "i3d_preprocess", "resize_bilinear_tf1",
+    "resize_bilinear_torch", "acd_color", "acd_features", "div", "div_pixel", "inception_score",
+    "inception_score_of", "Score", "protocol_line", "show", "I3DFeatures", "extract_features", "get_network",
+]
