@@ -28,7 +28,9 @@ WORLDS: dict[str, type[World]] = {"pushbot": PushBot}
 
 def _register_optional():
     # worlds in their own modules; imported here so that `WORLDS` lists them all
-    from . import actions, drums, faces, sky
+    from . import sky
+    WORLDS["sky"] = sky.Sky
+    from . import actions, drums, faces
     WORLDS.update({"sky": sky.Sky, "actions": actions.ActionsWorld, "drums": drums.Drums,
                    "faces": faces.Faces, "faces_b": faces.FacesB})
 
