@@ -30,6 +30,8 @@ def _register_optional():
     # worlds in their own modules; imported here so that `WORLDS` lists them all
     from . import sky
     WORLDS["sky"] = sky.Sky
+    from . import actions
+    WORLDS["actions"] = actions.ActionsWorld
     from . import actions, drums, faces
     WORLDS.update({"sky": sky.Sky, "actions": actions.ActionsWorld, "drums": drums.Drums,
                    "faces": faces.Faces, "faces_b": faces.FacesB})
