@@ -1,0 +1,15 @@
+"""Predicting video with a hierarchical VQ-VAE and PixelCNN priors (Walker, Razavi, van den Oord 2021).
+
+Read in order: ``config`` (Tables 3-8), ``vqvae`` (Sec. 3.1), ``top_prior`` and ``bottom_prior`` (Sec. 3.2),
+``predict`` (Fig. 3, right).
+"""
+
+from .bottom_prior import BottomPrior, bottom_prior_loss
+from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, profile_configs
+from .predict import CodesDataset, VideoPredictor, latent_volumes
+from .top_prior import TopPrior, top_prior_loss
+from .vqvae import VideoVQVAE, VQVAEOutput, vqvae_loss
+
+__all__ = ["BottomPrior", "bottom_prior_loss", "BottomPriorConfig", "TopPriorConfig", "VQVAEConfig",
+           "VQVAEModels", "profile_configs", "CodesDataset", "VideoPredictor", "latent_volumes", "TopPrior",
+           "top_prior_loss", "VideoVQVAE", "VQVAEOutput", "vqvae_loss"]

@@ -1,0 +1,111 @@
+"""Sizes of the three networks of Walker et al. 2021 (Appendix A, Tables 3-8).
+
+The dataclass defaults are the paper's ``full`` sizes; :func:`profile_configs` gives the ``lite`` and ``smoke``
+sizes used on a CPU. Every field says which table row it comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+
+@dataclass
+class VQVAEConfig:
+    """Table 3."""
+
+    frames: int = 16                  # Input size 256x256x16x3
+    size: int = 256
+    channels: int = 3
+    hidden: int = 128                 # Hidden units
+    residual: int = 32                # Residual units
+    layers: int = 2                   # Layers (residual blocks per stack)
+    num_codes: int = 512              # Codebook size (each layer its own codebook)
+    code_dim: int = 64                # Codebook dimension
+    beta: float = 0.25                # commitment loss coefficient (Eq. 2)
+    ema: bool = True                  # codebook by EMA (Eq. 3); False: codebook loss of Eq. 2
+    decay: float = 0.99               # gamma of Eq. 3 (not stated in the paper; VQ-VAE-2's value)
+    restart_threshold: float = 1e-2   # dead-code restart below this EMA count (not in the paper)
+    bottom_mask_prob: float = 0.25    # Sec. 3.1 random masking of the bottom layer (rate not stated)
+    # first-stage encoder kernel / stride (t, h, w) = (4, 8, 8) / (2, 4, 4); second stage (4, 4, 4) / (2, 2, 2)
+
+    @property
+    def bottom_shape(self) -> tuple[int, int, int]:
+        return self.frames // 2, self.size // 4, self.size // 4
+
+    @property
+    def top_shape(self) -> tuple[int, int, int]:
+        return self.frames // 4, self.size // 8, self.size // 8
+
+
+@dataclass
+class TopPriorConfig:
+    """Tables 4 (top prior column), 5 and 6."""
+
+    num_codes: int = 512
+    cond_frames: int = 4              # 4 frames in, 12 predicted (Sec. 3.2)
+    frames: int = 16
+    hidden: int = 512                 # Hidden units
+    residual: int = 1024              # Residual units
+    layers: int = 40                  # Layers
+    attn_every: int = 5               # 8 attention layers in 40 ("every five layers", Sec. 3.2)
+    heads: int = 8                    # Attention heads
+    kernel: int = 3                   # Conv filter size
+    dropout: float = 0.5              # Dropout
+    cond_embed: int = 256             # Table 6: concatenated, downsampled to 32x32x256
+    cond_hidden: int = 512            # Table 5: hidden units
+    cond_residual: int = 128          # Table 5: residual units
+    cond_layers: int = 4              # Table 5: layers
+
+
+@dataclass
+class BottomPriorConfig:
+    """Tables 4 (bottom prior column), 7 and 8."""
+
+    num_codes: int = 512
+    cond_frames: int = 4
+    frames: int = 16
+    hidden: int = 512                 # Hidden units
+    residual: int = 1024              # Residual units
+    layers: int = 20                  # Layers
+    attn_every: int = 5               # 4 attention layers in 20
+    heads: int = 8
+    kernel: int = 5                   # Conv filter size
+    dropout: float = 0.0
+    past_window: int = 2              # window of past bottom slices (Sec. 3.2 text: 2; Table 8 feeds 4)
+    cond_embed: int = 64              # embedding width of the conditioning codes (not stated)
+    cond_hidden: int = 1024           # Table 7: hidden units
+    cond_residual: int = 256          # residual units of the conditioning stack (not stated)
+    cond_layers: int = 20             # Table 7: residual blocks
+
+
+@dataclass
+class VQVAEModels:
+    vqvae: VQVAEConfig = field(default_factory=VQVAEConfig)
+    top: TopPriorConfig = field(default_factory=TopPriorConfig)
+    bottom: BottomPriorConfig = field(default_factory=BottomPriorConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def profile_configs(profile: str) -> VQVAEModels:
+    """``full``: the paper. ``lite``: 64x64x16 and small widths (minutes on a 2-core CPU). ``smoke``: 32x32x16."""
+    full = VQVAEModels()
+    if profile == "full":
+        return full
+    if profile not in ("lite", "smoke"):
+        raise ValueError(f"profile must be 'smoke', 'lite' or 'full', got {profile!r}")
+    lite = profile == "lite"
+    k = 128 if lite else 32
+    return VQVAEModels(
+        vqvae=replace(full.vqvae, size=64 if lite else 32, hidden=48 if lite else 16, residual=24 if lite else 8,
+                      layers=2 if lite else 1, num_codes=k, code_dim=32 if lite else 8),
+        top=replace(full.top, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
+                    layers=6 if lite else 2, attn_every=3 if lite else 2, heads=4 if lite else 2, dropout=0.1,
+                    cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16, cond_residual=24 if lite else 8,
+                    cond_layers=2 if lite else 1),
+        bottom=replace(full.bottom, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
+                       layers=5 if lite else 2, attn_every=5 if lite else 2, heads=4 if lite else 2,
+                       kernel=3, cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16,
+                       cond_residual=24 if lite else 8, cond_layers=2 if lite else 1),
+    )
