@@ -32,6 +32,10 @@ def _register_optional():
     WORLDS["sky"] = sky.Sky
     from . import actions
     WORLDS["actions"] = actions.ActionsWorld
+    from . import drums
+    WORLDS["drums"] = drums.Drums
+    from . import faces
+    WORLDS.update({"faces": faces.Faces, "faces_b": faces.FacesB})
     from . import actions, drums, faces
     WORLDS.update({"sky": sky.Sky, "actions": actions.ActionsWorld, "drums": drums.Drums,
                    "faces": faces.Faces, "faces_b": faces.FacesB})

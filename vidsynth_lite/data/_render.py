@@ -58,10 +58,12 @@ def sdf_circle(x, y, cx, cy, r):
 
 
 def sdf_ellipse(x, y, cx, cy, rx, ry, angle=0.0):
-    """Approximate ellipse distance (exact on the axes; good enough for anti-aliasing)."""
+    """Approximate ellipse distance ``k0 (k0 - 1) / k1`` (first-order correct near the outline, which is what
+    anti-aliasing needs; thin ellipses get no stray halo)."""
     u, v = rotate(x, y, cx, cy, angle)
-    k = np.sqrt((u / rx) ** 2 + (v / ry) ** 2)
-    return (k - 1.0) * np.minimum(rx, ry)
+    k0 = np.sqrt((u / rx) ** 2 + (v / ry) ** 2)
+    k1 = np.sqrt((u / (rx * rx)) ** 2 + (v / (ry * ry)) ** 2)
+    return k0 * (k0 - 1.0) / np.maximum(k1, 1e-9)
 
 
 def sdf_capsule(x, y, ax, ay, bx, by, r):
