@@ -43,7 +43,8 @@ class Score:
                    floor=d.get("floor"))
 
     def __format__(self, spec: str) -> str:
-        spec = spec or ".4g"
+        if not spec:
+            return str(self)
         text = format(self.value, spec)
         if self.std is not None:
             text += " +- " + format(self.std, spec)
@@ -52,7 +53,7 @@ class Score:
         return text
 
     def __str__(self) -> str:
-        return f"{self.name} = {self:.4g}"
+        return f"{self.name} = {self:.4g}"  # format spec given: number, std and floor only
 
     def __float__(self) -> float:
         return float(self.value)
