@@ -70,11 +70,14 @@ def _timbre(instrument: int) -> np.ndarray:
 
 def _schedule(r: np.random.Generator, T: int):
     """Strike frames per hand: ``[(frame, instrument, velocity), ...]`` with gaps of 2-6 frames."""
-    out = []
+    out, taken = [], set()
     for hand, choices in enumerate(_HANDS):
         f = int(r.integers(1, 5))
         while f < T:
-            out.append((f, int(r.choice(choices)), float(r.uniform(0.5, 1.0)), hand))
+            inst, vel = int(r.choice(choices)), float(r.uniform(0.5, 1.0))
+            if (f, inst) not in taken:    # both hands never hit the same instrument on the same frame
+                out.append((f, inst, vel, hand))
+                taken.add((f, inst))
             f += int(r.integers(2, 7))
     return out
 
@@ -138,7 +141,7 @@ class Drums(World):
                                   R.sdf_ellipse(X, Y, cx, cy + sh, rx, ry))
                 cyl = np.sqrt(np.clip(1 - ((X - cx) / rx) ** 2, 0, 1))
                 R.over(bg, R.tint((0.4 + 0.7 * cyl) * np.ones_like(Y), shell)[None], R.coverage(body, S)[None])
-                col = np.float32([0.93, 0.92, 0.88])
+                col = np.float32([0.78, 0.77, 0.72])
             else:        # cymbal stand
                 stand = R.sdf_capsule(X, Y, cx, cy, cx, 0.98, 0.006)
                 R.over(bg, np.float32([0.55, 0.55, 0.58]), R.coverage(stand, S)[None])
