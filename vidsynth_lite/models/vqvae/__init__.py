@@ -5,11 +5,12 @@ Read in order: ``config`` (Tables 3-8), ``vqvae`` (Sec. 3.1), ``top_prior`` and 
 """
 
 from .bottom_prior import BottomPrior, bottom_prior_loss
-from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, profile_configs
+from .checkpoint import load_model, save_model
+from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, compression, profile_configs
 from .predict import CodesDataset, VideoPredictor, latent_volumes
 from .top_prior import TopPrior, top_prior_loss
 from .vqvae import VideoVQVAE, VQVAEOutput, vqvae_loss
 
-__all__ = ["BottomPrior", "bottom_prior_loss", "BottomPriorConfig", "TopPriorConfig", "VQVAEConfig",
-           "VQVAEModels", "profile_configs", "CodesDataset", "VideoPredictor", "latent_volumes", "TopPrior",
+__all__ = ["load_model", "save_model", "BottomPrior", "bottom_prior_loss", "BottomPriorConfig", "TopPriorConfig", "VQVAEConfig",
+           "VQVAEModels", "compression", "profile_configs", "CodesDataset", "VideoPredictor", "latent_volumes", "TopPrior",
            "top_prior_loss", "VideoVQVAE", "VQVAEOutput", "vqvae_loss"]

@@ -109,3 +109,12 @@ def profile_configs(profile: str) -> VQVAEModels:
                        kernel=3, cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16,
                        cond_residual=24 if lite else 8, cond_layers=2 if lite else 1),
     )
+
+
+def compression(cfg: VQVAEConfig) -> dict[str, float]:
+    """Sec. 3.1: bits of the video (``T H W 3 log2 256``) vs bits of both latent layers (``N log2 K``)."""
+    import math
+
+    video = cfg.frames * cfg.size * cfg.size * cfg.channels * 8
+    latents = (math.prod(cfg.bottom_shape) + math.prod(cfg.top_shape)) * math.log2(cfg.num_codes)
+    return {"video_bits": float(video), "latent_bits": float(latents), "ratio": latents / video}

@@ -113,6 +113,6 @@ class VideoVQVAE(nn.Module):
 def vqvae_loss(model: nn.Module, video: torch.Tensor):
     """``loss_fn`` for :func:`vidsynth_lite.train.fit`: Eq. 2 (EMA codebook), with logged terms."""
     out = model(video)
-    return out.loss, {"recon": float(out.recon_loss), "perplexity_bottom": out.bottom.perplexity,
+    return out.loss, {"recon": float(out.recon_loss.detach()), "perplexity_bottom": out.bottom.perplexity,
                       "perplexity_top": out.top.perplexity, "usage_bottom": out.bottom.usage,
                       "usage_top": out.top.usage}
