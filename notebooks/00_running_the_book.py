@@ -202,6 +202,20 @@ vl.io.show_video(torch.cat([test_videos[:4], rollout]), fps=6, columns=4,
                  caption="top: ground truth; bottom: the tiny predictor's rollout from 2 frames")
 
 # %% [markdown]
+# Step through the rollout of the first test clip frame by frame. In JupyterLab the slider redraws the frame; the
+# rendered page cannot run Python, so `vl.viz.explore` first draws a static row of evenly spaced frames that
+# every reader sees.
+
+# %%
+def draw_frame(ax, t):
+    pair = torch.cat([test_videos[0, t], rollout[0, t]], dim=2)              # [3, H, 2W]: truth | rollout
+    ax.imshow(((pair.permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
+    ax.axis("off")
+
+
+vl.viz.explore(draw_frame, "t", list(range(cfg.frames)))
+
+# %% [markdown]
 # ## Results, with their protocol
 #
 # A number without its protocol is not a result. Every chapter writes `results/<chapter>.json` with the metrics,

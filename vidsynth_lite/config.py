@@ -69,9 +69,11 @@ def notebook_parameters(namespace: dict[str, Any]) -> dict[str, Any]:
     """
     found: dict[str, Any] = {}
     for name, value in namespace.items():
+        if name.startswith("_") or name in _IPYTHON_NAMES:
+            continue
         if isinstance(value, types.ModuleType):
             break
-        if name.startswith("_") or name in _IPYTHON_NAMES or not isinstance(value, _LITERALS):
+        if not isinstance(value, _LITERALS):
             continue
         found[name] = value
     return found

@@ -51,8 +51,8 @@ class StepBatches:
                 self._orders[epoch] = torch.randperm(n, generator=generator)
             else:
                 self._orders[epoch] = torch.arange(n)
-            if len(self._orders) > 4:
-                self._orders.pop(min(self._orders))
+            for stale in [e for e in self._orders if e != epoch][:-3]:  # keep a few recent epochs
+                del self._orders[stale]
         return self._orders[epoch]
 
     def indices(self, step: int) -> list[int]:

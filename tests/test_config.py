@@ -1,0 +1,103 @@
+from dataclasses import dataclass
+
+import pytest
+
+from vidsynth_lite import config
+from vidsynth_lite.config import ChapterConfig, ConfigError, notebook_parameters, param, resolve
+from vidsynth_lite.train.demo import RunningConfig
+
+
+@dataclass
+class Toy(ChapterConfig):
+    chapter = "toy-without-files"
+    steps: int = param(10, "steps", min=1, max=100)
+    lr: float = param(0.1, "learning rate", min=0.0)
+    size: int = param(32, "size", choices=(16, 32, 64))
+    name: str = param("a", "a name")
+    widths: tuple = param((1, 2), "widths")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_profile(monkeypatch):
+    monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
+
+
+def test_defaults_and_overrides():
+    cfg = resolve(Toy, {"profile": "lite", "steps": 5, "lr": 1})
+    assert (cfg.steps, cfg.lr, cfg.size, cfg.profile) == (5, 1.0, 32, "lite")
+    assert isinstance(cfg.lr, float)
+
+
+def test_none_means_profile_value(repo):
+    lite = resolve(RunningConfig, {"profile": "lite", "steps": None})
+    smoke = resolve(RunningConfig, {"profile": "smoke", "steps": None})
+    import yaml
+
+    assert smoke.steps == yaml.safe_load((repo / "configs/running/smoke.yaml").read_text())["steps"]
+    assert lite.steps != smoke.steps
+
+
+def test_env_profile_overrides_notebook(monkeypatch):
+    monkeypatch.setenv("VIDSYNTH_PROFILE", "smoke")
+    assert resolve(RunningConfig, {"profile": "lite"}).profile == "smoke"
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"stpes": 5}, ["unknown parameter 'stpes'", "steps"]),
+    ({"steps": "abc"}, ["'steps'", "'abc'", "expected int in [1, 100]"]),
+    ({"steps": 2.5}, ["'steps'", "2.5", "int"]),
+    ({"steps": True}, ["'steps'", "True"]),
+    ({"steps": 0}, ["'steps'", "= 0", "[1, 100]"]),
+    ({"lr": -1.0}, ["'lr'", "-1.0", ">= 0.0"]),
+    ({"size": 48}, ["'size'", "48", "one of [16, 32, 64]"]),
+    ({"profile": "huge"}, ["unknown profile 'huge'", "smoke", "full"]),
+    ({"stpes": None}, ["unknown parameter 'stpes'"]),
+])
+def test_bad_parameters_raise_one_clear_error(params, words):
+    with pytest.raises(ConfigError) as info:
+        resolve(Toy, {"profile": "lite", **params})
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_unknown_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("VIDSYNTH_PROFILE", "tiny")
+    with pytest.raises(ConfigError, match="unknown profile 'tiny'.*VIDSYNTH_PROFILE"):
+        resolve(Toy, {"profile": "lite"})
+
+
+def test_profile_file_with_unknown_key_is_named(tmp_path, monkeypatch):
+    (tmp_path / "running").mkdir()
+    (tmp_path / "running" / "lite.yaml").write_text("profile: lite\nstepz: 3\n")
+    monkeypatch.setenv("VIDSYNTH_CONFIGS", str(tmp_path))
+    with pytest.raises(ConfigError, match="stepz.*lite.yaml"):
+        resolve(RunningConfig, {"profile": "lite"})
+
+
+def test_profile_files_name_their_own_profile(repo):
+    import yaml
+
+    files = sorted((repo / "configs").glob("*/*.yaml"))
+    assert files
+    for path in files:
+        assert path.stem in config.PROFILES, path
+        assert (yaml.safe_load(path.read_text()) or {}).get("profile") == path.stem, path
+
+
+@pytest.mark.parametrize("profile", config.PROFILES)
+def test_chapter0_profiles_resolve(profile):
+    assert resolve(RunningConfig, {"profile": profile}).profile == profile
+
+
+def test_notebook_parameters_stop_at_first_module():
+    import math
+
+    namespace = {"__name__": "__main__", "__builtins__": math, "In": [], "_i1": "x", "get_ipython": print, "profile": "lite",
+                 "seed": 1, "steps": None, "stepz": 4, "math": math, "later": 5}
+    assert notebook_parameters(namespace) == {"profile": "lite", "seed": 1, "steps": None, "stepz": 4}
+
+
+def test_describe_lists_every_field():
+    text = config.describe(Toy)
+    for name in ("profile", "seed", "steps", "lr", "size"):
+        assert name in text

@@ -1,0 +1,132 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vidsynth_lite import io
+
+
+def smooth_video(t=10, h=32, w=48):
+    """A moving colour gradient: easy for H.264, so the round-trip error measures the codec, not noise."""
+    y = torch.linspace(-1, 1, h)[:, None]
+    x = torch.linspace(-1, 1, w)[None, :]
+    frames = [torch.stack([torch.sin(2 * x + 0.3 * i) * 0.8 + 0 * y, torch.cos(2 * y - 0.2 * i) * 0.8 + 0 * x,
+                           (x * y) * 0.8]) for i in range(t)]
+    return torch.stack(frames)  # [T, 3, H, W]
+
+
+def test_video_round_trip_keeps_shape_count_and_pixels(tmp_path):
+    video = smooth_video()
+    path = io.write_video(tmp_path / "a.mp4", video, fps=10)
+    back = io.read_video(path)
+    assert back.shape == video.shape and back.dtype == torch.float32
+    assert back.min() >= -1 and back.max() <= 1
+    error = (back - video).abs().mean().item()
+    assert error < 0.03, f"mean abs error {error:.4f} exceeds codec tolerance"  # 0.03 ~ 4 grey levels
+    info = io.video_info(path)
+    assert (info.frames, info.height, info.width, info.codec) == (10, 32, 48, "h264")
+    assert math.isclose(info.fps, 10)
+
+
+def test_read_video_clip_selection(tmp_path):
+    video = smooth_video(t=12)
+    path = io.write_video(tmp_path / "b.mp4", video)
+    clip = io.read_video(path, start=2, num_frames=4, stride=3)  # frames 2, 5, 8, 11
+    full = io.read_video(path)
+    assert torch.equal(clip, full[2:12:3])
+    with pytest.raises(io.VideoReadError, match="12 frames"):
+        io.read_video(path, start=2, num_frames=5, stride=3)
+
+
+def test_odd_sizes_are_padded_to_even(tmp_path):
+    back = io.read_video(io.write_video(tmp_path / "odd.mp4", smooth_video(h=15, w=17)))
+    assert back.shape[-2:] == (16, 18)
+
+
+def test_grey_frames_become_rgb(tmp_path):
+    grey = smooth_video()[:, :1]
+    assert io.read_video(io.write_video(tmp_path / "g.mp4", grey)).shape[1] == 3
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(3, 8, 8), torch.zeros(2, 4, 8, 8), torch.full((2, 3, 8, 8), float("nan"))])
+def test_write_video_rejects_bad_frames(tmp_path, bad):
+    with pytest.raises(ValueError, match="expected"):
+        io.write_video(tmp_path / "x.mp4", bad)
+    assert not list(tmp_path.iterdir()), "a failed write left a file behind"
+
+
+def test_reader_errors_are_clear(tmp_path):
+    with pytest.raises(io.VideoReadError, match="not found"):
+        io.read_video(tmp_path / "missing.mp4")
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    with pytest.raises(io.VideoReadError, match="not a readable video|no decodable frame"):
+        io.read_video(text)
+    good = io.write_video(tmp_path / "good.mp4", smooth_video(t=20))
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) // 3])
+    with pytest.raises(io.VideoReadError, match="truncated|corrupted|not a readable video"):
+        io.read_video(truncated)
+
+
+def test_video_html_embeds_a_capped_mp4_and_grid_has_one_row_per_video():
+    batch = torch.rand(3, 6, 3, 16, 16) * 2 - 1
+    html = io.video_html(batch, caption="x < y")
+    assert 'src="data:video/mp4;base64,' in html and "x &lt; y" in html
+    big = torch.rand(2, 24, 3, 64, 64) * 2 - 1  # noise compresses badly: forces the cap to act
+    capped = io.video_html(big, max_kib=60)
+    assert len(capped) < 60 * 1024 * 4 / 3 + 1000
+    with pytest.raises(ValueError, match="does not fit"):
+        io.video_html(big, max_kib=1)
+    grid = io.frame_grid(batch, max_frames=4)
+    assert grid.dtype == np.uint8 and grid.shape == (3 * 16 + 2 * 2, 4 * 16 + 3 * 2, 3)
+
+
+def test_weights_round_trip_with_config_and_step(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    path = io.save_weights(tmp_path / "w.safetensors", model, config={"width": 3}, step=7)
+    state, meta = io.load_weights(path)
+    assert meta["config"] == {"width": 3} and meta["step"] == 7
+    for key, value in model.state_dict().items():
+        assert torch.equal(state[key], value)
+
+
+def test_loader_refuses_non_checkpoints(tmp_path):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(np.random.default_rng(0).bytes(1000))
+    with pytest.raises(io.CheckpointError, match="not a checkpoint"):
+        io.load_weights(junk)
+    pickle_file = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2)}, pickle_file)
+    with pytest.raises(io.CheckpointError, match="not a checkpoint"):
+        io.load_weights(pickle_file)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.ones(2)}, str(foreign))
+    with pytest.raises(io.CheckpointError, match="not a vidsynth-lite checkpoint"):
+        io.load_weights(foreign)
+    with pytest.raises(io.CheckpointError, match="not found"):
+        io.load_weights(tmp_path / "absent.safetensors")
+    with pytest.raises(io.CheckpointError, match="weights_only"):
+        io.load_state(junk)
+
+
+def test_training_state_refuses_pickled_code(tmp_path):
+    path = tmp_path / "state.pt"
+    torch.save({"fn": print}, path)  # a pickled callable: weights_only must refuse it
+    with pytest.raises(io.CheckpointError, match="weights_only"):
+        io.load_state(path)
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "f.txt"
+    io.write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash while writing")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]

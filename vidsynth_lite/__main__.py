@@ -1,0 +1,3 @@
+from vidsynth_lite.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Command line: ``python -m vidsynth_lite <command>``.
+
+    env                                     print the environment report
+    reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("env", help="print the environment report")
+    rep = sub.add_parser("reproduce", help="run a chapter notebook with papermill at a profile")
+    rep.add_argument("notebook")
+    rep.add_argument("chapter", help="folder name under configs/, e.g. vqvae")
+    rep.add_argument("--profile", default="full", choices=("smoke", "lite", "full"))
+    rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
+    rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="override a parameter (value parsed as YAML)")
+    args = parser.parse_args(argv)
+
+    if args.command == "env":
+        from vidsynth_lite import runtime
+
+        print(json.dumps(runtime.environment(), indent=2))
+        return 0
+
+    from pathlib import Path
+
+    import yaml
+
+    from vidsynth_lite.reproduce.run import run_chapter
+
+    output = args.output or f"_build/executed/{Path(args.notebook).stem}-{args.profile}.ipynb"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    overrides = {name: yaml.safe_load(value) for name, value in args.param}
+    results = run_chapter(args.notebook, args.chapter, args.profile, output, overrides)
+    print(json.dumps(results["metrics"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

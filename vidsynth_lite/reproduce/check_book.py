@@ -1,0 +1,31 @@
+"""After ``jupyter-book build``: every chapter page must show executed outputs.
+
+jupyter-book is told to stop on any failing cell; this check is the second lock. A notebook page whose code
+cells carry no output at all means a chapter was rendered unexecuted, which must never pass silently.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def pages_without_outputs(html_dir: str | Path) -> list[Path]:
+    pages = sorted(Path(html_dir).glob("notebooks/*.html"))
+    if not pages:
+        raise SystemExit(f"no chapter pages under {html_dir}/notebooks: did the build run?")
+    return [p for p in pages if "cell_output" not in p.read_text(errors="replace")]
+
+
+def main(argv: list[str]) -> int:
+    html_dir = argv[0] if argv else "_build/html"
+    empty = pages_without_outputs(html_dir)
+    for page in empty:
+        print(f"!! {page} has no cell outputs: the chapter was not executed", file=sys.stderr)
+    total = len(list(Path(html_dir).glob("notebooks/*.html")))
+    print(f"{total - len(empty)}/{total} chapter pages carry executed outputs")
+    return 1 if empty else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
