@@ -23,6 +23,7 @@ from __future__ import annotations
 from ._world import SIZES, SPLITS, World, item_seed
 from .pushbot import PushBot
 from .real import BairFolder, VideoFolder
+from .cache import CachedWorld, cached
 
 WORLDS: dict[str, type[World]] = {"pushbot": PushBot}
 
@@ -62,4 +63,4 @@ def load(name: str, split: str = "train", *, frames: int | None = None, size: in
     return WORLDS[name](split, frames=frames, size=size, seed=seed, length=length, **options)
 
 
-__all__ = ["load", "WORLDS", "SIZES", "SPLITS", "World", "item_seed", "VideoFolder", "BairFolder"]
+__all__ = ["load", "WORLDS", "SIZES", "SPLITS", "World", "item_seed", "VideoFolder", "BairFolder", "cached", "CachedWorld"]
