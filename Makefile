@@ -50,7 +50,7 @@ system-deps:
 	  [ "$${CI:-}" != "true" ]; fi
 
 -include make/*.mk
-WEIGHTS_TARGETS ?=
+WEIGHTS_TARGETS := weights
 
 check-notebooks: $(NOTEBOOKS)
 	$(PY) -m vidsynth_lite.reproduce.notebook_sync $(NOTEBOOK_SOURCES)
