@@ -24,6 +24,7 @@ from ._world import SIZES, SPLITS, World, item_seed
 from .pushbot import PushBot
 from .real import BairFolder, VideoFolder
 from .cache import CachedWorld, cached
+from . import measure  # noqa: E402  (motion magnitude, phase correlation, capsule distance)
 
 WORLDS: dict[str, type[World]] = {"pushbot": PushBot}
 
