@@ -60,7 +60,7 @@ test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS)
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@start=$$(date +%s); \
 	VIDSYNTH_PROFILE=smoke VIDSYNTH_RESULTS=$(TEST_TMP)/results VIDSYNTH_RUNS=$(TEST_TMP)/runs \
-	  MPLBACKEND=agg $(VENV)/bin/pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
+	  $(VENV)/bin/pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
 	  --durations=15 -q; \
 	echo ">> make test: $$(( $$(date +%s) - start )) s of tests"
 
@@ -77,7 +77,7 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
 	  echo ">> package or configs changed ($$hash): dropping the execution cache"; rm -rf _build/.jupyter_cache; fi; \
 	echo "$$hash" > _build/.package-hash
 	@start=$$(date +%s); \
-	env -u VIDSYNTH_PROFILE MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
+	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
 	echo ">> make book: $$(( $$(date +%s) - start )) s to execute and render"
 	$(PY) -m vidsynth_lite.reproduce.check_book _build/html
 

@@ -222,18 +222,23 @@ vl.viz.explore(draw_frame, "t", list(range(cfg.frames)))
 # how they were measured, and the environment; the reproduction pages read these files.
 
 # %%
+import resource
+
+peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 mse_model = (rollout[:, 2:] - test_videos[:4, 2:]).pow(2).mean().item()
 mse_copy = (test_videos[:4, 1:2] - test_videos[:4, 2:]).pow(2).mean().item()
 path = vl.reproduce.write_results(
     "running", cfg.profile,
     metrics={"rollout_mse": mse_model, "copy_last_frame_mse": mse_copy, "resume_bit_exact": identical,
-             "train_seconds": resumed.seconds},
+             "train_seconds": resumed.seconds, "peak_memory_mb": peak_memory_mb,
+             "chapter_seconds_until_results": time.perf_counter() - chapter_started},
     protocol={"data": "moving_pattern (test seed = seed + 10000)", "clips": 4, "resolution": cfg.size,
               "frames": cfg.frames, "context_frames": 2, "weights": "EMA (decay 0.9)", "seed": cfg.seed,
               "steps": cfg.steps},
 )
 print(f"rollout MSE {mse_model:.4f} vs copy-last-frame {mse_copy:.4f}  ->  {path}")
-print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")
+print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s, peak memory of this kernel: "
+      f"{peak_memory_mb:.0f} MB")
 
 # %% [markdown]
 # ## Exercises
