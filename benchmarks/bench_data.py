@@ -21,9 +21,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import torch  # noqa: E402
+import torch
 
-import vidsynth_lite.data as D  # noqa: E402
+import vidsynth_lite.data as D
 
 WORLDS = ("pushbot", "sky", "actions", "drums", "faces", "faces_b")
 

@@ -63,5 +63,5 @@ def test_default_location_follows_vidsynth_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("VIDSYNTH_CACHE", str(tmp_path))
     D.cached(D.load("faces_b", size=32, length=2), progress=False)
     assert len(list((tmp_path / "data").iterdir())) == 1
-    with pytest.raises(ValueError, match="synthetic world"):
+    with pytest.raises(TypeError, match="synthetic world"):
         D.cached([1, 2, 3])

@@ -233,7 +233,7 @@ def test_drums_audio_is_the_instruments_started_on_strike_frames():
         T, spf = audio.shape
         wave = audio.reshape(-1)
 
-        def synth(offset):
+        def synth(offset, hits=hits, T=T, spf=spf):
             out = np.zeros(T * spf, np.float32)
             for t, k in zip(*np.nonzero(hits)):
                 a = (t + offset) * spf

@@ -20,11 +20,11 @@ Caching: ``cached(dataset)`` stores a generated split under ``vidsynth_lite.path
 
 from __future__ import annotations
 
+from . import measure
 from ._world import SIZES, SPLITS, World, item_seed
+from .cache import CachedWorld, cached
 from .pushbot import PushBot
 from .real import BairFolder, VideoFolder
-from .cache import CachedWorld, cached
-from . import measure  # noqa: E402  (motion magnitude, phase correlation, capsule distance)
 
 WORLDS: dict[str, type[World]] = {"pushbot": PushBot}
 
@@ -64,4 +64,5 @@ def load(name: str, split: str = "train", *, frames: int | None = None, size: in
     return WORLDS[name](split, frames=frames, size=size, seed=seed, length=length, **options)
 
 
-__all__ = ["load", "WORLDS", "SIZES", "SPLITS", "World", "item_seed", "VideoFolder", "BairFolder", "cached", "CachedWorld"]
+__all__ = [  # noqa: RUF022
+    "measure", "SIZES", "SPLITS", "WORLDS", "BairFolder", "CachedWorld", "VideoFolder", "World", "cached", "item_seed", "load"]

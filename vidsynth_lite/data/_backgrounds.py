@@ -8,7 +8,7 @@ Each image is resized once per output size (cached per process) so that a clip o
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from PIL import Image
@@ -29,7 +29,7 @@ def _digits_mosaic() -> np.ndarray:
     return paper * (1 - img[..., None]) + ink * img[..., None]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _raw(name: str) -> np.ndarray:
     """The original image as float32 RGB ``[H, W, 3]`` in [0, 1]."""
     if name == "sklearn_digits":
@@ -55,7 +55,7 @@ def resized(name: str, short_side: int) -> np.ndarray:
     img = _raw(name)
     h, w = img.shape[:2]
     s = short_side / min(h, w)
-    nh, nw = max(int(round(h * s)), short_side), max(int(round(w * s)), short_side)
+    nh, nw = max(round(h * s), short_side), max(round(w * s), short_side)
     pil = Image.fromarray((img * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
     out = np.asarray(pil, np.float32).transpose(2, 0, 1) / 255.0
     out.setflags(write=False)
@@ -69,7 +69,7 @@ def clip_background(rng: np.random.Generator, size: int, frames: int, pan: np.nd
     """
     name = NAMES[rng.integers(len(NAMES))]
     zoom = 1.0 + 0.25 * rng.integers(5)                     # how much of the photo one frame shows
-    big = resized(name, int(round(size * zoom * 1.6)))     # room to pan
+    big = resized(name, round(size * zoom * 1.6))      # room to pan
     _, H, W = big.shape
     span = np.abs(pan).max(0) * size + 2
     oy0 = rng.uniform(0, max(H - size - 2 * span[1] - 1, 0)) + span[1]

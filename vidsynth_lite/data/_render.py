@@ -18,8 +18,23 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = [
-    "grid", "coverage", "sdf_circle", "sdf_ellipse", "sdf_capsule", "sdf_box", "sdf_ngon", "rotate",
-    "value_noise", "fractal_noise", "over", "tint", "draw", "bbox", "hsv", "smoothstep", "catmull_rom",
+    "bbox",
+    "catmull_rom",
+    "coverage",
+    "draw",
+    "fractal_noise",
+    "grid",
+    "hsv",
+    "over",
+    "rotate",
+    "sdf_box",
+    "sdf_capsule",
+    "sdf_circle",
+    "sdf_ellipse",
+    "sdf_ngon",
+    "smoothstep",
+    "tint",
+    "value_noise",
 ]
 
 

@@ -76,8 +76,8 @@ def _figure_pose(label: int, r: np.random.Generator, T: int, h: float):
         f = r.uniform(0.06, 0.09)
         s = np.abs(np.sin(np.pi * f * t * 2 + phi0))
         hop = r.uniform(0.25, 0.4) * h * s
-        arm_l = arm_r = z + 2.7 * s
-        arm_l, arm_r = arm_l * -1, arm_r
+        arm_r = z + 2.7 * s
+        arm_l = -arm_r
         th_l = th_r = 0.7 * (1 - s)
         kn_l = kn_r = -1.4 * (1 - s)
     elif label == 3:  # wave
@@ -101,7 +101,7 @@ def _figure_pose(label: int, r: np.random.Generator, T: int, h: float):
         arm_l = arm_r = 1.4 * d
         lean = 0.35 * d
     sgn = facing
-    return dict(facing=facing, vx=vx, lean=sgn * lean, hop=hop,
+    return dict(facing=facing, vx=vx, lean=sgn * lean, hop=hop,  # noqa: C408
                 arm=(sgn * arm_l, sgn * arm_r), elb=(sgn * elb_l, sgn * elb_r),
                 th=(sgn * th_l, sgn * th_r), kn=(sgn * kn_l, sgn * kn_r))
 
@@ -153,7 +153,7 @@ class ActionsWorld(World):
         hy = ground - extent - p["hop"]
         hx, hy = hx - pan[:, 0], hy - pan[:, 1]         # the camera pans over a static world
         gy = ground - pan[:, 1]
-        col = lambda a: np.asarray(a, np.float64)[:, None, None]  # noqa: E731  [T] -> [T, 1, 1]
+        col = lambda a: np.asarray(a, np.float64)[:, None, None]
         HX, HY = col(hx), col(hy)
         NX, NY = _end(HX, HY, col(p["lean"]) + np.pi, L_to)          # neck (torso points up)
         CX, CY = _end(NX, NY, col(p["lean"]) + np.pi, head_r * 1.25)  # head centre
@@ -239,7 +239,7 @@ class ActionsWorld(World):
             cx = cx + A * np.sin(2 * np.pi * f * t + r.uniform(0, 2 * np.pi))
         cx, cy = cx - pan[:, 0], cy - pan[:, 1]
         self._shadow_track(canvas, S, cx, np.full(T, ground) - pan[:, 1], rad * 0.9)
-        c = lambda a: np.asarray(a, np.float64)[:, None, None]  # noqa: E731
+        c = lambda a: np.asarray(a, np.float64)[:, None, None]
         CX, CY, AN, RA, SQ = c(cx), c(cy), c(ang), c(rad), c(sq)
         if rod is not None:
             px, py = rod[0] - pan[:, 0], rod[1] - pan[:, 1]

@@ -77,7 +77,7 @@ class CachedWorld(Dataset):
 def cached(world: World, root: str | os.PathLike | None = None, progress: bool = True) -> CachedWorld:
     """Render ``world`` once into the disk cache (or reuse a matching cache) and return it as a ``Dataset``."""
     if not isinstance(world, World):
-        raise ValueError(f"cached() takes a synthetic world from vidsynth_lite.data.load, got {type(world).__name__}")
+        raise TypeError(f"cached() takes a synthetic world from vidsynth_lite.data.load, got {type(world).__name__}")
     if root is None:
         from vidsynth_lite.paths import cache_dir
         root = cache_dir() / "data"
@@ -97,9 +97,9 @@ def cached(world: World, root: str | os.PathLike | None = None, progress: bool =
     for i in indices:
         item = first if i == 0 else world[i]
         video[i] = ((item["video"] + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8).numpy()
-        for k in fields:
+        for k, values in fields.items():
             v = item[k]
-            fields[k].append(v.numpy() if isinstance(v, torch.Tensor) else v)
+            values.append(v.numpy() if isinstance(v, torch.Tensor) else v)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=root))
     try:
         np.save(tmp / "video.npy", video)

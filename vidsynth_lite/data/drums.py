@@ -24,7 +24,8 @@ not struck; instruments in ``INSTRUMENTS`` order).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ _HANDS = ((0, 1, 2), (1, 2, 3, 4))   # instruments each hand plays (left, right)
 _SHOULDERS = ((0.42, 0.36), (0.58, 0.36))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _timbre(instrument: int) -> np.ndarray:
     """The fixed sound of one instrument (float32, up to one second)."""
     rng = np.random.default_rng(1000 + instrument)   # fixed: timbres are part of the world
@@ -198,7 +199,7 @@ class Drums(World):
             keys = [(-3, rest)] + [(f, layout[i, :2]) for f, i, _, h in sorted(strikes) if h == hand]
             keys.append((T + 3, rest))
             tip = np.zeros((T, 2))
-            for (f0, p0), (f1, p1) in zip(keys[:-1], keys[1:]):
+            for (f0, p0), (f1, p1) in pairwise(keys):
                 for t in range(max(f0, 0), min(f1, T)):
                     s = (t - f0) / (f1 - f0)
                     tip[t] = p0 + (p1 - p0) * s

@@ -38,7 +38,7 @@ _EYES = ((0.3, 0.2, 0.1), (0.2, 0.4, 0.65), (0.25, 0.5, 0.3), (0.45, 0.35, 0.2))
 def _identity(world: str, split: str, seed: int, identity: int) -> dict:
     r = np.random.default_rng(np.random.SeedSequence([_stable_int(world + "/identity"), SPLITS[split], seed,
                                                       identity]))
-    return dict(rx=r.uniform(0.17, 0.22), ry=r.uniform(0.23, 0.28), skin=np.float32(_SKIN[r.integers(5)]),
+    return dict(rx=r.uniform(0.17, 0.22), ry=r.uniform(0.23, 0.28), skin=np.float32(_SKIN[r.integers(5)]),  # noqa: C408
                 hair=np.float32(_HAIR[r.integers(6)]), style=int(r.integers(4)), eye=np.float32(_EYES[r.integers(4)]),
                 eye_dx=r.uniform(0.07, 0.09), eye_y=r.uniform(-0.05, -0.02), mouth_w=r.uniform(0.06, 0.09),
                 shirt=R.hsv(r.random(), r.uniform(0.3, 0.8), r.uniform(0.3, 0.8)), brow=r.uniform(0.012, 0.02),
@@ -67,7 +67,7 @@ def _expression(r: np.random.Generator, T: int) -> np.ndarray:
 def _room(r: np.random.Generator, S: int) -> np.ndarray:
     base = R.hsv(r.random(), r.uniform(0.1, 0.4), r.uniform(0.35, 0.75))
     n = R.value_noise(r, S, (3, 3), channels=3).transpose(2, 0, 1)   # [3, S, S] blurry blobs
-    X, Y = R.grid(S)
+    _, Y = R.grid(S)
     return (base.reshape(3, 1, 1) * (0.75 + 0.5 * n) * (1.1 - 0.3 * Y)).astype(np.float32)
 
 
@@ -99,7 +99,7 @@ class Faces(World):
 
     @staticmethod
     def _draw(canvas, S, p, expr, roll):
-        c = lambda a: np.asarray(a, np.float64)[:, None, None]  # noqa: E731   [T] -> [T, 1, 1]
+        c = lambda a: np.asarray(a, np.float64)[:, None, None]
         mouth, smile, blink, yaw = (c(expr[:, i]) for i in range(4))
         cx, cy = 0.5, 0.46
         rx, ry = p["rx"], p["ry"]

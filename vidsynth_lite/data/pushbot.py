@@ -130,7 +130,7 @@ def _simulate(path: np.ndarray, pos: np.ndarray, ang: np.ndarray, radii: np.ndar
 
 def _shift(alpha: np.ndarray, size: int, dy: float, dx: float) -> np.ndarray:
     """``alpha [T, h, w]`` moved down-right by ``(dy, dx)`` (normalised, rounded to whole pixels): a shadow."""
-    oy, ox = max(int(round(dy * size)), 1), max(int(round(dx * size)), 1)
+    oy, ox = max(round(dy * size), 1), max(round(dx * size), 1)
     out = np.zeros_like(alpha)
     out[:, oy:, ox:] = alpha[:, :-oy, :-ox]
     return out

@@ -42,7 +42,7 @@ def _probe(path: Path) -> int:
             next(container.decode(video=0))
     except VideoReadError:
         raise
-    except Exception as error:  # noqa: BLE001 - PyAV raises many types; one clear message for all
+    except Exception as error:
         raise VideoReadError(f"{str(path)!r} is not a readable video ({type(error).__name__}: {error})") from error
     return n
 
@@ -56,8 +56,8 @@ def _resize_crop(frames: np.ndarray, size: int, crop_yx: tuple[float, float]) ->
     nh, nw = max(size, round(h * s)), max(size, round(w * s))
     if (nh, nw) != (h, w):
         x = torch.nn.functional.interpolate(x, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
-    y0 = int(round(crop_yx[0] * (nh - size)))
-    x0 = int(round(crop_yx[1] * (nw - size)))
+    y0 = round(crop_yx[0] * (nh - size))
+    x0 = round(crop_yx[1] * (nw - size))
     x = x[:, :, y0:y0 + size, x0:x0 + size]                                          # [T, 3, size, size]
     return (x / 127.5 - 1.0).clamp_(-1, 1).contiguous()
 
@@ -76,7 +76,7 @@ def _decode(path: Path, start: int, frames: int, stride: int) -> np.ndarray:
                     out.append(frame.to_ndarray(format="rgb24"))
                 if i >= last:
                     break
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         if len(out) < frames:
             raise VideoReadError(f"{str(path)!r} failed while decoding ({type(error).__name__}: {error})") from error
     if len(out) < frames:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,4 +39,4 @@ def frame_row(video: torch.Tensor, times: Sequence[int], overlay: Callable | Non
 
 def evenly(n_frames: int, count: int) -> list[int]:
     """``count`` frame indices spread evenly over ``[0, n_frames)``, first and last included."""
-    return sorted({int(round(x)) for x in np.linspace(0, n_frames - 1, min(count, n_frames))})
+    return sorted({round(float(x)) for x in np.linspace(0, n_frames - 1, min(count, n_frames))})
