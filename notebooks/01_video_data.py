@@ -210,7 +210,7 @@ plt.show()
 # %%
 from vidsynth_lite.data.measure import phase_correlation
 
-lag = cfg.frames - 1
+lag = min(cfg.frames - 1, 5)                     # short enough that clouds move < half the band
 window = torch.outer(torch.hann_window(cfg.size // 2, periodic=False), torch.hann_window(cfg.size, periodic=False))
 rows = []
 for i in range(cfg.stats_clips):
@@ -478,7 +478,7 @@ path = vl.reproduce.write_results(
     "data", cfg.profile, metrics=results,
     protocol={"size": cfg.size, "frames": cfg.frames, "seed": cfg.seed, "stats_clips": cfg.stats_clips,
               "speed": f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips per world",
-              "sky_check": f"phase correlation of the top half, frame 0 vs {cfg.frames - 1}"},
+              "sky_check": f"phase correlation of the top half, frame 0 vs frame {lag}"},
 )
 print(path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")

@@ -10,7 +10,7 @@ fades over the next frames.
 
 What you hear: every strike starts a sound at the first audio sample of the strike frame: a synthesised,
 instrument-specific timbre (snare = tone + noise burst, toms = pitched decaying sines with a pitch drop, hi-hat =
-short high-passed noise, crash = long noisy inharmonic ring), scaled by the strike's velocity, on a faint room
+short high-passed noise, crash = long noisy inharmonic ring), scaled by the strike's velocity and mixed at ``GAIN``, on a faint room
 noise floor. The timbres are fixed (the same instrument always sounds the same), which is what lets a model
 learn the audio-visual link.
 
@@ -45,6 +45,7 @@ _LAYOUT = np.array([[0.17, 0.47, 0.10, 0.022, 0.0],
                     [0.83, 0.36, 0.12, 0.028, 0.0]])
 _HANDS = ((0, 1, 2), (1, 2, 3, 4))   # instruments each hand plays (left, right)
 _SHOULDERS = ((0.42, 0.36), (0.58, 0.36))
+GAIN = 0.45   # mix level: overlapping strikes rarely reach the [-1, 1] limit
 
 
 @cache
@@ -108,7 +109,7 @@ class Drums(World):
             s = _timbre(inst)
             a = f * SPF
             n = min(len(s), len(wave) - a)
-            wave[a:a + n] += vel * s[:n]
+            wave[a:a + n] += GAIN * vel * s[:n]
         wave = np.clip(wave, -1, 1)
 
         # --- static scene: stage, drummer body, kit
