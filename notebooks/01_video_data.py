@@ -371,21 +371,22 @@ results["motion_median"] = motion.groupby("world")["motion"].median().to_dict()
 # ## How fast are they?
 #
 # Clips per second at this chapter's size on one thread, measured here on a few clips. The reference numbers
-# come from `python benchmarks/bench_data.py` (16 frames at 64 x 64, one thread, median of 5 runs of 40 clips;
-# measured on the 2-core build machine while other jobs shared it, so the CPU-time column -- clips per second of
-# this process's own CPU time -- is the better estimate of one free core):
+# come from `python benchmarks/bench_data.py` (16 frames at 64 x 64, one thread, median of 5 runs of 40 clips).
+# They were measured on the 2-core build machine while other jobs kept it busy (load average about 4), so wall
+# time undercounts what one free core does; the CPU-time column (clips per second of the process's own CPU time)
+# is the better estimate:
 #
-# | world | clips/s (wall) | clips/s (CPU time) |
+# | world | clips/s (wall, shared machine) | clips/s (CPU time) |
 # |---|---|---|
-# | pushbot | 56 | 122 |
-# | sky | 50 | 99 |
-# | actions | 57 | -- |
-# | drums | 79 | -- |
-# | faces | 34 | -- |
-# | faces_b (images) | 214 | -- |
+# | pushbot | 81 | 123 |
+# | sky | 60 | 104 |
+# | actions | 54 | 109 |
+# | drums | 83 | 168 |
+# | faces | 47 | 70 |
+# | faces_b (single images) | 348 | 517 |
 #
-# The target is 100 clips/s for `pushbot` on one core: met in CPU time (122), not in wall time on the
-# shared machine.
+# The target is at least 100 clips/s for `pushbot` on one core: met in CPU time (123 clips/s; 145
+# clips/s wall when the machine was quieter), not in wall time while other jobs share the two cores.
 
 # %%
 threads_before = torch.get_num_threads()

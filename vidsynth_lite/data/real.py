@@ -10,7 +10,7 @@ Expected layouts (written out in chapter 1):
   the class folder); ``labels=True`` turns the first folder level into ``label`` (classes sorted by name).
 - Sky time-lapse, FaceForensics, VoxCeleb, iPER, DTDB: ``root/**/<clip>.<ext>`` (unlabelled, ``labels=False``).
 - BAIR (converted): ``root/<split>/<trajectory>/<frame>.png`` with frames numbered ``0.png, 1.png, ...`` (any
-  name with one integer in it sorts numerically), and optionally ``actions.npy`` ``[T, A]`` and ``states.npy``
+  name with one integer in it sorts numerically; ``.jpg`` frames work too), and optionally ``actions.npy`` ``[T, A]`` and ``states.npy``
   (or ``endeffector_positions.npy``) ``[T, S]`` in the trajectory folder.
 """
 
@@ -205,7 +205,7 @@ class BairFolder(Dataset):
         self.trajectories = []
         skipped = []
         for d in sorted(p for p in base.iterdir() if p.is_dir()):
-            pngs = sorted(d.glob("*.png"), key=_frame_number)
+            pngs = sorted([*d.glob("*.png"), *d.glob("*.jpg")], key=_frame_number)
             if len(pngs) >= frames:
                 self.trajectories.append((d, pngs[:frames]))
             else:
