@@ -143,7 +143,7 @@ class ActionsWorld(World):
         p = _figure_pose(label, r, T, h)
         L_th = L_sh = 0.25 * h
         L_up, L_fo, L_to = 0.17 * h, 0.16 * h, 0.3 * h
-        head_r = 0.085 * h
+        head_r = 0.1 * h
         x0 = 0.5 - p["vx"] * (T - 1) / 2 if p["vx"] else r.uniform(0.3, 0.7)
         hx = x0 + p["vx"] * np.arange(T)
         th_l, th_r = p["th"]
@@ -173,7 +173,7 @@ class ActionsWorld(World):
         hair = R.hsv(r.uniform(0.02, 0.12), r.uniform(0.3, 0.8), r.uniform(0.1, 0.5))
         self._shadow_track(canvas, S, hx, gy, 0.12 * h)
         box = R.bbox(S, hx - 0.5 * h, hx + 0.5 * h, hy - 0.75 * h, hy + 0.55 * h)
-        rad = 0.045 * h
+        rad = 0.06 * h
         if box is None:
             return np.stack([hx, hy - 0.2 * h], 1)
         ys, xs = box
@@ -198,7 +198,7 @@ class ActionsWorld(World):
     def _object(self, canvas, r, label, T, S, ground, pan):
         t = np.arange(T, dtype=np.float64)
         kind = int(r.integers(4))
-        r0 = r.uniform(0.08, 0.14)
+        r0 = r.uniform(0.1, 0.16)
         color = R.hsv(r.random(), r.uniform(0.5, 0.95), r.uniform(0.6, 0.95))
         pat_f = r.uniform(2.0, 4.0)
         cx, cy = np.full(T, r.uniform(0.3, 0.7)), np.full(T, r.uniform(0.35, 0.65))
