@@ -13,7 +13,9 @@ Public API (chapter 2 teaches each piece):
 Heavy pieces (the I3D weights, SynI3D training) load only when asked for.
 """
 
+from vidsynth_lite.metrics import i3d_weights, syn_i3d  # noqa: F401  (vl.metrics.syn_i3d.load_or_train ...)
 from vidsynth_lite.metrics.features import I3DFeatures, extract_features, get_network
+from vidsynth_lite.metrics.i3d import InceptionI3d
 from vidsynth_lite.metrics.frechet import (GaussianStats, frechet_distance, frechet_distance_from_features,
                                            frechet_floor, gaussian_stats, trace_sqrt_product)
 from vidsynth_lite.metrics.fvd import frechet_score, fvd, kernel_score, kvd, metric_name
@@ -33,4 +35,5 @@ __all__ = [
     "polynomial_kernel", "LPIPSUnavailable", "lpips_vgg", "i3d_preprocess", "resize_bilinear_tf1",
     "resize_bilinear_torch", "acd_color", "acd_features", "div", "div_pixel", "inception_score",
     "inception_score_of", "Score", "protocol_line", "show", "I3DFeatures", "extract_features", "get_network",
+    "InceptionI3d", "i3d_weights", "syn_i3d",
 ]

@@ -61,7 +61,7 @@ class SynI3DConfig:
 
 
 PROFILES = {
-    "smoke": SynI3DConfig(width=8, n_train=24, n_test=24, steps=10, batch_size=8),
+    "smoke": SynI3DConfig(width=8, n_train=16, n_test=16, steps=6, batch_size=8),
     "lite": SynI3DConfig(),
     "full": SynI3DConfig(size=64, width=32, n_train=8000, n_test=1000, steps=20000, batch_size=64),
 }
@@ -210,7 +210,8 @@ def train(cfg: SynI3DConfig, progress: bool = True) -> tuple[SynI3D, dict]:
     torch.manual_seed(cfg.seed)
     model = SynI3D(cfg.width)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps,
+                                                pct_start=max(0.1, 2.0 / cfg.steps))
     g = torch.Generator().manual_seed(cfg.seed)
     half = cfg.batch_size // 2
     bar = None
