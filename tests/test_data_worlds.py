@@ -363,3 +363,10 @@ def test_faces_identity_is_a_stable_look():
     within = max(float(torch.cdist(c, c).max()) for c in centre.values())
     between = float(torch.cdist(centre[0], centre[1]).min())
     assert between > within
+
+
+def test_worker_processes_give_the_same_items():
+    ds = D.load("actions", frames=3, size=32, length=6)
+    batch = next(iter(DataLoader(ds, batch_size=6, num_workers=2)))
+    assert torch.equal(batch["video"], torch.stack([ds[i]["video"] for i in range(6)]))
+    assert batch["label"].tolist() == [ds[i]["label"] for i in range(6)]
