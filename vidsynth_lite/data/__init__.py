@@ -22,32 +22,16 @@ from __future__ import annotations
 
 from . import measure
 from ._world import SIZES, SPLITS, World, item_seed
+from .actions import ActionsWorld
 from .cache import CachedWorld, cached
+from .drums import Drums
+from .faces import Faces, FacesB
 from .pushbot import PushBot
 from .real import BairFolder, VideoFolder
+from .sky import Sky
 
-WORLDS: dict[str, type[World]] = {"pushbot": PushBot}
-
-
-def _register_optional():
-    # worlds in their own modules; imported here so that `WORLDS` lists them all
-    from . import sky
-    WORLDS["sky"] = sky.Sky
-    from . import actions
-    WORLDS["actions"] = actions.ActionsWorld
-    from . import drums
-    WORLDS["drums"] = drums.Drums
-    from . import faces
-    WORLDS.update({"faces": faces.Faces, "faces_b": faces.FacesB})
-    from . import actions, drums, faces
-    WORLDS.update({"sky": sky.Sky, "actions": actions.ActionsWorld, "drums": drums.Drums,
-                   "faces": faces.Faces, "faces_b": faces.FacesB})
-
-
-try:
-    _register_optional()
-except ImportError:  # pragma: no cover - during development a world may be missing
-    pass
+WORLDS: dict[str, type[World]] = {"pushbot": PushBot, "sky": Sky, "actions": ActionsWorld, "drums": Drums,
+                                  "faces": Faces, "faces_b": FacesB}
 
 
 def load(name: str, split: str = "train", *, frames: int | None = None, size: int = 64, seed: int = 0,
@@ -65,4 +49,6 @@ def load(name: str, split: str = "train", *, frames: int | None = None, size: in
 
 
 __all__ = [  # noqa: RUF022
-    "measure", "SIZES", "SPLITS", "WORLDS", "BairFolder", "CachedWorld", "VideoFolder", "World", "cached", "item_seed", "load"]
+    "load", "WORLDS", "SIZES", "SPLITS", "World", "item_seed", "PushBot", "Sky", "ActionsWorld", "Drums", "Faces",
+    "FacesB", "VideoFolder", "BairFolder", "cached", "CachedWorld", "measure",
+]
