@@ -89,7 +89,8 @@ class VQVAEModels:
 
 
 def profile_configs(profile: str) -> VQVAEModels:
-    """``full``: the paper. ``lite``: 64x64x16 and small widths (minutes on a 2-core CPU). ``smoke``: 32x32x16."""
+    """``full``: the paper. ``lite``: 32x32x16 clips and small widths (minutes on a 2-core CPU). ``smoke``: the
+    same resolution with tiny widths (seconds)."""
     full = VQVAEModels()
     if profile == "full":
         return full
@@ -98,8 +99,7 @@ def profile_configs(profile: str) -> VQVAEModels:
     lite = profile == "lite"
     k = 128 if lite else 32
     return VQVAEModels(
-        vqvae=replace(full.vqvae, size=64 if lite else 32, hidden=48 if lite else 16, residual=24 if lite else 8,
-                      layers=2 if lite else 1, num_codes=k, code_dim=32 if lite else 8),
+        vqvae=replace(full.vqvae, size=32, hidden=48 if lite else 16, residual=24 if lite else 8, layers=1, num_codes=k, code_dim=32 if lite else 8),
         top=replace(full.top, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
                     layers=6 if lite else 2, attn_every=3 if lite else 2, heads=4 if lite else 2, dropout=0.1,
                     cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16, cond_residual=24 if lite else 8,
