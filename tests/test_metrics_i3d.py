@@ -138,3 +138,29 @@ def test_constant_videos_are_far_apart_in_i3d_space(model, reference):
     a = torch.tensor(reference["constant_-1_T16"])
     b = torch.tensor(reference["constant_+1_T16"])
     assert (a - b).norm() > 1.0   # black and white clips are different features, not a degenerate network
+
+
+@needs_weights
+def test_pytorch_port_layout_maps_to_the_same_network(model, tmp_path):
+    """Write our weights in the PyTorch port's layout (with a non-trivial BN scale folded back out) and reload."""
+    from vidsynth_lite.metrics.i3d_weights import _PT_BRANCHES, load_i3d_k400
+    from vidsynth_lite.metrics.i3d import INCEPTION_CHANNELS
+    ours = model.state_dict()
+    units = {n: n for n in ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")}
+    for block in INCEPTION_CHANNELS:
+        for a, b in _PT_BRANCHES.items():
+            units[f"{block}.{a}"] = f"{block}.{b}"
+    sd = {}
+    for a, b in units.items():
+        gamma = torch.linspace(0.5, 2.0, ours[f"{a}.beta"].numel())
+        sd[f"{b}.conv3d.weight"] = ours[f"{a}.conv.weight"] / gamma.view(-1, 1, 1, 1, 1)
+        sd[f"{b}.bn.weight"] = gamma
+        sd[f"{b}.bn.bias"] = ours[f"{a}.beta"]
+        sd[f"{b}.bn.running_mean"] = ours[f"{a}.bn.running_mean"] / gamma
+        sd[f"{b}.bn.running_var"] = ours[f"{a}.bn.running_var"]
+    sd["logits.conv3d.weight"], sd["logits.conv3d.bias"] = ours["logits.weight"], ours["logits.bias"]
+    torch.save(sd, tmp_path / "port.pt")
+    other = load_i3d_k400(tmp_path / "port.pt")
+    x = i3d_preprocess(torch.rand(1, 10, 3, 16, 16) * 2 - 1)
+    with torch.no_grad():
+        torch.testing.assert_close(other(x), model(x), atol=1e-3, rtol=1e-4)

