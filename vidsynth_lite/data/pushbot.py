@@ -189,7 +189,6 @@ class PushBot(World):
         T = len(path)
         S = size
         canvas = np.broadcast_to(table, (T, 3, S, S)).copy()
-        sh = np.float32(0.0)
         # object shadows then bodies
         for k in range(len(radii)):
             cx = obj_pos[:, k, 0][:, None, None]
@@ -264,9 +263,15 @@ class PushBot(World):
             region = canvas[:, :, ys, xs]
             # soft shadow: the links' silhouette shifted down-right by a whole number of pixels
             R.over(region, 0, _shift(0.3 * R.coverage(np.minimum(d1, d2), S, soft=3.0), S, 0.03, 0.02))
-            for d, r, base in ((d1, r1, _UPPER), (d2, r2, _FORE)):
-                cyl = np.sqrt(np.clip(d * (-1.0 / r), 0.0, 1.0))  # cylinder shading across the link
-                R.over(region, R.tint(0.35 + 0.75 * cyl, base), R.coverage(d, S))
+            # both links in one pass: the forearm lies over the upper arm where they overlap
+            fore = R.coverage(d2, S)
+            upper = R.coverage(d1, S) * (1.0 - fore)
+            cyl1 = 0.35 + 0.75 * np.sqrt(np.clip(d1 * (-1.0 / r1), 0.0, 1.0))   # cylinder shading across a link
+            cyl2 = 0.35 + 0.75 * np.sqrt(np.clip(d2 * (-1.0 / r2), 0.0, 1.0))
+            alpha = upper + fore
+            color = R.tint(upper * cyl1, _UPPER) + R.tint(fore * cyl2, _FORE)   # premultiplied by alpha
+            region *= (1.0 - alpha)[:, None]
+            region += color
 
         def grip_sdf(X, Y):
             da = R.sdf_capsule(X, Y, *fingers[0], rf)
@@ -274,22 +279,24 @@ class PushBot(World):
             hub = np.sqrt((X - gx) ** 2 + (Y - gy) ** 2) - 0.042 * scale
             return np.minimum(np.minimum(da, db), hub)
 
-        off = 0.02 + 0.06 * gz  # the gripper's shadow moves away as it rises
-        gbox = R.bbox(S, gx - 0.13, gx + 0.22, gy - 0.13, gy + 0.25)
-
-        def gripper(X, Y):
-            d = grip_sdf(X, Y)
-            return R.tint(0.45 + 0.25 * np.clip(-d * S / 2, 0, 1), [0.75, 0.78, 0.82]), \
-                R.coverage(d, S)
-
-        def cap(X, Y):
-            d = np.sqrt((X - gx) ** 2 + (Y - gy) ** 2) - 0.024 * scale
-            return _HUB, R.coverage(d, S)
-
-        def grip_shadow(X, Y):
-            return sh, 0.3 * R.coverage(grip_sdf(X - off, Y - 1.3 * off), S, soft=3.0)
-
-        R.draw(canvas, S, gbox, grip_shadow)
-        R.draw(canvas, S, gbox, gripper)
-        R.draw(canvas, S, gbox, cap)
+        off = (0.02 + 0.06 * gz).ravel()  # the gripper's shadow moves away as it rises
+        gbox = R.bbox(S, gx - 0.13, gx + 0.25, gy - 0.13, gy + 0.28)
+        if gbox is not None:
+            ys, xs = gbox
+            ax = R._axis(S)
+            X, Y = ax[xs][None, None, :], ax[ys][None, :, None]
+            d = grip_sdf(X, Y)                                                 # [T, h, w]
+            region = canvas[:, :, ys, xs]
+            # shadow: the gripper's own silhouette moved down-right by its height (whole pixels, per frame)
+            soft = 0.3 * R.coverage(d, S, soft=3.0)
+            shadow = np.zeros_like(soft)
+            h, w = soft.shape[1:]
+            for t in range(T):
+                ox, oy = max(round(float(off[t]) * S), 1), max(round(1.3 * float(off[t]) * S), 1)
+                if oy < h and ox < w:
+                    shadow[t, oy:, ox:] = soft[t, : h - oy, : w - ox]
+            R.over(region, 0, shadow)
+            R.over(region, R.tint(0.45 + 0.25 * np.clip(-d * S / 2, 0, 1), [0.75, 0.78, 0.82]), R.coverage(d, S))
+            cap = np.sqrt((X - gx) ** 2 + (Y - gy) ** 2) - 0.024 * scale
+            R.over(region, _HUB, R.coverage(cap, S))
         return to_video(canvas)
