@@ -385,8 +385,9 @@ results["motion_median"] = motion.groupby("world")["motion"].median().to_dict()
 # | faces | 47 | 70 |
 # | faces_b (single images) | 348 | 517 |
 #
-# The target is at least 100 clips/s for `pushbot` on one core: met in CPU time (123 clips/s; 145
-# clips/s wall when the machine was quieter), not in wall time while other jobs share the two cores.
+# The target is at least 100 clips/s for `pushbot` on one core: met in CPU time (107 to 129 clips/s over
+# repeated runs at load averages of 4 to 5; 145 clips/s wall when the machine was quieter), not in wall time
+# while other jobs share the two cores.
 
 # %%
 threads_before = torch.get_num_threads()
