@@ -65,3 +65,16 @@ def test_feature_wrapper_resizes_and_names():
     assert f(torch.zeros(3, 16, 3, 64, 64)).shape == (3, 32)       # 64 x 64 resized to the 32 x 32 it knows
     p = f.probs(torch.zeros(2, 16, 3, 32, 32))
     torch.testing.assert_close(p.sum(1), torch.ones(2))
+
+
+def test_fvd_by_name_uses_syn_i3d_and_names_the_score(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDSYNTH_CACHE", str(tmp_path))
+    from vidsynth_lite.metrics import fvd, kvd
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(6, 16, 3, 32, 32, generator=g) * 2 - 1
+    fake = real.flip(1)
+    kw = {"profile": "smoke", "steps": 2, "n_train": 4, "n_test": 4, "progress": False}
+    s = fvd(real, fake, network="syn-i3d", network_kwargs=kw)
+    assert s.protocol["metric"] == "FVD-syn" and s.protocol["network"] == "syn-i3d"
+    assert s.protocol["network_hash"] == S.config_hash(S.resolve_config("smoke", steps=2, n_train=4, n_test=4))
+    assert kvd(real, fake, network="syn-i3d", network_kwargs=kw).protocol["metric"] == "KVD-syn"

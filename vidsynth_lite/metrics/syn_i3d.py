@@ -210,8 +210,9 @@ def train(cfg: SynI3DConfig, progress: bool = True) -> tuple[SynI3D, dict]:
     torch.manual_seed(cfg.seed)
     model = SynI3D(cfg.width)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps,
-                                                pct_start=max(0.1, 2.0 / cfg.steps))
+    sched = None                               # tiny runs (tests, smoke: < 10 steps) keep a constant rate
+    if cfg.steps >= 10:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     g = torch.Generator().manual_seed(cfg.seed)
     half = cfg.batch_size // 2
     bar = None
@@ -228,7 +229,8 @@ def train(cfg: SynI3DConfig, progress: bool = True) -> tuple[SynI3D, dict]:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
+        if sched is not None:
+            sched.step()
         losses.append(loss.item())
         if bar is not None:
             bar.update(1)
