@@ -501,7 +501,6 @@ for name, v in table.items():
 # %%
 def as_clips(pred):
     """[M, K, T, ...] -> [M*K, T, ...] with the true conditioning frames in front."""
-    m, k = pred.shape[:2]
     clips = pred.clone()
     clips[:, :, :cfg.cond_frames] = test_videos_t[:, None, :cfg.cond_frames]
     return clips.flatten(0, 1)

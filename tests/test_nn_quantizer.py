@@ -5,8 +5,14 @@ import math
 import pytest
 import torch
 
-from vidsynth_lite.nn import (VectorQuantizer, code_counts_and_sums, ema_codebook_update, nearest_code,
-                              perplexity, usage)
+from vidsynth_lite.nn import (
+    VectorQuantizer,
+    code_counts_and_sums,
+    ema_codebook_update,
+    nearest_code,
+    perplexity,
+    usage,
+)
 
 
 def test_nearest_code_matches_bruteforce():

@@ -4,9 +4,19 @@ import pytest
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.models.vqvae import (BottomPrior, CodesDataset, TopPrior, VideoVQVAE, bottom_prior_loss,
-                                        latent_volumes, load_model, profile_configs, save_model,
-                                        top_prior_loss, vqvae_loss)
+from vidsynth_lite.models.vqvae import (
+    BottomPrior,
+    CodesDataset,
+    TopPrior,
+    VideoVQVAE,
+    bottom_prior_loss,
+    latent_volumes,
+    load_model,
+    profile_configs,
+    save_model,
+    top_prior_loss,
+    vqvae_loss,
+)
 
 
 def _data():

@@ -6,8 +6,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from vidsynth_lite.models.vqvae import (BottomPrior, TopPrior, VideoPredictor, VideoVQVAE, VQVAEModels,
-                                        compression, latent_volumes, profile_configs)
+from vidsynth_lite.models.vqvae import (
+    BottomPrior,
+    TopPrior,
+    VideoPredictor,
+    VideoVQVAE,
+    VQVAEModels,
+    compression,
+    latent_volumes,
+    profile_configs,
+)
 
 
 def test_full_config_is_the_papers_table_3_to_8():

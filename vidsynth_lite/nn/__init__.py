@@ -10,13 +10,33 @@ from .masked_conv import MaskedConv3d, allowed, causal_mask
 from .pixelcnn import CausalPixelCNN
 from .quantize import nearest_code, straight_through
 from .residual import ResidualBlock3d, ResidualStack3d
-from .sampling import (apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter)
+from .sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
 from .vector_quantizer import QuantizerOutput, VectorQuantizer
 
 __all__ = [
-    "sample_cached", "sample_naive", "CausalSelfAttention3d", "code_histogram", "perplexity", "usage",
-    "code_counts_and_sums", "ema_codebook_update", "GatedResidualLayer", "gate", "MaskedConv3d", "allowed",
-    "causal_mask", "CausalPixelCNN", "nearest_code", "straight_through", "ResidualBlock3d", "ResidualStack3d",
-    "apply_temperature", "filter_logits", "sample_from_logits", "top_k_filter", "top_p_filter",
-    "QuantizerOutput", "VectorQuantizer",
+    "CausalPixelCNN",
+    "CausalSelfAttention3d",
+    "GatedResidualLayer",
+    "MaskedConv3d",
+    "QuantizerOutput",
+    "ResidualBlock3d",
+    "ResidualStack3d",
+    "VectorQuantizer",
+    "allowed",
+    "apply_temperature",
+    "causal_mask",
+    "code_counts_and_sums",
+    "code_histogram",
+    "ema_codebook_update",
+    "filter_logits",
+    "gate",
+    "nearest_code",
+    "perplexity",
+    "sample_cached",
+    "sample_from_logits",
+    "sample_naive",
+    "straight_through",
+    "top_k_filter",
+    "top_p_filter",
+    "usage",
 ]

@@ -12,7 +12,7 @@ Two samplers, the same draws: both take the uniforms ``u`` [B, T, H, W] that dec
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

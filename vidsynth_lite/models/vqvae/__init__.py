@@ -11,6 +11,23 @@ from .predict import CodesDataset, VideoPredictor, latent_volumes
 from .top_prior import TopPrior, top_prior_loss
 from .vqvae import VideoVQVAE, VQVAEOutput, vqvae_loss
 
-__all__ = ["load_model", "save_model", "BottomPrior", "bottom_prior_loss", "BottomPriorConfig", "TopPriorConfig", "VQVAEConfig",
-           "VQVAEModels", "compression", "profile_configs", "CodesDataset", "VideoPredictor", "latent_volumes", "TopPrior",
-           "top_prior_loss", "VideoVQVAE", "VQVAEOutput", "vqvae_loss"]
+__all__ = [
+           "BottomPrior",
+           "BottomPriorConfig",
+           "CodesDataset",
+           "TopPrior",
+           "TopPriorConfig",
+           "VQVAEConfig",
+           "VQVAEModels",
+           "VQVAEOutput",
+           "VideoPredictor",
+           "VideoVQVAE",
+           "bottom_prior_loss",
+           "compression",
+           "latent_volumes",
+           "load_model",
+           "profile_configs",
+           "save_model",
+           "top_prior_loss",
+           "vqvae_loss",
+]

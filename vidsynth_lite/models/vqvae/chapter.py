@@ -21,7 +21,7 @@ class VQVAEChapterConfig(ChapterConfig):
     train_videos: int = param(256, "training clips", min=8, max=10_000_000)
     test_videos: int = param(16, "test inputs for prediction metrics", min=2, max=100_000)
     samples: int = param(4, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
-    temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")
+    temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")  # noqa: RUF009
     vq_steps: int = param(400, "VQ-VAE optimiser steps (paper: 1 000 000)", min=1)
     vq_batch: int = param(8, "VQ-VAE batch size (paper: 16)", min=1)
     vq_lr: float = param(1e-3, "VQ-VAE Adam learning rate", min=1e-7, max=1.0)
@@ -41,7 +41,6 @@ class VQVAEChapterConfig(ChapterConfig):
 def model_configs(cfg: VQVAEChapterConfig) -> VQVAEModels:
     """The three networks' sizes for the chapter's profile, at the chapter's resolution and clip length."""
     m = profile_configs(cfg.profile)
-    clip = dict(frames=cfg.frames)
-    return VQVAEModels(vqvae=replace(m.vqvae, size=cfg.size, **clip),
-                       top=replace(m.top, cond_frames=cfg.cond_frames, **clip),
-                       bottom=replace(m.bottom, cond_frames=cfg.cond_frames, **clip))
+    return VQVAEModels(vqvae=replace(m.vqvae, size=cfg.size, frames=cfg.frames),
+                       top=replace(m.top, cond_frames=cfg.cond_frames, frames=cfg.frames),
+                       bottom=replace(m.bottom, cond_frames=cfg.cond_frames, frames=cfg.frames))

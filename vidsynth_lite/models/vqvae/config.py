@@ -24,7 +24,7 @@ class VQVAEConfig:
     beta: float = 0.25                # commitment loss coefficient (Eq. 2)
     ema: bool = True                  # codebook by EMA (Eq. 3); False: codebook loss of Eq. 2
     decay: float = 0.99               # gamma of Eq. 3 (not stated in the paper; VQ-VAE-2's value)
-    restart_threshold: float = 1e-2   # dead-code restart below this EMA count (not in the paper)
+    restart_threshold: float = 1.0    # restart a code whose EMA count falls below 1 per batch (not in the paper)
     bottom_mask_prob: float = 0.25    # Sec. 3.1 random masking of the bottom layer (rate not stated)
     # first-stage encoder kernel / stride (t, h, w) = (4, 8, 8) / (2, 4, 4); second stage (4, 4, 4) / (2, 2, 2)
 

@@ -49,7 +49,7 @@ class VideoVQVAE(nn.Module):
             nn.ReLU(), nn.Conv3d(hid, hid, 3, padding=1), ResidualStack3d(hid, res, n))
         self.pre_bottom = nn.Conv3d(hid, cfg.code_dim, 1)
         self.pre_top = nn.Conv3d(hid, cfg.code_dim, 1)
-        q = dict(beta=cfg.beta, ema=cfg.ema, decay=cfg.decay, restart_threshold=cfg.restart_threshold)
+        q = {"beta": cfg.beta, "ema": cfg.ema, "decay": cfg.decay, "restart_threshold": cfg.restart_threshold}
         self.vq_bottom = VectorQuantizer(cfg.num_codes, cfg.code_dim, seed=seed, **q)
         self.vq_top = VectorQuantizer(cfg.num_codes, cfg.code_dim, seed=seed + 1, **q)
         self.dec_top = nn.Sequential(
