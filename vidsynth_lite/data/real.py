@@ -24,26 +24,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vidsynth_lite.io.video import VideoReadError
+from vidsynth_lite.io.video import VideoReadError, count_frames, decode_frames
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".gif", ".mov", ".m4v", ".mpg", ".mpeg")
 
 
 def _probe(path: Path) -> int:
     """Number of frames in ``path``'s first video stream; raises ``VideoReadError`` if it cannot be decoded."""
-    import av
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoReadError(f"{str(path)!r} holds no video stream")
-            stream = container.streams.video[0]
-            n = sum(1 for packet in container.demux(stream) if packet.size)   # no decoding: cheap
-        with av.open(str(path)) as container:                                  # one frame must decode
-            next(container.decode(video=0))
-    except VideoReadError:
-        raise
-    except Exception as error:
-        raise VideoReadError(f"{str(path)!r} is not a readable video ({type(error).__name__}: {error})") from error
+    n = count_frames(path)      # from packets: cheap
+    decode_frames(path, 0, 1)   # one frame must decode
     return n
 
 
@@ -60,29 +49,6 @@ def _resize_crop(frames: np.ndarray, size: int, crop_yx: tuple[float, float]) ->
     x0 = round(crop_yx[1] * (nw - size))
     x = x[:, :, y0:y0 + size, x0:x0 + size]                                          # [T, 3, size, size]
     return (x / 127.5 - 1.0).clamp_(-1, 1).contiguous()
-
-
-def _decode(path: Path, start: int, frames: int, stride: int) -> np.ndarray:
-    """Frames ``start, start + stride, ...`` (``frames`` of them) as ``[T, H, W, 3]`` uint8; stops decoding early."""
-    import av
-    last = start + (frames - 1) * stride
-    out = []
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, frame in enumerate(container.decode(stream)):
-                if i >= start and (i - start) % stride == 0:
-                    out.append(frame.to_ndarray(format="rgb24"))
-                if i >= last:
-                    break
-    except Exception as error:
-        if len(out) < frames:
-            raise VideoReadError(f"{str(path)!r} failed while decoding ({type(error).__name__}: {error})") from error
-    if len(out) < frames:
-        raise VideoReadError(f"{str(path)!r} ended after {len(out)} of the {frames} frames asked for "
-                             f"(start {start}, stride {stride})")
-    return np.stack(out)
 
 
 class VideoFolder(Dataset):
@@ -170,7 +136,7 @@ class VideoFolder(Dataset):
         else:
             start = min(int(self.offset), room)
         crop = tuple(rng.random(2)) if self.crop == "random" else (0.5, 0.5)
-        raw = _decode(self.files[index], start, self.frames, self.stride)
+        raw = decode_frames(self.files[index], start, self.frames, self.stride)  # [T, H, W, 3] uint8
         item = {"video": _resize_crop(raw, self.size, crop), "start": start, "index": index,
                 "path": str(self.files[index])}
         if self.labels:

@@ -9,11 +9,19 @@ from vidsynth_lite.io.checkpoint import (
     save_weights,
 )
 from vidsynth_lite.io.show import frame_grid, show_video, tile, video_html
-from vidsynth_lite.io.video import VideoInfo, VideoReadError, read_video, video_info, write_video
+from vidsynth_lite.io.video import (
+    VideoInfo,
+    VideoReadError,
+    count_frames,
+    decode_frames,
+    read_video,
+    video_info,
+    write_video,
+)
 
 __all__ = [
     "atomic_path", "write_bytes", "write_text",
     "CheckpointError", "load_state", "load_weights", "save_state", "save_weights",
     "frame_grid", "show_video", "tile", "video_html",
-    "VideoInfo", "VideoReadError", "read_video", "video_info", "write_video",
+    "VideoInfo", "VideoReadError", "count_frames", "decode_frames", "read_video", "video_info", "write_video",
 ]

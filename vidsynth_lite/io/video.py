@@ -105,52 +105,77 @@ def _open(path: str | os.PathLike):
     return container
 
 
-def _decode_rgb(path: str | os.PathLike) -> tuple[list[np.ndarray], float, str]:
-    container = _open(path)
-    frames: list[np.ndarray] = []
-    try:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
-        codec = stream.codec_context.name
-        try:
-            for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
-        except Exception as error:  # noqa: BLE001
-            if not frames:
-                raise VideoReadError(f"{str(path)!r} could not be decoded ({type(error).__name__}: {error}); "
-                                     "the file may be truncated or corrupted") from error
-            # A damaged tail: keep the frames that decoded, the caller sees how many there are.
-    finally:
-        container.close()
-    if not frames:
-        raise VideoReadError(f"{str(path)!r} holds no decodable frame; the file may be truncated or corrupted")
-    return frames, fps, codec
+def decode_frames(path: str | os.PathLike, start: int = 0, num_frames: int | None = None,
+                  stride: int = 1) -> np.ndarray:
+    """Decode frames ``start, start + stride, ...`` as ``[T, H, W, 3]`` uint8, stopping after the last one needed.
 
-
-def video_info(path: str | os.PathLike) -> VideoInfo:
-    """Frame count, frame rate, size and codec of the first video stream (decodes the file to count)."""
-    frames, fps, codec = _decode_rgb(path)
-    h, w = frames[0].shape[:2]
-    return VideoInfo(path=str(path), frames=len(frames), fps=fps, height=h, width=w, codec=codec)
-
-
-def read_video(path: str | os.PathLike, start: int = 0, num_frames: int | None = None,
-               stride: int = 1) -> torch.Tensor:
-    """Decode a video to ``[T, 3, H, W]`` float32 in [-1, 1].
-
-    Takes frames ``start, start + stride, ...`` (``num_frames`` of them, or all that remain). Raises
-    :class:`VideoReadError` for a missing, non-video, corrupted or too-short file.
+    ``num_frames=None`` takes every remaining frame. Raises :class:`VideoReadError` for a missing, non-video or
+    damaged file (fewer frames decode than the container declares), or one too short for the request.
     """
     if start < 0 or stride < 1 or (num_frames is not None and num_frames < 1):
         raise ValueError(f"expected start >= 0, stride >= 1, num_frames >= 1 or None; got start={start}, "
                          f"stride={stride}, num_frames={num_frames}")
-    frames, _, _ = _decode_rgb(path)
-    picked = frames[start::stride]
-    if num_frames is not None:
-        if len(picked) < num_frames:
-            raise VideoReadError(f"{str(path)!r} has {len(frames)} frames; {num_frames} frames from {start} with "
-                                 f"stride {stride} need {start + (num_frames - 1) * stride + 1}")
-        picked = picked[:num_frames]
+    last = None if num_frames is None else start + (num_frames - 1) * stride
+    container = _open(path)
+    picked: list[np.ndarray] = []
+    decoded = 0
+    try:
+        stream = container.streams.video[0]
+        declared = int(stream.frames or 0)
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                decoded = index + 1
+                if index >= start and (index - start) % stride == 0:
+                    picked.append(frame.to_ndarray(format="rgb24"))
+                if last is not None and index >= last:
+                    break
+        except Exception as error:  # noqa: BLE001 - a damaged stream: say so, with what did decode
+            raise VideoReadError(f"{str(path)!r} could not be decoded past frame {decoded} "
+                                 f"({type(error).__name__}: {error}); the file may be truncated or corrupted") from error
+    finally:
+        container.close()
+    if decoded == 0:
+        raise VideoReadError(f"{str(path)!r} holds no decodable frame; the file may be truncated or corrupted")
+    if last is None and declared and decoded < declared:
+        raise VideoReadError(f"{str(path)!r} declares {declared} frames but only {decoded} decode; the file is "
+                             "truncated or corrupted")
+    if num_frames is not None and len(picked) < num_frames:
+        raise VideoReadError(f"{str(path)!r} has {decoded} frames; {num_frames} frames from {start} with stride "
+                             f"{stride} need {last + 1}")
     if not picked:
-        raise VideoReadError(f"{str(path)!r} has {len(frames)} frames; none left from start={start}")
-    return from_uint8(np.stack(picked))  # [T, 3, H, W]
+        raise VideoReadError(f"{str(path)!r} has {decoded} frames; none left from start={start}")
+    return np.stack(picked)  # [T, H, W, 3]
+
+
+def count_frames(path: str | os.PathLike) -> int:
+    """Number of frames of the first video stream, counted from packets (no decoding: cheap)."""
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size)
+    except Exception as error:  # noqa: BLE001
+        raise VideoReadError(f"{str(path)!r} could not be read ({type(error).__name__}: {error})") from error
+    finally:
+        container.close()
+
+
+def video_info(path: str | os.PathLike) -> VideoInfo:
+    """Frame count (from packets), frame rate, size and codec of the first video stream; one frame is decoded
+    to prove the file is readable."""
+    frames = count_frames(path)
+    first = decode_frames(path, 0, 1)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
+        codec = stream.codec_context.name
+    finally:
+        container.close()
+    return VideoInfo(path=str(path), frames=frames, fps=fps, height=first.shape[1], width=first.shape[2],
+                     codec=codec)
+
+
+def read_video(path: str | os.PathLike, start: int = 0, num_frames: int | None = None,
+               stride: int = 1) -> torch.Tensor:
+    """Decode a video to ``[T, 3, H, W]`` float32 in [-1, 1] (see :func:`decode_frames` for the selection)."""
+    return from_uint8(decode_frames(path, start, num_frames, stride))  # [T, 3, H, W]
