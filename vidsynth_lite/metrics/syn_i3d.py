@@ -202,7 +202,21 @@ def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32) -> di
 
 
 def train(cfg: SynI3DConfig, progress: bool = True) -> tuple[SynI3D, dict]:
-    """Train SynI3D with ``cfg`` (seeded, deterministic on the CPU); returns the model and a report."""
+    """Train SynI3D with ``cfg`` (seeded, deterministic on the CPU); returns the model and a report.
+
+    Runs on one CPU thread whatever the runtime's setting (restored afterwards): float sums depend on the thread
+    count, and one thread makes the cached weights identical on every CPU (it is also faster than two threads
+    on a busy 2-core machine).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train(cfg, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: SynI3DConfig, progress: bool) -> tuple[SynI3D, dict]:
     t0 = time.perf_counter()
     sky = _world_tensors("sky", "train", cfg.n_train, cfg)
     act = _world_tensors("actions", "train", cfg.n_train, cfg)
