@@ -226,7 +226,7 @@ vl.io.show_video(torch.stack([sky_videos[0], act_videos[0]]), fps=8,
                  caption="a sky clip and an actions clip from the test split")
 
 if i3d is not None:
-    from torchvision.models.video import R3D_18_Weights                            # Kinetics-400 names, no download
+    from torchvision.models.video import R3D_18_Weights  # Kinetics-400 names, no download
     kinetics = R3D_18_Weights.KINETICS400_V1.meta["categories"]
     names = ("sky", "actions")[:max(1, min(2, cfg.i3d_clips))]                   # one clip only at smoke
     probs = i3d.probs(torch.stack([sky_videos[0], act_videos[0]])[:len(names)])     # [<=2, 400]

@@ -5,8 +5,15 @@ import pytest
 import scipy.linalg
 import torch
 
-from vidsynth_lite.metrics import (GaussianStats, frechet_distance, frechet_distance_from_features,
-                                   frechet_floor, gaussian_stats, kernel_distance, mmd2_unbiased)
+from vidsynth_lite.metrics import (
+    GaussianStats,
+    frechet_distance,
+    frechet_distance_from_features,
+    frechet_floor,
+    gaussian_stats,
+    kernel_distance,
+    mmd2_unbiased,
+)
 
 
 def random_spd(rng, d, cond=10.0):
@@ -94,7 +101,7 @@ def test_streaming_equals_batch():
     s = GaussianStats()
     for i in range(0, 103, 17):
         s.update(torch.tensor(x[i:i + 17]))
-    mu, sig = gaussian_stats(x)
+    _, sig = gaussian_stats(x)
     np.testing.assert_allclose(s.mean, x.mean(0), rtol=1e-12)
     np.testing.assert_allclose(s.cov(), np.cov(x, rowvar=False), rtol=1e-10)
     np.testing.assert_allclose(sig, np.cov(x, rowvar=False), rtol=1e-10)

@@ -14,8 +14,12 @@ import torch
 
 from vidsynth_lite.metrics.i3d import InceptionI3d, pad_same, same_padding
 from vidsynth_lite.metrics.i3d_weights import NumpyOnlyUnpickler, find_weights
-from vidsynth_lite.metrics.preprocess import (i3d_preprocess, resize_bilinear_tf1, resize_bilinear_torch,
-                                              tf1_bilinear_matrix)
+from vidsynth_lite.metrics.preprocess import (
+    i3d_preprocess,
+    resize_bilinear_tf1,
+    resize_bilinear_torch,
+    tf1_bilinear_matrix,
+)
 
 WEIGHTS = find_weights()
 needs_weights = pytest.mark.skipif(WEIGHTS is None, reason="Kinetics-400 I3D weights absent: run `make weights`")
@@ -143,8 +147,8 @@ def test_constant_videos_are_far_apart_in_i3d_space(model, reference):
 @needs_weights
 def test_pytorch_port_layout_maps_to_the_same_network(model, tmp_path):
     """Write our weights in the PyTorch port's layout (with a non-trivial BN scale folded back out) and reload."""
-    from vidsynth_lite.metrics.i3d_weights import _PT_BRANCHES, load_i3d_k400
     from vidsynth_lite.metrics.i3d import INCEPTION_CHANNELS
+    from vidsynth_lite.metrics.i3d_weights import _PT_BRANCHES, load_i3d_k400
     ours = model.state_dict()
     units = {n: n for n in ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")}
     for block in INCEPTION_CHANNELS:

@@ -1,6 +1,5 @@
 """PSNR and SSIM against scikit-image (and torchmetrics when installed), plus the K-sample helpers."""
 
-import numpy as np
 import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity

@@ -7,8 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from vidsynth_lite.metrics import (LPIPSUnavailable, Score, acd_color, acd_features, div, div_pixel,
-                                   frechet_distance_from_features, fvd, inception_score, kvd, lpips_vgg, show)
+from vidsynth_lite.metrics import (
+    LPIPSUnavailable,
+    Score,
+    acd_color,
+    acd_features,
+    div,
+    div_pixel,
+    frechet_distance_from_features,
+    fvd,
+    inception_score,
+    kvd,
+    lpips_vgg,
+    show,
+)
 
 
 class MeanColourNet:

@@ -13,27 +13,71 @@ Public API (chapter 2 teaches each piece):
 Heavy pieces (the I3D weights, SynI3D training) load only when asked for.
 """
 
-from vidsynth_lite.metrics import i3d_weights, syn_i3d  # noqa: F401  (vl.metrics.syn_i3d.load_or_train ...)
+from vidsynth_lite.metrics import i3d_weights, syn_i3d
 from vidsynth_lite.metrics.features import I3DFeatures, extract_features, get_network
-from vidsynth_lite.metrics.i3d import InceptionI3d
-from vidsynth_lite.metrics.frechet import (GaussianStats, frechet_distance, frechet_distance_from_features,
-                                           frechet_floor, gaussian_stats, trace_sqrt_product)
+from vidsynth_lite.metrics.frechet import (
+                                           GaussianStats,
+                                           frechet_distance,
+                                           frechet_distance_from_features,
+                                           frechet_floor,
+                                           gaussian_stats,
+                                           trace_sqrt_product,
+)
 from vidsynth_lite.metrics.fvd import frechet_score, fvd, kernel_score, kvd, metric_name
-from vidsynth_lite.metrics.image import (best_of_k, mean_of_k, per_timestep, psnr, ssim,
-                                         ssim_skimage_default)
+from vidsynth_lite.metrics.i3d import InceptionI3d
+from vidsynth_lite.metrics.image import best_of_k, mean_of_k, per_timestep, psnr, ssim, ssim_skimage_default
 from vidsynth_lite.metrics.kernel import kernel_distance, mmd2_unbiased, polynomial_kernel
 from vidsynth_lite.metrics.lpips import LPIPSUnavailable, lpips_vgg
 from vidsynth_lite.metrics.preprocess import i3d_preprocess, resize_bilinear_tf1, resize_bilinear_torch
-from vidsynth_lite.metrics.sample_scores import (acd_color, acd_features, div, div_pixel, inception_score,
-                                                 inception_score_of)
+from vidsynth_lite.metrics.sample_scores import (
+                                           acd_color,
+                                           acd_features,
+                                           div,
+                                           div_pixel,
+                                           inception_score,
+                                           inception_score_of,
+)
 from vidsynth_lite.metrics.score import Score, protocol_line, show
 
 __all__ = [
-    "GaussianStats", "frechet_distance", "frechet_distance_from_features", "frechet_floor", "gaussian_stats",
-    "trace_sqrt_product", "fvd", "kvd", "frechet_score", "kernel_score", "metric_name", "psnr", "ssim",
-    "ssim_skimage_default", "per_timestep", "best_of_k", "mean_of_k", "kernel_distance", "mmd2_unbiased",
-    "polynomial_kernel", "LPIPSUnavailable", "lpips_vgg", "i3d_preprocess", "resize_bilinear_tf1",
-    "resize_bilinear_torch", "acd_color", "acd_features", "div", "div_pixel", "inception_score",
-    "inception_score_of", "Score", "protocol_line", "show", "I3DFeatures", "extract_features", "get_network",
-    "InceptionI3d", "i3d_weights", "syn_i3d",
+                                           "GaussianStats",
+                                           "I3DFeatures",
+                                           "InceptionI3d",
+                                           "LPIPSUnavailable",
+                                           "Score",
+                                           "acd_color",
+                                           "acd_features",
+                                           "best_of_k",
+                                           "div",
+                                           "div_pixel",
+                                           "extract_features",
+                                           "frechet_distance",
+                                           "frechet_distance_from_features",
+                                           "frechet_floor",
+                                           "frechet_score",
+                                           "fvd",
+                                           "gaussian_stats",
+                                           "get_network",
+                                           "i3d_preprocess",
+                                           "i3d_weights",
+                                           "inception_score",
+                                           "inception_score_of",
+                                           "kernel_distance",
+                                           "kernel_score",
+                                           "kvd",
+                                           "lpips_vgg",
+                                           "mean_of_k",
+                                           "metric_name",
+                                           "mmd2_unbiased",
+                                           "per_timestep",
+                                           "polynomial_kernel",
+                                           "protocol_line",
+                                           "psnr",
+                                           "resize_bilinear_tf1",
+                                           "resize_bilinear_torch",
+                                           "show",
+                                           "ssim",
+                                           "ssim_skimage_default",
+                                           "syn_i3d",
+                                           "trace_sqrt_product",
 ]

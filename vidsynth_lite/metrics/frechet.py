@@ -40,7 +40,7 @@ class GaussianStats:
         self._mean = None if dim is None else np.zeros(dim)
         self._m2 = None if dim is None else np.zeros((dim, dim))
 
-    def update(self, feats) -> "GaussianStats":
+    def update(self, feats) -> GaussianStats:
         x = _to_numpy64(feats)
         if x.ndim != 2:
             raise ValueError(f"features must be [N, D], got shape {tuple(x.shape)}")
@@ -79,7 +79,7 @@ class GaussianStats:
         return m2 / denom
 
     @classmethod
-    def from_features(cls, feats) -> "GaussianStats":
+    def from_features(cls, feats) -> GaussianStats:
         return cls().update(feats)
 
 

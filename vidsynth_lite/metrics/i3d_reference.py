@@ -54,7 +54,7 @@ def _sanity_vtest(model) -> dict | None:
         return None
     import av
     import numpy as np
-    from torchvision.models.video import R3D_18_Weights   # Kinetics-400 class names (no download)
+    from torchvision.models.video import R3D_18_Weights  # Kinetics-400 class names (no download)
 
     from vidsynth_lite.metrics.preprocess import i3d_preprocess
     with av.open(str(path)) as c:

@@ -38,7 +38,7 @@ class Score:
                 "protocol": dict(self.protocol)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Score":
+    def from_dict(cls, d: dict) -> Score:
         return cls(value=d["value"], protocol=dict(d.get("protocol", {})), std=d.get("std"),
                    floor=d.get("floor"))
 
