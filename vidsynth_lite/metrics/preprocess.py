@@ -8,7 +8,8 @@ coordinate ``i * in / out`` ("asymmetric": no half-pixel shift), interpolates be
 pixel, and clamps the upper neighbour at the border. ``torch.nn.functional.interpolate(..., mode="bilinear",
 align_corners=False)`` uses half-pixel centres ``(i + 0.5) * in / out - 0.5`` instead, so it gives different
 pixels; chapter 2 measures what that difference does to FVD. Because resizing and the affine map to [-1, 1]
-commute, we resize videos that are already in [-1, 1].
+commute, we resize videos that are already in [-1, 1]. One difference remains: the reference receives uint8
+frames, while our clips are floats that were never quantised (at most half a grey level, 1/255, per pixel).
 """
 
 from __future__ import annotations
