@@ -38,6 +38,7 @@ from vidsynth_lite.models.vqvae import (
     vqvae_loss,
 )
 from vidsynth_lite.models.vqvae.chapter import VQVAEChapterConfig, model_configs
+from vidsynth_lite.nn import sample_cached, sample_naive
 
 
 def _peak_mb(device: torch.device) -> float:
@@ -81,6 +82,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--naive", type=int, default=1, help="run the naive sampler on this many videos (0: skip)")
+    ap.add_argument("--scaling", nargs="*", type=int, default=[4, 8, 16],
+                    help="also time naive vs fast sampling of the top prior's PixelCNN alone on 3 x S x S code "
+                         "volumes for these S (the lite widths; S = 32 is the paper's top layer)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -138,6 +142,22 @@ def main(argv=None) -> int:
         out["fast_speedup"] = statistics.median(naive) / statistics.median(fast)
         print(f"  naive sampler, one video: {statistics.median(naive):.2f} s -> fast is "
               f"{out['fast_speedup']:.1f}x faster (identical samples)")
+    if args.scaling:
+        out["scaling"] = {}
+        net = top.pixelcnn.eval()
+        for side in args.scaling:
+            u = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(side), dtype=torch.float64)
+            c0 = time.perf_counter()
+            a = sample_cached(net, None, u)
+            c1 = time.perf_counter()
+            b = sample_naive(lambda codes: net(codes), u)
+            c2 = time.perf_counter()
+            if not torch.equal(a, b):
+                raise AssertionError(f"fast and naive samplers disagree on 3x{side}x{side}")
+            out["scaling"][f"3x{side}x{side}"] = {"fast_s": c1 - c0, "naive_s": c2 - c1,
+                                                  "speedup": (c2 - c1) / (c1 - c0)}
+            print(f"  top-prior PixelCNN alone, 3x{side}x{side} codes: naive {c2 - c1:.2f} s, fast {c1 - c0:.2f} s "
+                  f"-> {(c2 - c1) / (c1 - c0):.1f}x (identical samples)")
     out["peak_mb"] = _peak_mb(device)
     if args.json:
         with open(args.json, "w") as handle:

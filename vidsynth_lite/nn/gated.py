@@ -37,21 +37,31 @@ class GatedResidualLayer(nn.Module):
         self.cond_h = nn.Conv3d(cond_channels, 2 * residual, 1, bias=False) if cond_channels else None
         self.drop = nn.Dropout(dropout)
 
-    def _combine(self, v_parts, h_part, v, h, cond):
+    def _vertical(self, v_parts, v, cond):
+        """-> (W_vh p_v, v'): the vertical stack's update and its link into the horizontal stack."""
         p_v = sum(v_parts)
         if self.cond_v is not None and cond is not None:
             p_v = p_v + self.cond_v(cond)
-        p_h = h_part + self.v_to_h(p_v)
+        return self.v_to_h(p_v), v + gate(p_v)
+
+    def _horizontal(self, h_part, h, link, cond):
+        p_h = h_part + link
         if self.cond_h is not None and cond is not None:
             p_h = p_h + self.cond_h(cond)
-        return v + gate(p_v), h + self.h_out(self.drop(gate(p_h)))
+        return h + self.h_out(self.drop(gate(p_h)))
 
     def forward(self, v: torch.Tensor, h: torch.Tensor, cond: torch.Tensor | None = None):
-        return self._combine([c(v) for c in self.v_convs], self.h_conv(h), v, h, cond)
+        link, v_new = self._vertical([c(v) for c in self.v_convs], v, cond)
+        return v_new, self._horizontal(self.h_conv(h), h, link, cond)
 
-    def row(self, v: torch.Tensor, h: torch.Tensor, cond: torch.Tensor | None, t: int, y: int):
-        """Same as :meth:`forward` for row (t, y) only; ``v``, ``h``, ``cond`` are [B, C, 1, 1, W]."""
+    # -- row-incremental evaluation: ``v``, ``h``, ``cond`` are rows [B, C, 1, 1, W] --------------------
+    def row_vertical(self, v: torch.Tensor, cond: torch.Tensor | None, t: int, y: int):
+        """Vertical stack at row (t, y) -> (link, v'). It reads only earlier rows, so the sampler computes it
+        once per row, not once per position."""
         for c in self.v_convs:
             c.write_row(v, t, y)
+        return self._vertical([c.row(t, y) for c in self.v_convs], v, cond)
+
+    def row_horizontal(self, h: torch.Tensor, link: torch.Tensor, cond: torch.Tensor | None, t: int, y: int):
         self.h_conv.write_row(h, t, y)
-        return self._combine([c.row(t, y) for c in self.v_convs], self.h_conv.row(t, y), v, h, cond)
+        return self._horizontal(self.h_conv.row(t, y), h, link, cond)

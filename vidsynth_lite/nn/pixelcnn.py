@@ -62,23 +62,33 @@ class CausalPixelCNN(nn.Module):
         like = self.embed.weight
         for m in self._cached():
             m.begin(batch, t, h, w, like)
+        self._vrow = None
 
     def end(self) -> None:
         for m in self._cached():
             m.end()
+        self._vrow = None
 
     def row(self, codes_row: torch.Tensor, cond_row: torch.Tensor | None, t: int, y: int) -> torch.Tensor:
         """Logits of row (t, y) -> [B, K, W], given that row's codes [B, W] and conditioning [B, C, W].
 
-        Rows must be visited in raster order; calling it again for the same row overwrites that row.
+        Rows must be visited in raster order; calling it again for the same row overwrites that row's
+        horizontal stack. The vertical stack of a row sees only earlier rows, so it is computed on the first
+        call for the row and reused by the following calls.
         """
         x = self.embed(codes_row).movedim(-1, 1)[:, :, None, None]        # [B, C, 1, 1, W]
         c = None if cond_row is None else cond_row[:, :, None, None]        # [B, Cc, 1, 1, W]
         self.v_first.write_row(x, t, y)
         self.h_first.write_row(x, t, y)
-        v, h = self.v_first.row(t, y), self.h_first.row(t, y)
-        for i, layer in enumerate(self.layers):
-            v, h = layer.row(v, h, c, t, y)
+        if getattr(self, "_vrow", None) is None or self._vrow[0] != (t, y):
+            v, links = self.v_first.row(t, y), []
+            for layer in self.layers:
+                link, v = layer.row_vertical(v, c, t, y)
+                links.append(link)
+            self._vrow = ((t, y), links)
+        h = self.h_first.row(t, y)
+        for i, (layer, link) in enumerate(zip(self.layers, self._vrow[1])):
+            h = layer.row_horizontal(h, link, c, t, y)
             if str(i) in self.attn:
                 h = h + self.attn[str(i)].row(h, t, y)
         return self.head(h)[:, :, 0, 0]                                     # [B, K, W]
