@@ -6,8 +6,9 @@ Two samplers, the same draws: both take the uniforms ``u`` [B, T, H, W] that dec
 
 - :func:`sample_naive` calls a full forward pass on the whole volume for every position: ``T H W`` passes of
   cost ``O(T H W)`` each;
-- :func:`sample_cached` uses :meth:`CausalPixelCNN.row`: every position recomputes only its own row at every
-  layer, reading earlier rows from per-layer caches (and attention keys/values from a KV cache).
+- :func:`sample_cached` uses :meth:`CausalPixelCNN.row`: every position recomputes only the horizontal stack
+  of its own row at every layer (the vertical stack of a row is computed once per row), reading earlier rows
+  from per-layer caches and attention keys/values from a KV cache: ``T H W`` passes of cost ``O(W)`` each.
 """
 
 from __future__ import annotations
