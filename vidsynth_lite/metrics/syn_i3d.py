@@ -175,7 +175,8 @@ def _losses(out, order, cos_sin, speed, sky_mask, label, act_mask):
 # ------------------------------------------------------------------------------------------------ train / eval
 
 @torch.no_grad()
-def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32) -> dict[str, float]:
+def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32,
+             device: torch.device | str = "cpu") -> dict[str, float]:
     """Held-out accuracy per head (a fixed, seeded order transform per clip).
 
     direction: angular error < 22.5 deg (original/reversed sky clips); speed: relative error < 25 %;
@@ -185,8 +186,8 @@ def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32) -> di
     g = torch.Generator().manual_seed(seed)
     b = _make_batch(sky, act, torch.arange(sky["video"].shape[0]), torch.arange(act["video"].shape[0]), g)
     vids, order, cos_sin, speed, sky_mask, label, act_mask = b
-    outs = [model(vids[i:i + batch_size]) for i in range(0, vids.shape[0], batch_size)]
-    out = {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+    outs = [model(vids[i:i + batch_size].to(device)) for i in range(0, vids.shape[0], batch_size)]
+    out = {k: torch.cat([o[k].float().cpu() for o in outs]) for k in outs[0]}
     ang_pred = torch.atan2(out["direction"][:, 1], out["direction"][:, 0])
     ang_true = torch.atan2(cos_sin[:, 1], cos_sin[:, 0])
     err = torch.remainder(ang_pred - ang_true + math.pi, 2 * math.pi) - math.pi
@@ -201,28 +202,32 @@ def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32) -> di
     }
 
 
-def train(cfg: SynI3DConfig, progress: bool = True) -> tuple[SynI3D, dict]:
+def train(cfg: SynI3DConfig, progress: bool = True, device: torch.device | str = "cpu") -> tuple[SynI3D, dict]:
     """Train SynI3D with ``cfg`` (seeded, deterministic on the CPU); returns the model and a report.
 
-    Runs on one CPU thread whatever the runtime's setting (restored afterwards): float sums depend on the thread
-    count, and one thread makes the cached weights identical on every CPU (it is also faster than two threads
-    on a busy 2-core machine).
+    On the CPU (the default) it runs on one thread whatever the runtime's setting (restored afterwards): float
+    sums depend on the thread count, and one thread makes the cached weights identical on every CPU (it is also
+    faster than two threads on a busy 2-core machine). ``device`` (e.g. a GPU for ``full``) trains elsewhere;
+    such weights are cached under a different key.
     """
+    device = torch.device(device)
+    if device.type != "cpu":
+        return _train(cfg, progress, device)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(cfg, progress)
+        return _train(cfg, progress, device)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(cfg: SynI3DConfig, progress: bool) -> tuple[SynI3D, dict]:
+def _train(cfg: SynI3DConfig, progress: bool, device: torch.device) -> tuple[SynI3D, dict]:
     t0 = time.perf_counter()
     sky = _world_tensors("sky", "train", cfg.n_train, cfg)
     act = _world_tensors("actions", "train", cfg.n_train, cfg)
     t_data = time.perf_counter() - t0
     torch.manual_seed(cfg.seed)
-    model = SynI3D(cfg.width)
+    model = SynI3D(cfg.width).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = None                               # tiny runs (tests, smoke: < 10 steps) keep a constant rate
     if cfg.steps >= 10:
@@ -238,7 +243,7 @@ def _train(cfg: SynI3DConfig, progress: bool) -> tuple[SynI3D, dict]:
     for step in range(cfg.steps):
         idx_s = torch.randint(0, cfg.n_train, (half,), generator=g)
         idx_a = torch.randint(0, cfg.n_train, (half,), generator=g)
-        batch = _make_batch(sky, act, idx_s, idx_a, g)
+        batch = [t.to(device) for t in _make_batch(sky, act, idx_s, idx_a, g)]
         loss = _losses(model(batch[0]), *batch[1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -254,7 +259,7 @@ def _train(cfg: SynI3DConfig, progress: bool) -> tuple[SynI3D, dict]:
     t_train = time.perf_counter() - t0 - t_data
     sky_t = _world_tensors("sky", "test", cfg.n_test, cfg)
     act_t = _world_tensors("actions", "test", cfg.n_test, cfg)
-    report = {"held_out": evaluate(model, sky_t, act_t), "train_seconds": round(t_train, 1),
+    report = {"held_out": evaluate(model, sky_t, act_t, device=device), "train_seconds": round(t_train, 1),
               "data_seconds": round(t_data, 1), "final_loss": sum(losses[-20:]) / len(losses[-20:]),
               "threads": torch.get_num_threads()}
     model.eval()
@@ -273,14 +278,17 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def config_hash(cfg: SynI3DConfig) -> str:
-    key = json.dumps({"config": dataclasses.asdict(cfg), "code": code_version()}, sort_keys=True)
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+def config_hash(cfg: SynI3DConfig, train_device: str = "cpu") -> str:
+    """16 hex digits of SHA-256 over the config, :func:`code_version` and (if not the CPU) the training device."""
+    key = {"config": dataclasses.asdict(cfg), "code": code_version()}
+    if train_device != "cpu":
+        key["train_device"] = train_device
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def cache_path(cfg: SynI3DConfig) -> Path:
+def cache_path(cfg: SynI3DConfig, train_device: str = "cpu") -> Path:
     from vidsynth_lite import paths
-    return paths.cache_dir() / "syn_i3d" / f"{config_hash(cfg)}.safetensors"
+    return paths.cache_dir() / "syn_i3d" / f"{config_hash(cfg, train_device)}.safetensors"
 
 
 def resolve_config(profile: str = "lite", **overrides) -> SynI3DConfig:
@@ -298,16 +306,18 @@ _LOADED: dict[str, tuple[SynI3D, dict]] = {}
 
 def load_or_train(profile: str = "lite", *, size: int | None = None, frames: int | None = None,
                   seed: int | None = None, retrain: bool = False, progress: bool = True,
-                  return_report: bool = False, **overrides):
+                  return_report: bool = False, train_device: torch.device | str | None = None, **overrides):
     """The SynI3D for ``(profile, size, frames, seed)``: loaded from the cache, or trained once and cached.
 
     Other chapters call ``load_or_train(profile, size=..., frames=...)`` to get the feature network that
     matches their clips. With ``return_report=True`` returns ``(model, report)`` where the report holds the
-    config, its hash, the held-out accuracy per head and the training time.
+    config, its hash, the held-out accuracy per head and the training time. ``train_device`` (default: the
+    CPU, single-threaded, bit-repeatable) lets ``full`` runs train on a GPU; the model is returned on the CPU.
     """
     from vidsynth_lite.io import load_weights, save_weights
     cfg = resolve_config(profile, size=size, frames=frames, seed=seed, **overrides)
-    path = cache_path(cfg)
+    dev_type = torch.device(train_device or "cpu").type
+    path = cache_path(cfg, dev_type)
     key = str(path)
     if not retrain and key in _LOADED:
         model, report = _LOADED[key]
@@ -318,13 +328,15 @@ def load_or_train(profile: str = "lite", *, size: int | None = None, frames: int
         model.eval().requires_grad_(False)
         report = meta["extra"]
     else:
-        model, report = train(cfg, progress=progress)
-        report = {**report, "config": dataclasses.asdict(cfg), "hash": config_hash(cfg), "profile": profile}
+        model, report = train(cfg, progress=progress, device=train_device or "cpu")
+        model = model.cpu()
+        report = {**report, "config": dataclasses.asdict(cfg), "hash": config_hash(cfg, dev_type),
+                  "profile": profile, "train_device": dev_type}
         path.parent.mkdir(parents=True, exist_ok=True)
         save_weights(path, model, config=dataclasses.asdict(cfg), step=cfg.steps, extra=report)
         model.requires_grad_(False)
     model.cfg = cfg
-    model.hash = config_hash(cfg)
+    model.hash = config_hash(cfg, dev_type)
     _LOADED[key] = (model, report)
     return (model, report) if return_report else model
 
