@@ -527,7 +527,9 @@ fake_sets = {"copy last": copy_clips, "VQ-VAE ceiling": ceiling}
 fake_sets.update({f"VQ-VAE T={t}": as_clips(predictions[t]) for t in cfg.temperatures})
 video_scores, missing = {name: {} for name in fake_sets}, {}
 try:
+    t0 = time.perf_counter()
     syn_net = vl.metrics.get_network("syn-i3d", profile=cfg.profile, size=cfg.size, frames=cfg.frames)
+    timings["syn_i3d_load_s"] = time.perf_counter() - t0     # trains once (minutes) if chapter 2 has not
     real_f, _ = vl.metrics.extract_features(syn_net, test_videos_t)          # [M, D]
     floor_f, _ = vl.metrics.extract_features(syn_net, floor_videos_t)        # [M, D] disjoint real clips
     recon_f, _ = vl.metrics.extract_features(syn_net, ceiling)               # [M, D]
@@ -619,6 +621,10 @@ for claim, (ok, numbers) in claims.items():
 
 # %% [markdown]
 # ## Cost of each stage (this machine)
+#
+# Wall-clock seconds of this run (training, sampling per video, metrics) and the peak memory after each
+# training stage. `python benchmarks/bench_vqvae.py --profile lite` measures the same stages as medians of
+# repeated runs, in wall and CPU time, and how the fast sampler's speed-up grows with the latent volume.
 
 # %%
 timings["chapter_s"] = time.perf_counter() - chapter_started
