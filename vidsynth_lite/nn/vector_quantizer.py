@@ -59,7 +59,7 @@ class VectorQuantizer(nn.Module):
         else:
             self.codebook = nn.Parameter(init)
         self.register_buffer("step", torch.zeros((), dtype=torch.long))   # drives restart randomness
-        self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
+        self.register_buffer("restarts", torch.zeros((), dtype=torch.long))  # dead-code restarts so far
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _flatten(self, z: torch.Tensor) -> torch.Tensor:
@@ -80,7 +80,7 @@ class VectorQuantizer(nn.Module):
         return rows
 
     @torch.no_grad()
-    def _restart(self, z_flat: torch.Tensor, dead: torch.Tensor) -> None:
+    def _restart(self, z_flat: torch.Tensor, dead: torch.Tensor, count: bool = True) -> None:
         n = int(dead.sum())
         if n == 0:
             return
@@ -89,7 +89,8 @@ class VectorQuantizer(nn.Module):
         if self.ema:
             self.embed_sum[dead] = rows
             self.cluster_size[dead] = 1.0
-        self.restarts += n
+        if count:
+            self.restarts += n
 
     @torch.no_grad()
     def _ema_step(self, z_flat: torch.Tensor, codes: torch.Tensor) -> None:
@@ -106,7 +107,7 @@ class VectorQuantizer(nn.Module):
     def forward(self, z_e: torch.Tensor) -> QuantizerOutput:
         z_flat = self._flatten(z_e)                                       # [N, D]
         if self.training and self.init_from_data and int(self.step) == 0:
-            self._restart(z_flat, torch.ones(self.num_codes, dtype=torch.bool, device=z_flat.device))
+            self._restart(z_flat, torch.ones(self.num_codes, dtype=torch.bool, device=z_flat.device), count=False)
         codes = nearest_code(z_flat.detach().to(self.codebook.dtype), self.codebook.detach())  # Eq. 1, [N]
         e = F.embedding(codes, self.codebook).to(z_flat.dtype)           # [N, D]
         commit = F.mse_loss(z_flat, e.detach())                           # ||z_e - sg[e]||^2
