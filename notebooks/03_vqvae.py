@@ -46,6 +46,7 @@ cond_frames = None  # conditioning frames (paper: 4)
 train_videos = None  # training clips
 test_videos = None  # test inputs for the prediction metrics
 samples = None  # samples per test input (K)
+sample_batch = None  # test inputs sampled at once
 temperatures = None  # sampling temperatures
 vq_steps = None  # VQ-VAE optimiser steps
 vq_batch = None  # VQ-VAE batch size
@@ -102,11 +103,14 @@ train_set = vl.data.load(cfg.world, "train", frames=cfg.frames, size=cfg.size, s
                          length=cfg.train_videos)
 test_set = vl.data.load(cfg.world, "test", frames=cfg.frames, size=cfg.size, seed=cfg.seed,
                         length=2 * cfg.test_videos)    # the second half: a disjoint real set for FVD floors
-train_videos_t = torch.stack([train_set[i]["video"] for i in range(len(train_set))])  # [N, T, 3, H, W]
+# lite: the clips fit in memory as one tensor; full: read them from the world's disk cache as needed
+in_memory = cfg.train_videos * cfg.frames * 3 * cfg.size ** 2 * 4 < 2 ** 31
+train_source = (torch.stack([train_set[i]["video"] for i in range(len(train_set))])  # [N, T, 3, H, W]
+                if in_memory else vl.data.cached(train_set))
 test_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos)])   # [M, T, 3, H, W]
 floor_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos, 2 * cfg.test_videos)])
 timings["data_s"] = time.perf_counter() - t0
-print(f"train {tuple(train_videos_t.shape)}, test {tuple(test_videos_t.shape)}, "
+print(f"train {len(train_source)} clips, test {tuple(test_videos_t.shape)}, "
       f"generated in {timings['data_s']:.1f} s")
 vl.io.show_video(test_videos_t[:4], caption=f"{cfg.world} test clips ({cfg.size}x{cfg.size}, {cfg.frames} frames)")
 
@@ -266,7 +270,7 @@ print(f"compression, ours:  {ours_c['latent_bits']:,.0f} / {ours_c['video_bits']
 # %%
 torch.manual_seed(cfg.seed)
 vqvae = vqm.VideoVQVAE(sizes.vqvae, seed=cfg.seed)
-vq_batches = vl.train.StepBatches(train_videos_t, cfg.vq_batch, seed=cfg.seed)
+vq_batches = vl.train.StepBatches(train_source, cfg.vq_batch, seed=cfg.seed, key=None if in_memory else "video")
 t0 = time.perf_counter()
 vq_fit = vl.train.fit(vqvae, vqm.vqvae_loss, vq_batches, steps=cfg.vq_steps,
                       optimizer=torch.optim.Adam(vqvae.parameters(), lr=cfg.vq_lr), run_dir=run_root / "vqvae",
@@ -331,8 +335,7 @@ vl.io.show_video(torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu(
 
 # %%
 t0 = time.perf_counter()
-volumes = vqm.latent_volumes(vqvae, train_videos_t.to(device), cfg.cond_frames)
-volumes = {k: v.cpu() for k, v in volumes.items()}
+volumes = vqm.latent_volumes(vqvae, train_source, cfg.cond_frames, device=device)   # int16 codes on the CPU
 timings["encode_train_s"] = time.perf_counter() - t0
 print({k: tuple(v.shape) for k, v in volumes.items()}, f"in {timings['encode_train_s']:.1f} s")
 code_batches = {name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, seed=cfg.seed)
@@ -371,10 +374,22 @@ timings["bottom_train_s"] = time.perf_counter() - t0
 timings["bottom_peak_mb"] = peak_memory_mb()
 bottom_prior = bottom_fit.model.to(device).eval()
 
-test_volumes = vqm.latent_volumes(vqvae, test_videos_t.to(device), cfg.cond_frames)   # held-out codes
-with torch.no_grad():
-    held_out = {"top_prior": vqm.top_prior_loss(top_prior, test_volumes)[1]["bits_per_code"],
-                "bottom_prior": vqm.bottom_prior_loss(bottom_prior, test_volumes)[1]["bits_per_code"]}
+test_volumes = {k: v.to(device) for k, v in
+                vqm.latent_volumes(vqvae, test_videos_t, cfg.cond_frames, device=device).items()}  # held out
+
+
+@torch.no_grad()
+def held_out_bits(loss_fn, model):
+    """Mean bits per code over the test clips, in chunks of `sample_batch` clips (same codes per clip)."""
+    total = 0.0
+    for i in range(0, len(test_videos_t), cfg.sample_batch):
+        chunk = {k: v[i:i + cfg.sample_batch] for k, v in test_volumes.items()}
+        total += loss_fn(model, chunk)[1]["bits_per_code"] * len(chunk["top"])
+    return total / len(test_videos_t)
+
+
+held_out = {"top_prior": held_out_bits(vqm.top_prior_loss, top_prior),
+            "bottom_prior": held_out_bits(vqm.bottom_prior_loss, bottom_prior)}
 print(f"training: top prior {timings['top_train_s']:.1f} s, bottom prior {timings['bottom_train_s']:.1f} s; "
       f"held-out bits per code (test split, {len(test_videos_t)} clips): top {held_out['top_prior']:.3f}, "
       f"bottom {held_out['bottom_prior']:.3f} (uniform: {math.log2(sizes.vqvae.num_codes):.0f})")
@@ -407,11 +422,12 @@ predictions = {}
 for temperature in cfg.temperatures:
     g = torch.Generator().manual_seed(cfg.seed + 1)
     t0 = time.perf_counter()
-    predictions[temperature] = predictor.predict(cond, samples=cfg.samples, temperature=temperature,
-                                                 generator=g).cpu()     # [M, K, T, 3, H, W]
+    predictions[temperature] = torch.cat([                                # [M, K, T, 3, H, W]
+        predictor.predict(cond[i:i + cfg.sample_batch], samples=cfg.samples, temperature=temperature,
+                          generator=g).cpu() for i in range(0, len(cond), cfg.sample_batch)])
     timings[f"sample_fast_T{temperature}_s_per_video"] = (time.perf_counter() - t0) / (len(cond) * cfg.samples)
 sample_s = timings[f"sample_fast_T{cfg.temperatures[0]}_s_per_video"]
-print(f"fast sampler: {sample_s:.3f} s per video (batch of {len(cond) * cfg.samples})")
+print(f"fast sampler: {sample_s:.3f} s per video (batches of {min(len(cond), cfg.sample_batch) * cfg.samples})")
 
 if cfg.naive_videos:
     n = cfg.naive_videos

@@ -35,7 +35,7 @@ def test_round_trip_of_all_three_models(tmp_path):
     video = _data()
     vq.train()
     vq(video)                                             # move the EMA codebooks away from their init
-    vols = latent_volumes(vq, video)
+    vols = {k: v.long() for k, v in latent_volumes(vq, video).items()}
     for name, model in [("vq", vq), ("top", top), ("bottom", bottom)]:
         path = save_model(tmp_path / f"{name}.safetensors", model, step=7)
         loaded, step = load_model(path)

@@ -146,11 +146,14 @@ def test_fast_sampler_equals_naive_sampler_for_both_priors():
 def test_predictor_returns_videos_and_latent_volumes_are_assembled_from_the_conditioning_frames():
     vq, top, bottom = _smoke_models(3)
     video = torch.rand(2, 16, 3, 32, 32, dtype=torch.float64) * 2 - 1
-    vols = latent_volumes(vq, video)
+    vols = {k: v.long() for k, v in latent_volumes(vq, video).items()}
     b_c, t_c = vq.encode(video[:, :4])
     assert torch.equal(vols["top"][:, :1], t_c) and torch.equal(vols["bottom"][:, :2], b_c)
     b_all, t_all = vq.encode(video)
     assert torch.equal(vols["top"][:, 1:], t_all[:, 1:]) and torch.equal(vols["bottom"][:, 2:], b_all[:, 2:])
+    # a dataset of dict items gives the same volumes as a tensor
+    from_dataset = latent_volumes(vq, [{"video": v} for v in video], batch_size=1)
+    assert from_dataset["top"].dtype == torch.int16 and torch.equal(from_dataset["top"].long(), vols["top"])
     out = VideoPredictor(vq, top, bottom).predict(video[:, :4], samples=3,
                                                    generator=torch.Generator().manual_seed(0))
     assert out.shape == (2, 3, 16, 3, 32, 32) and out.abs().max() <= 1

@@ -100,6 +100,7 @@ class BottomPrior(nn.Module):
 def bottom_prior_loss(model: nn.Module, batch: dict):
     """Cross-entropy (nats) of the generated bottom slices; ``batch`` has ``top`` and ``bottom`` codes."""
     m = model.module if hasattr(model, "module") else model
-    logits = model(batch["top"], batch["bottom"])
-    loss = F.cross_entropy(logits, batch["bottom"][:, m.n0:])
+    top, bottom = batch["top"].long(), batch["bottom"].long()             # codes may be stored as int16
+    logits = model(top, bottom)
+    loss = F.cross_entropy(logits, bottom[:, m.n0:])
     return loss, {"bits_per_code": float(loss.detach()) / 0.6931471805599453}

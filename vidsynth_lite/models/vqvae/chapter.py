@@ -21,6 +21,7 @@ class VQVAEChapterConfig(ChapterConfig):
     train_videos: int = param(256, "training clips", min=8, max=10_000_000)
     test_videos: int = param(16, "test inputs for prediction metrics", min=2, max=100_000)
     samples: int = param(4, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
+    sample_batch: int = param(16, "test inputs sampled at once (x samples = the sampler's batch)", min=1)
     temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")  # noqa: RUF009
     vq_steps: int = param(400, "VQ-VAE optimiser steps (paper: 1 000 000)", min=1)
     vq_batch: int = param(8, "VQ-VAE batch size (paper: 16)", min=1)

@@ -17,23 +17,36 @@ from .top_prior import TopPrior
 from .vqvae import VideoVQVAE
 
 
+def _video_batches(videos, batch_size: int):
+    """Yield [B, T, C, H, W] batches from a tensor or from a dataset of tensors / dicts with ``video``."""
+    for i in range(0, len(videos), batch_size):
+        if isinstance(videos, torch.Tensor):
+            yield videos[i:i + batch_size]
+        else:
+            items = [videos[j] for j in range(i, min(i + batch_size, len(videos)))]
+            yield torch.stack([it["video"] if isinstance(it, dict) else it for it in items])
+
+
 @torch.no_grad()
-def latent_volumes(vqvae: VideoVQVAE, video: torch.Tensor, cond_frames: int = 4, batch_size: int = 16
-                   ) -> dict[str, torch.Tensor]:
-    """Videos [N, T, C, H, W] -> {"top": [N, T/4, h, w], "bottom": [N, T/2, 2h, 2w]} (int64), assembled as in
-    the module docstring (conditioning slices from the first ``cond_frames`` frames encoded alone)."""
+def latent_volumes(vqvae: VideoVQVAE, videos, cond_frames: int = 4, batch_size: int = 16,
+                   device: torch.device | None = None) -> dict[str, torch.Tensor]:
+    """Videos (a tensor [N, T, C, H, W] or a dataset of such clips) -> {"top": [N, T/4, h, w], "bottom":
+    [N, T/2, 2h, 2w]}, assembled as in the module docstring (conditioning slices from the first
+    ``cond_frames`` frames encoded alone). Codes are stored as int16 on the CPU (a codebook has < 32768
+    codes), so that a large training set fits in memory; :class:`CodesDataset` returns int64."""
     tops, bottoms = [], []
-    for i in range(0, video.shape[0], batch_size):
-        v = video[i:i + batch_size]
+    dev = device or next(vqvae.parameters()).device
+    for v in _video_batches(videos, batch_size):
+        v = v.to(dev)
         b_all, t_all = vqvae.encode(v)
         b_c, t_c = vqvae.encode(v[:, :cond_frames])
-        tops.append(torch.cat([t_c, t_all[:, t_c.shape[1]:]], 1))
-        bottoms.append(torch.cat([b_c, b_all[:, b_c.shape[1]:]], 1))
+        tops.append(torch.cat([t_c, t_all[:, t_c.shape[1]:]], 1).to("cpu", torch.int16))
+        bottoms.append(torch.cat([b_c, b_all[:, b_c.shape[1]:]], 1).to("cpu", torch.int16))
     return {"top": torch.cat(tops), "bottom": torch.cat(bottoms)}
 
 
 class CodesDataset(torch.utils.data.Dataset):
-    """Map-style dataset over precomputed latent volumes (items: {"top": ..., "bottom": ...})."""
+    """Map-style dataset over precomputed latent volumes (items: {"top": ..., "bottom": ...}, int64)."""
 
     def __init__(self, volumes: dict[str, torch.Tensor]):
         self.volumes = volumes
@@ -42,7 +55,7 @@ class CodesDataset(torch.utils.data.Dataset):
         return self.volumes["top"].shape[0]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {k: v[i] for k, v in self.volumes.items()}
+        return {k: v[i].long() for k, v in self.volumes.items()}
 
 
 class VideoPredictor(nn.Module):
@@ -58,7 +71,7 @@ class VideoPredictor(nn.Module):
                 fast: bool = True) -> torch.Tensor:
         """Conditioning frames [B, 4, C, H, W] -> videos [B, samples, T, C, H, W] (frames 0-3 are the VQ-VAE's
         reconstruction of the conditioning frames, frames 4.. are predicted)."""
-        if cond_video.shape[1] != self.top.cfg.cond_frames:
+        if cond_video.dim() != 5 or cond_video.shape[1] != self.top.cfg.cond_frames:
             raise ValueError(f"expected {self.top.cfg.cond_frames} conditioning frames, got "
                              f"{tuple(cond_video.shape)}")
         b = cond_video.shape[0]

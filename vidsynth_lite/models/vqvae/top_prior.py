@@ -81,7 +81,7 @@ class TopPrior(nn.Module):
 def top_prior_loss(model: nn.Module, batch: dict):
     """Cross-entropy (nats) of the predicted top codes; ``batch`` has ``top`` [B, T/4, h, w], ``bottom``."""
     m = model.module if hasattr(model, "module") else model
-    top, bottom = batch["top"], batch["bottom"]
+    top, bottom = batch["top"].long(), batch["bottom"].long()             # codes may be stored as int16
     tc, bc = m.t_cond, 2 * m.t_cond
     logits = model(top[:, :tc], bottom[:, :bc], top[:, tc:])
     loss = F.cross_entropy(logits, top[:, tc:])
