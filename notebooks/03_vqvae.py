@@ -103,10 +103,11 @@ train_set = vl.data.load(cfg.world, "train", frames=cfg.frames, size=cfg.size, s
                          length=cfg.train_videos)
 test_set = vl.data.load(cfg.world, "test", frames=cfg.frames, size=cfg.size, seed=cfg.seed,
                         length=2 * cfg.test_videos)    # the second half: a disjoint real set for FVD floors
-# lite: the clips fit in memory as one tensor; full: read them from the world's disk cache as needed
+# lite: the clips fit in memory as one tensor; full: each clip is rendered when a batch needs it (a pure
+# function of its index, so batches and resumed runs stay deterministic)
 in_memory = cfg.train_videos * cfg.frames * 3 * cfg.size ** 2 * 4 < 2 ** 31
 train_source = (torch.stack([train_set[i]["video"] for i in range(len(train_set))])  # [N, T, 3, H, W]
-                if in_memory else vl.data.cached(train_set))
+                if in_memory else train_set)
 test_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos)])   # [M, T, 3, H, W]
 floor_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos, 2 * cfg.test_videos)])
 timings["data_s"] = time.perf_counter() - t0
