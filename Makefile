@@ -59,7 +59,7 @@ check-notebooks: $(NOTEBOOKS)
 test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS)
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@start=$$(date +%s); \
-	VIDSYNTH_PROFILE=smoke VIDSYNTH_RESULTS=$(TEST_TMP)/results VIDSYNTH_RUNS=$(TEST_TMP)/runs \
+	VIDSYNTH_PROFILE=smoke VIDSYNTH_THREADS=1 VIDSYNTH_RESULTS=$(TEST_TMP)/results VIDSYNTH_RUNS=$(TEST_TMP)/runs \
 	  $(VENV)/bin/pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
 	  --durations=15 -q; \
 	echo ">> make test: $$(( $$(date +%s) - start )) s of tests"
