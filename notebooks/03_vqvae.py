@@ -348,16 +348,20 @@ code_batches = {name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, see
 # tiled over time and passed through residual blocks. Gated layers, attention every few layers, dropout.
 
 # %%
+def train_prior(name, prior, loss_fn, steps):
+    """Train one prior on its code batches with the book's loop; record its time and peak memory."""
+    t0 = time.perf_counter()
+    fitted = vl.train.fit(prior, loss_fn, code_batches[name], steps=steps,
+                          optimizer=torch.optim.Adam(prior.parameters(), lr=cfg.prior_lr),
+                          run_dir=run_root / f"{name}_prior", ckpt_every=cfg.ckpt_every, log_every=1,
+                          config=sizes.to_dict(), device=device, bf16=cfg.bf16, desc=f"{name} prior")
+    timings[f"{name}_train_s"] = time.perf_counter() - t0
+    timings[f"{name}_peak_mb"] = peak_memory_mb()
+    return fitted.model.to(device).eval()
+
+
 torch.manual_seed(cfg.seed)
-top_prior = vqm.TopPrior(sizes.top)
-t0 = time.perf_counter()
-top_fit = vl.train.fit(top_prior, vqm.top_prior_loss, code_batches["top"], steps=cfg.top_steps,
-                       optimizer=torch.optim.Adam(top_prior.parameters(), lr=cfg.prior_lr),
-                       run_dir=run_root / "top_prior", ckpt_every=cfg.ckpt_every, log_every=1,
-                       config=sizes.to_dict(), device=device, bf16=cfg.bf16, desc="top prior")
-timings["top_train_s"] = time.perf_counter() - t0
-timings["top_peak_mb"] = peak_memory_mb()
-top_prior = top_fit.model.to(device).eval()
+top_prior = train_prior("top", vqm.TopPrior(sizes.top), vqm.top_prior_loss, cfg.top_steps)
 
 # %% [markdown]
 # **Bottom prior** (Tables 4, 7, 8): a 2D PixelCNN per bottom time slice `n`, conditioned on slice `n` of the
@@ -365,15 +369,7 @@ top_prior = top_fit.model.to(device).eval()
 
 # %%
 torch.manual_seed(cfg.seed)
-bottom_prior = vqm.BottomPrior(sizes.bottom)
-t0 = time.perf_counter()
-bottom_fit = vl.train.fit(bottom_prior, vqm.bottom_prior_loss, code_batches["bottom"], steps=cfg.bottom_steps,
-                          optimizer=torch.optim.Adam(bottom_prior.parameters(), lr=cfg.prior_lr),
-                          run_dir=run_root / "bottom_prior", ckpt_every=cfg.ckpt_every, log_every=1,
-                          config=sizes.to_dict(), device=device, bf16=cfg.bf16, desc="bottom prior")
-timings["bottom_train_s"] = time.perf_counter() - t0
-timings["bottom_peak_mb"] = peak_memory_mb()
-bottom_prior = bottom_fit.model.to(device).eval()
+bottom_prior = train_prior("bottom", vqm.BottomPrior(sizes.bottom), vqm.bottom_prior_loss, cfg.bottom_steps)
 
 test_volumes = {k: v.to(device) for k, v in
                 vqm.latent_volumes(vqvae, test_videos_t, cfg.cond_frames, device=device).items()}  # held out
