@@ -74,7 +74,8 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
 	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs -type f \( -name '*.py' -o -name '*.yaml' \) | sort) \
 	  | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$$hash" ]; then \
-	  echo ">> package or configs changed ($$hash): dropping the execution cache"; rm -rf _build/.jupyter_cache; fi; \
+	  echo ">> package or configs changed ($$hash): every chapter is executed again"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi; \
 	echo "$$hash" > _build/.package-hash
 	@start=$$(date +%s); \
 	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
