@@ -71,10 +71,10 @@ test-unit: $(STAMP)
 # a notebook source change) and render _build/html. Any failing cell fails the build.
 book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
 	@mkdir -p _build
-	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs -type f \( -name '*.py' -o -name '*.yaml' \) | sort) \
+	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs notebooks -type f \( -name '*.py' -o -name '*.yaml' \) | sort) \
 	  | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$$hash" ]; then \
-	  echo ">> package or configs changed ($$hash): every chapter is executed again"; \
+	  echo ">> package, configs or a chapter changed ($$hash): every chapter is executed again"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi; \
 	echo "$$hash" > _build/.package-hash
 	@start=$$(date +%s); \
