@@ -222,9 +222,7 @@ vl.viz.explore(draw_frame, "t", list(range(cfg.frames)))
 # how they were measured, and the environment; the reproduction pages read these files.
 
 # %%
-import resource
-
-peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+peak_memory_mb = vl.runtime.peak_memory_mb(device)  # this kernel's peak so far
 mse_model = (rollout[:, 2:] - test_videos[:4, 2:]).pow(2).mean().item()
 mse_copy = (test_videos[:4, 1:2] - test_videos[:4, 2:]).pow(2).mean().item()
 path = vl.reproduce.write_results(

@@ -63,7 +63,6 @@ bf16 = None  # bf16 autocast on a GPU
 
 # %%
 import math
-import resource
 import time
 
 import matplotlib.pyplot as plt
@@ -80,13 +79,6 @@ device = vl.runtime.start(cfg)
 sizes = model_configs(cfg)
 run_root = vl.paths.runs_dir() / f"vqvae-{cfg.profile}-{cfg.world}-seed{cfg.seed}"
 timings: dict[str, float] = {}
-
-
-def peak_memory_mb() -> float:
-    """Peak memory so far: the GPU's allocator peak on CUDA, else the process's peak resident set."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 cfg
@@ -278,7 +270,7 @@ vq_fit = vl.train.fit(vqvae, vqm.vqvae_loss, vq_batches, steps=cfg.vq_steps,
                       ckpt_every=cfg.ckpt_every, log_every=1, config=sizes.to_dict(), device=device, bf16=cfg.bf16,
                       desc="VQ-VAE")
 timings["vqvae_train_s"] = time.perf_counter() - t0
-timings["vqvae_peak_mb"] = peak_memory_mb()
+timings["vqvae_peak_mb"] = vl.runtime.peak_memory_mb(device)
 vqvae = vq_fit.model.to(device).eval()
 print(f"VQ-VAE: {cfg.vq_steps} steps in {timings['vqvae_train_s']:.1f} s"
       + (f" (resumed from step {vq_fit.resumed_from})" if vq_fit.resumed_from else "")
@@ -356,7 +348,7 @@ def train_prior(name, prior, loss_fn, steps):
                           run_dir=run_root / f"{name}_prior", ckpt_every=cfg.ckpt_every, log_every=1,
                           config=sizes.to_dict(), device=device, bf16=cfg.bf16, desc=f"{name} prior")
     timings[f"{name}_train_s"] = time.perf_counter() - t0
-    timings[f"{name}_peak_mb"] = peak_memory_mb()
+    timings[f"{name}_peak_mb"] = vl.runtime.peak_memory_mb(device)
     return fitted.model.to(device).eval()
 
 

@@ -79,3 +79,12 @@ def test_importing_the_package_never_initialises_cuda():
     code = ("import torch, vidsynth_lite as vl; import vidsynth_lite.io, vidsynth_lite.train, vidsynth_lite.config; "
             "assert not torch.cuda.is_initialized(), 'CUDA initialised at import'")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+def test_peak_memory_grows_with_a_large_allocation():
+    """In a fresh process (a test process's earlier peak could hide the allocation)."""
+    code = ("import torch; from vidsynth_lite import runtime; cpu = torch.device('cpu'); "
+            "before = runtime.peak_memory_mb(cpu); block = torch.ones(64 * 2**20); "
+            "after = runtime.peak_memory_mb(cpu); assert block.sum() > 0; "
+            "assert after >= before + 200, (before, after)")  # 256 MiB of float32, touched
+    subprocess.run([sys.executable, "-c", code], check=True)

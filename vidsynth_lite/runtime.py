@@ -103,6 +103,16 @@ def environment(dev: torch.device | None = None) -> dict[str, Any]:
     return info
 
 
+def peak_memory_mb(dev: torch.device) -> float:
+    """Peak memory so far: the CUDA allocator's peak on a GPU, else this process's peak resident set."""
+    if dev.type == "cuda":
+        return torch.cuda.max_memory_allocated(dev) / 2**20
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS reports bytes, Linux KiB
+
+
 def start(cfg: Any) -> torch.device:
     """The first call of every chapter: seed, fix threads, choose the device and print a report.
 
