@@ -107,6 +107,13 @@ def peak_memory_mb(dev: torch.device) -> float:
     """Peak memory so far: the CUDA allocator's peak on a GPU, else this process's peak resident set."""
     if dev.type == "cuda":
         return torch.cuda.max_memory_allocated(dev) / 2**20
+    try:  # Linux: this process's own high-water mark (ru_maxrss would carry over a parent's peak across exec)
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB -> MB
+    except OSError:
+        pass
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
