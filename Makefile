@@ -13,7 +13,7 @@ TEST_TMP := $(CURDIR)/_build/test-tmp
 # pip's configuration on our machines lists local indexes that may be absent; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is neither a file nor a directory" >&2)
 
-.PHONY: help env notebooks system-deps test test-unit book bench assignment check-notebooks clean
+.PHONY: help env notebooks system-deps lint test test-unit book bench assignment check-notebooks clean
 
 help:
 	@echo "make book        create .venv if missing, execute every chapter at 'lite', render _build/html"
@@ -53,10 +53,14 @@ system-deps:
 WEIGHTS_TARGETS := weights
 
 check-notebooks: $(NOTEBOOKS)
-	$(PY) -m vidsynth_lite.reproduce.notebook_sync $(NOTEBOOK_SOURCES)
+	$(PY) -m vidsynth_lite.booktools.notebook_sync $(NOTEBOOK_SOURCES)
 
-# Everything, in one pytest run: unit tests, each notebook at smoke (nbval, lax), papermill smoke.
-test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS)
+# Lint (ruff, version pinned in pyproject.toml): part of `make test`.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# Everything, in one pytest run: lint, unit tests, each notebook at smoke (nbval, lax), papermill smoke.
+test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) lint
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@start=$$(date +%s); \
 	VIDSYNTH_PROFILE=smoke VIDSYNTH_THREADS=1 VIDSYNTH_RESULTS=$(TEST_TMP)/results VIDSYNTH_RUNS=$(TEST_TMP)/runs \
@@ -80,7 +84,7 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
 	@start=$$(date +%s); \
 	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
 	echo ">> make book: $$(( $$(date +%s) - start )) s to execute and render"
-	$(PY) -m vidsynth_lite.reproduce.check_book _build/html
+	$(PY) -m vidsynth_lite.booktools.check_book _build/html
 
 # Offline widgets: vendor the widget manager and require.js from npm (myst-nb loads them from a CDN otherwise).
 _static/vendor/embed-amd.js:
@@ -98,7 +102,7 @@ bench: $(STAMP)
 
 assignment: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make assignment CHAPTER=00_running_the_book"; exit 2; }
-	$(PY) -m vidsynth_lite.exercises.assignment notebooks/$(CHAPTER).py assignments/$(CHAPTER).ipynb
+	$(PY) -m vidsynth_lite.booktools.assignment notebooks/$(CHAPTER).py assignments/$(CHAPTER).ipynb
 
 clean:
 	rm -rf _build results runs notebooks/*.ipynb assignments

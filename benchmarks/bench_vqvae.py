@@ -26,6 +26,7 @@ import time
 
 import torch
 
+from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
 from vidsynth_lite.config import resolve
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
@@ -37,7 +38,6 @@ from vidsynth_lite.models.vqvae import (
     top_prior_loss,
     vqvae_loss,
 )
-from vidsynth_lite.models.vqvae.chapter import VQVAEChapterConfig, model_configs
 from vidsynth_lite.nn import sample_cached, sample_naive
 
 

@@ -56,7 +56,7 @@ import time
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.train.demo import RunningConfig, TinyPredictor, moving_pattern, next_frame_loss
+from vidsynth_lite.chapters.running import RunningConfig, TinyPredictor, moving_pattern, next_frame_loss
 
 chapter_started = time.perf_counter()
 cfg = vl.config.resolve(RunningConfig, vl.config.notebook_parameters(globals()))
@@ -92,7 +92,7 @@ train_videos = moving_pattern(cfg.clips, cfg.frames, cfg.size, seed=cfg.seed)   
 test_videos = moving_pattern(8, cfg.frames, cfg.size, seed=cfg.seed + 10_000)         # disjoint seed
 print("train", tuple(train_videos.shape), "test", tuple(test_videos.shape))
 assert train_videos.min() >= -1 and train_videos.max() <= 1
-vl.io.show_video(train_videos[:4], fps=6, caption="four training clips of the moving pattern")
+vl.viz.show_video(train_videos[:4], fps=6, caption="four training clips of the moving pattern")
 
 # %% [markdown]
 # ## A tiny model and its loss
@@ -136,8 +136,9 @@ def crash_at(step, record):
         raise SimulatedCrash(f"simulated crash after step {step}")
 
 
-fit_args = dict(steps=cfg.steps, run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=1, grad_clip=1.0,
-                ema_decay=0.9, config=cfg.to_dict(), device=device, desc="tiny predictor")
+fit_args = {"steps": cfg.steps, "run_dir": run_dir, "ckpt_every": cfg.ckpt_every, "log_every": 1,
+            "grad_clip": 1.0, "ema_decay": 0.9, "config": cfg.to_dict(), "device": device,
+            "desc": "tiny predictor"}
 try:
     vl.train.fit(model, next_frame_loss, batches, optimizer=optimizer, on_step=crash_at, **fit_args)
 except SimulatedCrash as crash:
@@ -198,7 +199,7 @@ plt.show()
 predictor = resumed.ema.averaged(model).to(device)
 context = test_videos[:4, :2].to(device)                                     # [4, 2, 3, H, W]
 rollout = predictor.rollout(context, horizon=cfg.frames - 2).cpu()           # [4, T, 3, H, W]
-vl.io.show_video(torch.cat([test_videos[:4], rollout]), fps=6, columns=4,
+vl.viz.show_video(torch.cat([test_videos[:4], rollout]), fps=6, columns=4,
                  caption="top: ground truth; bottom: the tiny predictor's rollout from 2 frames")
 
 # %% [markdown]
@@ -301,5 +302,5 @@ vl.exercises.check("running.copy_last_mse", copy_last_mse)
 #   bit-for-bit repeatable.
 # - `vl.train.fit` is the one training loop: deterministic batches, checkpoints written atomically in safe
 #   formats, exact resume, EMA, NaN guard, JSON-lines log, DDP under `torchrun`.
-# - `vl.io.show_video` embeds a small mp4 and a PNG frame grid; `vl.reproduce.write_results` stores every number
+# - `vl.viz.show_video` embeds a small mp4 and a PNG frame grid; `vl.reproduce.write_results` stores every number
 #   with its protocol.

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.data.chapter import DataConfig
+from vidsynth_lite.chapters.video_data import DataConfig
 from vidsynth_lite.viz.data import evenly, frame_row
 
 chapter_started = time.perf_counter()
@@ -115,10 +115,9 @@ d = (points - a - h[:, None] * ab).norm(dim=-1) - r              # signed distan
 alpha = (0.5 - d * S).clamp(0, 1).reshape(S, S)                  # anti-aliased coverage, [S, S]
 
 # the package's versions give the same numbers
-from vidsynth_lite.data import _render
 
 torch.testing.assert_close(d, vl.data.measure.capsule_distance(points, a, b, r))
-ref = _render.coverage(_render.sdf_capsule(xs.numpy(), ys.numpy(), 0.2, 0.8, 0.75, 0.3, r), S)
+ref = vl.data.render.coverage(vl.data.render.sdf_capsule(xs.numpy(), ys.numpy(), 0.2, 0.8, 0.75, 0.3, r), S)
 torch.testing.assert_close(alpha, torch.from_numpy(ref), atol=1e-5, rtol=0)
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
@@ -148,7 +147,7 @@ plt.show()
 # and casts its shadow further away.
 
 # %%
-vl.io.show_video(batch["video"], fps=8, caption="pushbot: four training clips")
+vl.viz.show_video(batch["video"], fps=8, caption="pushbot: four training clips")
 
 # %% [markdown]
 # The annotations drawn over the frames: the gripper's path so far (yellow, filled where it is lowered), the
@@ -186,7 +185,7 @@ plt.show()
 
 # %%
 sky = vl.data.load("sky", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
-vl.io.show_video([sky[i]["video"] for i in range(cfg.show)], fps=8, caption="sky: clouds drift, hills stay")
+vl.viz.show_video([sky[i]["video"] for i in range(cfg.show)], fps=8, caption="sky: clouds drift, hills stay")
 
 # %%
 clip = sky[2]
@@ -256,7 +255,7 @@ while len(first) < len(actions.classes) and i < 400:
     first.setdefault(it["label"], it["video"])
     i += 1
 labels = sorted(first)
-vl.io.show_video([first[k] for k in labels], fps=8, columns=6,
+vl.viz.show_video([first[k] for k in labels], fps=8, columns=6,
                  caption="actions: one clip per class, in order " + ", ".join(actions.classes[k] for k in labels))
 
 # %%
@@ -286,7 +285,7 @@ plt.show()
 # %%
 drums = vl.data.load("drums", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
 clip = drums[0]
-vl.io.show_video([drums[i]["video"] for i in range(cfg.show)], fps=drums.fps,
+vl.viz.show_video([drums[i]["video"] for i in range(cfg.show)], fps=drums.fps,
                  caption="drums (sound: play the waveform below)")
 from IPython.display import Audio, display
 
@@ -329,7 +328,7 @@ plt.show()
 # %%
 faces = vl.data.load("faces", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
 clip = faces[0]
-vl.io.show_video([faces[i]["video"] for i in range(cfg.show)], fps=8, caption="faces: talking, blinking, turning")
+vl.viz.show_video([faces[i]["video"] for i in range(cfg.show)], fps=8, caption="faces: talking, blinking, turning")
 expr = clip["expression"].numpy()
 fig, ax = plt.subplots(figsize=(7, 2.2))
 for k, name in enumerate(["mouth", "smile", "blink", "yaw"]):
@@ -338,7 +337,7 @@ ax.set(xlabel="frame", title=f"expression track of clip 0 (identity {clip['ident
 ax.legend(ncol=4, fontsize=8)
 plt.show()
 faces_b = vl.data.load("faces_b", size=cfg.size, seed=cfg.seed)
-vl.io.show_video(torch.stack([faces_b[i]["video"] for i in range(2 * cfg.show)]), fps=1, columns=8,
+vl.viz.show_video(torch.stack([faces_b[i]["video"] for i in range(2 * cfg.show)]), fps=1, columns=8,
                  caption="faces_b: the image-only second domain")
 
 # %% [markdown]
@@ -445,7 +444,7 @@ if (opencv_data / "vtest.avi").is_file():
     clips = [real[i] for i in range(len(real))]
     for c in clips:
         print(f"  {Path(c['path']).name:20s} start frame {c['start']:3d}  video {tuple(c['video'].shape)}")
-    vl.io.show_video([c["video"] for c in clips], fps=5, caption="real clips from opencv-doc (every 2nd frame)")
+    vl.viz.show_video([c["video"] for c in clips], fps=5, caption="real clips from opencv-doc (every 2nd frame)")
     results["real_clips"] = len(real)
 else:
     print("skipped: Debian's opencv-doc is not installed, so there is no real clip to read "

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.metrics.chapter import MetricsConfig
+from vidsynth_lite.chapters.measuring import MetricsConfig
 
 chapter_started = time.perf_counter()
 cfg = vl.config.resolve(MetricsConfig, vl.config.notebook_parameters(globals()))
@@ -223,7 +223,7 @@ act_test = vl.data.load("actions", "test", frames=cfg.frames, size=cfg.size, see
 need = 3 * cfg.n_samples
 sky_videos = torch.stack([sky_test[i]["video"] for i in range(need)])               # [3N, T, 3, H, W]
 act_videos = torch.stack([act_test[i]["video"] for i in range(need)])               # [3N, T, 3, H, W]
-vl.io.show_video(torch.stack([sky_videos[0], act_videos[0]]), fps=8,
+vl.viz.show_video(torch.stack([sky_videos[0], act_videos[0]]), fps=8,
                  caption="a sky clip and an actions clip from the test split")
 
 if i3d is not None:

@@ -70,8 +70,8 @@ import torch
 import torch.nn.functional as F
 
 import vidsynth_lite as vl
+from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
 from vidsynth_lite.models import vqvae as vqm
-from vidsynth_lite.models.vqvae.chapter import VQVAEChapterConfig, model_configs
 
 chapter_started = time.perf_counter()
 cfg = vl.config.resolve(VQVAEChapterConfig, vl.config.notebook_parameters(globals()))
@@ -105,7 +105,7 @@ floor_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_video
 timings["data_s"] = time.perf_counter() - t0
 print(f"train {len(train_source)} clips, test {tuple(test_videos_t.shape)}, "
       f"generated in {timings['data_s']:.1f} s")
-vl.io.show_video(test_videos_t[:4], caption=f"{cfg.world} test clips ({cfg.size}x{cfg.size}, {cfg.frames} frames)")
+vl.viz.show_video(test_videos_t[:4], caption=f"{cfg.world} test clips ({cfg.size}x{cfg.size}, {cfg.frames} frames)")
 
 # %% [markdown]
 # ## 1. The vector quantiser (Sec. 2.1)
@@ -316,7 +316,7 @@ fig2 = {name: float(vl.metrics.psnr(v.cpu(), x.cpu()).mean())
         for name, v in (("both layers", recon), ("top only", top_only), ("other clip's top", swapped_top))}
 for name, value in fig2.items():
     print(f"PSNR vs the input, {name:>17}: {value:5.2f} dB   (mean over 2 clips x {cfg.frames} frames)")
-vl.io.show_video(torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu(),
+vl.viz.show_video(torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu(),
                  caption="input | both layers | top layer only | bottom with the other clip's top")
 
 # %% [markdown]
@@ -438,7 +438,7 @@ torch.set_num_threads(threads)
 shown = min(2, len(cond))
 for temperature in cfg.temperatures:
     clips = torch.cat([test_videos_t[:shown, None], predictions[temperature][:shown, :3]], 1)  # [2, 4, T, ...]
-    vl.io.show_video(clips.flatten(0, 1), caption=f"temperature {temperature}: each row of 4 = ground truth, "
+    vl.viz.show_video(clips.flatten(0, 1), caption=f"temperature {temperature}: each row of 4 = ground truth, "
                      f"then 3 samples (first {cfg.cond_frames} frames: the VQ-VAE's reconstruction of the input)")
 
 # %% [markdown]
@@ -619,8 +619,8 @@ claims["the bottom layer adds detail (Fig. 2): both layers beat top only"] = (
     fig2["both layers"] > fig2["top only"], f"PSNR {fig2['both layers']:.2f} dB vs {fig2['top only']:.2f} dB")
 best_T = max(table[f"VQ-VAE T={t} best-of-{cfg.samples}"]["psnr"] for t in cfg.temperatures)
 claims["predictions beat the copy-last baseline on PSNR (not claimed by the paper; a sanity check)"] = (
-    best_T > table["copy last"]["psnr"], f"best-of-K PSNR {best_T:.2f} dB vs copy last "
-    f"{table['copy last']['psnr']:.2f} dB; VQ-VAE ceiling {table['VQ-VAE ceiling']['psnr']:.2f} dB")
+    best_T > table["copy last"]["psnr"], (f"best-of-K PSNR {best_T:.2f} dB vs copy last "
+    f"{table['copy last']['psnr']:.2f} dB; VQ-VAE ceiling {table['VQ-VAE ceiling']['psnr']:.2f} dB"))
 for claim, (ok, numbers) in claims.items():
     print(f"{'REPRODUCED ' if ok else 'NOT REPRODUCED'}  {claim}\n                {numbers}")
 

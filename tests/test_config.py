@@ -3,8 +3,8 @@ from dataclasses import dataclass
 import pytest
 
 from vidsynth_lite import config
+from vidsynth_lite.chapters.running import RunningConfig
 from vidsynth_lite.config import ChapterConfig, ConfigError, notebook_parameters, param, resolve
-from vidsynth_lite.train.demo import RunningConfig
 
 
 @dataclass

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.data import _render as R
+from vidsynth_lite.data import render as R
 from vidsynth_lite.data.measure import capsule_distance, motion_magnitude, phase_correlation
 
 

@@ -21,12 +21,12 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     subprocess.run([sys.executable, SCRIPT, str(tmp_path / "single"), "6", "--batch", "8"], check=True, env=env,
                    capture_output=True)
     done = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", SCRIPT, str(tmp_path / "ddp"), "6",
-                           "--batch", "8"], env=env, capture_output=True, text=True)
+                           "--batch", "8"], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     single = vl.io.load_weights(tmp_path / "single" / "final.safetensors")[0]
     ddp = vl.io.load_weights(tmp_path / "ddp" / "final.safetensors")[0]
     moved = False
-    initial = vl.io.load_weights(sorted((tmp_path / "single" / "checkpoints").glob("step_*"))[0]
+    initial = vl.io.load_weights(min((tmp_path / "single" / "checkpoints").glob("step_*"))
                                  / "model.safetensors")[0]
     for key in single:
         torch.testing.assert_close(ddp[key], single[key], rtol=1e-4, atol=1e-5)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidsynth_lite import io
+from vidsynth_lite import io, viz
 
 
 def smooth_video(t=10, h=32, w=48):
@@ -73,14 +73,14 @@ def test_reader_errors_are_clear(tmp_path):
 
 def test_video_html_embeds_a_capped_mp4_and_grid_has_one_row_per_video():
     batch = torch.rand(3, 6, 3, 16, 16) * 2 - 1
-    html = io.video_html(batch, caption="x < y")
+    html = viz.video_html(batch, caption="x < y")
     assert 'src="data:video/mp4;base64,' in html and "x &lt; y" in html
     big = torch.rand(2, 24, 3, 64, 64) * 2 - 1  # noise compresses badly: forces the cap to act
-    capped = io.video_html(big, max_kib=60)
+    capped = viz.video_html(big, max_kib=60)
     assert len(capped) < 60 * 1024 * 4 / 3 + 1000
     with pytest.raises(ValueError, match="does not fit"):
-        io.video_html(big, max_kib=1)
-    grid = io.frame_grid(batch, max_frames=4)
+        viz.video_html(big, max_kib=1)
+    grid = viz.frame_grid(batch, max_frames=4)
     assert grid.dtype == np.uint8 and grid.shape == (3 * 16 + 2 * 2, 4 * 16 + 3 * 2, 3)
 
 
@@ -124,9 +124,8 @@ def test_training_state_refuses_pickled_code(tmp_path):
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     target = tmp_path / "f.txt"
     io.write_text(target, "old")
-    with pytest.raises(RuntimeError):
-        with io.atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash while writing")
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash while writing")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]

@@ -1,9 +1,9 @@
 """Chapter sources follow the book's conventions; generated notebooks agree with their sources."""
 
 import pytest
-
 from notebook_cells import REPO, SOURCES, cells
-from vidsynth_lite.reproduce.notebook_sync import difference
+
+from vidsynth_lite.booktools.notebook_sync import difference
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.name for s in SOURCES])

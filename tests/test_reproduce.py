@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from notebook_cells import REPO
 
 import vidsynth_lite as vl
-from notebook_cells import REPO
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.train.demo import TinyPredictor, moving_pattern, next_frame_loss
+from vidsynth_lite.chapters.running import TinyPredictor, moving_pattern, next_frame_loss
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "train_tiny.py")
 
@@ -23,8 +23,8 @@ def _equal(a, b):
 
 
 def _run(run_dir, steps, **kw):
-    args = [sys.executable, SCRIPT, str(run_dir), str(steps)] + sum(([f"--{k.replace('_', '-')}", str(v)]
-                                                                     for k, v in kw.items()), [])
+    options = [item for k, v in kw.items() for item in (f"--{k.replace('_', '-')}", str(v))]
+    args = [sys.executable, SCRIPT, str(run_dir), str(steps), *options]
     return subprocess.run(args, check=True, capture_output=True, text=True)
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import vidsynth_lite as vl
+from vidsynth_lite.chapters.vqvae import profile_configs
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
     CodesDataset,
@@ -12,7 +13,6 @@ from vidsynth_lite.models.vqvae import (
     bottom_prior_loss,
     latent_volumes,
     load_model,
-    profile_configs,
     save_model,
     top_prior_loss,
     vqvae_loss,

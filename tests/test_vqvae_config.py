@@ -3,8 +3,8 @@
 import pytest
 
 import vidsynth_lite as vl
+from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
 from vidsynth_lite.models.vqvae import VQVAEModels
-from vidsynth_lite.models.vqvae.chapter import VQVAEChapterConfig, model_configs
 
 
 @pytest.mark.parametrize("profile", ["smoke", "lite", "full"])

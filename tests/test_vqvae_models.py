@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from vidsynth_lite.chapters.vqvae import profile_configs
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
     TopPrior,
@@ -14,7 +15,6 @@ from vidsynth_lite.models.vqvae import (
     VQVAEModels,
     compression,
     latent_volumes,
-    profile_configs,
 )
 
 

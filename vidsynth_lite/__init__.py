@@ -1,9 +1,13 @@
 """vidsynth_lite: five video-synthesis papers rebuilt on one small, tested PyTorch package.
 
 Subpackages are imported lazily (``vl.data``, ``vl.metrics`` ...) so that ``import vidsynth_lite`` stays fast
-and never touches CUDA. Layers, each importing only from the ones above it::
+and never touches CUDA. Layers, each importing only from the ones before it (``tests/test_layers.py``)::
 
-    runtime, config, paths -> io -> data -> nn -> metrics -> models -> train -> viz -> reproduce
+    runtime, paths, checks, config -> io -> train -> data -> nn -> metrics -> models -> viz -> reproduce
+    -> exercises -> chapters -> booktools, cli
+
+``train`` (the one loop) sits right after ``io`` so that every layer that trains something -- the feature
+networks in ``metrics``, the models -- uses it; ``chapters`` is the only layer that knows chapters exist.
 """
 
 from __future__ import annotations
@@ -12,10 +16,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "paths", "runtime", "config", "io", "data", "nn", "metrics", "models", "train", "viz", "reproduce",
-    "exercises", "cli",
-)
+LAYERS = ("runtime", "paths", "checks", "config", "io", "train", "data", "nn", "metrics", "models", "viz", "reproduce",
+          "exercises", "chapters", "booktools", "cli")
+_SUBMODULES = LAYERS
 
 
 def __getattr__(name: str):

@@ -138,10 +138,10 @@ def _check(cls: type, name: str, value: Any, source: str) -> Any:
     meta = f.metadata
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"parameter {name!r} = {value!r} from {source}: expected {allowed}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if (meta.get("min") is not None and value < meta["min"]) or \
-           (meta.get("max") is not None and value > meta["max"]):
-            raise ConfigError(f"parameter {name!r} = {value!r} from {source}: expected {allowed}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            (meta.get("min") is not None and value < meta["min"])
+            or (meta.get("max") is not None and value > meta["max"])):
+        raise ConfigError(f"parameter {name!r} = {value!r} from {source}: expected {allowed}")
     if hint is float and isinstance(value, int):
         value = float(value)
     if isinstance(value, list) and typing.get_origin(hint) is tuple:

@@ -10,7 +10,7 @@ import time
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.train.demo import TinyPredictor, moving_pattern, next_frame_loss
+from vidsynth_lite.chapters.running import TinyPredictor, moving_pattern, next_frame_loss
 
 parser = argparse.ArgumentParser()
 parser.add_argument("run_dir")

@@ -20,7 +20,7 @@ Caching: ``cached(dataset)`` stores a generated split under ``vidsynth_lite.path
 
 from __future__ import annotations
 
-from . import measure
+from . import measure, render
 from ._world import SIZES, SPLITS, World, item_seed
 from .actions import ActionsWorld
 from .cache import CachedWorld, cached
@@ -50,5 +50,5 @@ def load(name: str, split: str = "train", *, frames: int | None = None, size: in
 
 __all__ = [  # noqa: RUF022
     "load", "WORLDS", "SIZES", "SPLITS", "World", "item_seed", "PushBot", "Sky", "ActionsWorld", "Drums", "Faces",
-    "FacesB", "VideoFolder", "BairFolder", "cached", "CachedWorld", "measure",
+    "FacesB", "VideoFolder", "BairFolder", "cached", "CachedWorld", "measure", "render",
 ]

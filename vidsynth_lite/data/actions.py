@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import _render as R
+from . import render as R
 from ._backgrounds import clip_background
 from ._world import World, to_video
 

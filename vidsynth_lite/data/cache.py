@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 from ._world import World
 
 DATA_VERSION = "1"
-_SOURCES = ("_render.py", "_world.py", "_backgrounds.py", "pushbot.py", "sky.py", "actions.py", "drums.py",
+_SOURCES = ("render.py", "_world.py", "_backgrounds.py", "pushbot.py", "sky.py", "actions.py", "drums.py",
             "faces.py")
 
 

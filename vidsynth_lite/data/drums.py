@@ -30,7 +30,7 @@ from itertools import pairwise
 import numpy as np
 import torch
 
-from . import _render as R
+from . import render as R
 from ._world import World, to_video
 
 INSTRUMENTS = ("hihat", "snare", "tom", "floor_tom", "crash")

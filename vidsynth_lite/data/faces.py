@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import _render as R
+from . import render as R
 from ._world import SPLITS, World, _stable_int, to_video
 
 _SKIN = ((0.97, 0.83, 0.7), (0.9, 0.72, 0.56), (0.76, 0.56, 0.4), (0.55, 0.38, 0.26), (0.38, 0.26, 0.18))

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import _render as R
+from . import render as R
 from ._world import World, to_video
 
 _SPACING = 6          # frames between waypoints

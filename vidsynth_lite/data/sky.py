@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import _render as R
+from . import render as R
 from ._world import World, to_video
 
 _K = 20                    # cloud spectrum: frequencies -K..K cycles per period (period = 2 image widths)

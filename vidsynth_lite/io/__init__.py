@@ -1,4 +1,5 @@
-"""Files in and out: videos (PyAV), notebook display of videos, checkpoints (safetensors), atomic writes."""
+"""Files in and out: videos (PyAV), checkpoints (safetensors), atomic writes. (Showing videos in a notebook is
+:mod:`vidsynth_lite.viz.video`.)"""
 
 from vidsynth_lite.io.atomic import atomic_path, write_bytes, write_text
 from vidsynth_lite.io.checkpoint import (
@@ -8,7 +9,6 @@ from vidsynth_lite.io.checkpoint import (
     save_state,
     save_weights,
 )
-from vidsynth_lite.io.show import frame_grid, show_video, tile, video_html
 from vidsynth_lite.io.video import (
     VideoInfo,
     VideoReadError,
@@ -20,8 +20,19 @@ from vidsynth_lite.io.video import (
 )
 
 __all__ = [
-    "atomic_path", "write_bytes", "write_text",
-    "CheckpointError", "load_state", "load_weights", "save_state", "save_weights",
-    "frame_grid", "show_video", "tile", "video_html",
-    "VideoInfo", "VideoReadError", "count_frames", "decode_frames", "read_video", "video_info", "write_video",
+    "CheckpointError",
+    "VideoInfo",
+    "VideoReadError",
+    "atomic_path",
+    "count_frames",
+    "decode_frames",
+    "load_state",
+    "load_weights",
+    "read_video",
+    "save_state",
+    "save_weights",
+    "video_info",
+    "write_bytes",
+    "write_text",
+    "write_video",
 ]

@@ -64,8 +64,8 @@ def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu"
     try:
         with safe_open(str(p), framework="pt", device=str(device)) as handle:
             metadata = handle.metadata() or {}
-            state = {key: handle.get_tensor(key) for key in handle.keys()}
-    except Exception as error:  # noqa: BLE001 - safetensors raises several types for a foreign file
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is no dict
+    except Exception as error:
         raise CheckpointError(f"{str(p)!r} is not a checkpoint: it is not a safetensors file "
                               f"({type(error).__name__}: {error}); expected a file written by "
                               "vidsynth_lite.io.save_weights") from error
@@ -91,7 +91,7 @@ def load_state(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"training state not found: {str(p)!r}")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise CheckpointError(f"{str(p)!r} is not a training-state file readable with weights_only=True "
                               f"({type(error).__name__}: {error})") from error
     if not isinstance(state, dict):

@@ -54,7 +54,7 @@ def encode_mp4(frames: torch.Tensor, fps: float = 8, crf: int = 18) -> bytes:
         rgb = np.pad(rgb, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     buffer = _io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=int(round(fps)))
+        stream = container.add_stream("libx264", rate=round(fps))
         stream.width, stream.height = rgb.shape[2], rgb.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "medium", "movflags": "+faststart"}
@@ -96,7 +96,7 @@ def _open(path: str | os.PathLike):
         raise VideoReadError(f"video file not found: {str(p)!r}")
     try:
         container = av.open(str(p))
-    except Exception as error:  # noqa: BLE001 - PyAV raises many types; one clear message for all
+    except Exception as error:
         raise VideoReadError(f"{str(p)!r} is not a readable video ({type(error).__name__}: {error}); expected a "
                              "file PyAV/FFmpeg can decode (mp4, avi, mkv, webm, gif, ...)") from error
     if not container.streams.video:
@@ -129,7 +129,7 @@ def decode_frames(path: str | os.PathLike, start: int = 0, num_frames: int | Non
                     picked.append(frame.to_ndarray(format="rgb24"))
                 if last is not None and index >= last:
                     break
-        except Exception as error:  # noqa: BLE001 - a damaged stream: say so, with what did decode
+        except Exception as error:
             raise VideoReadError(f"{str(path)!r} could not be decoded past frame {decoded} "
                                  f"({type(error).__name__}: {error}); the file may be truncated or corrupted") from error
     finally:
@@ -153,7 +153,7 @@ def count_frames(path: str | os.PathLike) -> int:
     try:
         stream = container.streams.video[0]
         return sum(1 for packet in container.demux(stream) if packet.size)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise VideoReadError(f"{str(path)!r} could not be read ({type(error).__name__}: {error})") from error
     finally:
         container.close()

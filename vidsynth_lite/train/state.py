@@ -28,7 +28,7 @@ from vidsynth_lite.io.checkpoint import CheckpointError, load_state, load_weight
 
 def rng_state() -> dict[str, Any]:
     """Every random generator's state, as tensors and plain numbers (weights_only-safe)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    _, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss = random.getstate()
     state = {
         "torch": torch.get_rng_state(),

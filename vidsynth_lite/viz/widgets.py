@@ -7,7 +7,8 @@ sees, with or without a kernel.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def static_values(values: Sequence[Any], count: int) -> list[Any]:
@@ -45,7 +46,7 @@ def explore(render: Callable[[Any, Any], None], name: str, values: Sequence[Any]
     options = list(values)
 
     def _draw(index: int) -> None:
-        fig, ax = plt.subplots(figsize=(panel_size * 1.5, panel_size * 1.5))
+        _, ax = plt.subplots(figsize=(panel_size * 1.5, panel_size * 1.5))
         render(ax, options[index])
         ax.set_title(f"{name} = {options[index]}", fontsize=9)
         plt.show()

@@ -6,7 +6,7 @@ Read in order: ``config`` (Tables 3-8), ``vqvae`` (Sec. 3.1), ``top_prior`` and 
 
 from .bottom_prior import BottomPrior, bottom_prior_loss
 from .checkpoint import load_model, save_model
-from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, compression, profile_configs
+from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, compression
 from .predict import CodesDataset, VideoPredictor, latent_volumes
 from .top_prior import TopPrior, top_prior_loss
 from .vqvae import VideoVQVAE, VQVAEOutput, vqvae_loss
@@ -26,7 +26,6 @@ __all__ = [
            "compression",
            "latent_volumes",
            "load_model",
-           "profile_configs",
            "save_model",
            "top_prior_loss",
            "vqvae_loss",

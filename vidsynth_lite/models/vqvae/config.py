@@ -1,12 +1,12 @@
 """Sizes of the three networks of Walker et al. 2021 (Appendix A, Tables 3-8).
 
-The dataclass defaults are the paper's ``full`` sizes; :func:`profile_configs` gives the ``lite`` and ``smoke``
-sizes used on a CPU. Every field says which table row it comes from.
+The dataclass defaults are the paper's ``full`` sizes; the chapter's ``lite`` and ``smoke`` sizes live in
+:mod:`vidsynth_lite.chapters.vqvae`. Every field says which table row it comes from.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -86,29 +86,6 @@ class VQVAEModels:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def profile_configs(profile: str) -> VQVAEModels:
-    """``full``: the paper. ``lite``: 32x32x16 clips and small widths (minutes on a 2-core CPU). ``smoke``: the
-    same resolution with tiny widths (seconds)."""
-    full = VQVAEModels()
-    if profile == "full":
-        return full
-    if profile not in ("lite", "smoke"):
-        raise ValueError(f"profile must be 'smoke', 'lite' or 'full', got {profile!r}")
-    lite = profile == "lite"
-    k = 128 if lite else 32
-    return VQVAEModels(
-        vqvae=replace(full.vqvae, size=32, hidden=48 if lite else 16, residual=24 if lite else 8, layers=1, num_codes=k, code_dim=32 if lite else 8),
-        top=replace(full.top, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
-                    layers=6 if lite else 2, attn_every=3 if lite else 2, heads=4 if lite else 2, dropout=0.1,
-                    cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16, cond_residual=24 if lite else 8,
-                    cond_layers=2 if lite else 1),
-        bottom=replace(full.bottom, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
-                       layers=5 if lite else 2, attn_every=5 if lite else 2, heads=4 if lite else 2,
-                       kernel=3, cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16,
-                       cond_residual=24 if lite else 8, cond_layers=2 if lite else 1),
-    )
 
 
 def compression(cfg: VQVAEConfig) -> dict[str, float]:

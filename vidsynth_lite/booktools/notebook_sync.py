@@ -2,7 +2,7 @@
 
 The ``.py`` files are the sources we commit; the ``.ipynb`` files that nbval, papermill and jupyter-book need
 are generated from them. A reader who edits a generated notebook in JupyterLab without jupytext pairing would
-otherwise test or render something other than the source. ``python -m vidsynth_lite.reproduce.notebook_sync
+otherwise test or render something other than the source. ``python -m vidsynth_lite.booktools.notebook_sync
 notebooks/*.py`` exits 1 and names the first differing cell.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io as _io
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from vidsynth_lite.config import ChapterConfig, param
-
-from .config import VQVAEModels, profile_configs
+from vidsynth_lite.models.vqvae.config import VQVAEModels
 
 
 @dataclass
@@ -37,6 +36,29 @@ class VQVAEChapterConfig(ChapterConfig):
                               "fast one (0: skip)", min=0, max=64)
     ckpt_every: int = param(100, "checkpoint period in steps", min=1)
     bf16: bool = param(False, "bf16 autocast on a GPU")
+
+
+def profile_configs(profile: str) -> VQVAEModels:
+    """``full``: the paper. ``lite``: 32x32x16 clips and small widths (minutes on a 2-core CPU). ``smoke``: the
+    same resolution with tiny widths (seconds)."""
+    full = VQVAEModels()
+    if profile == "full":
+        return full
+    if profile not in ("lite", "smoke"):
+        raise ValueError(f"profile must be 'smoke', 'lite' or 'full', got {profile!r}")
+    lite = profile == "lite"
+    k = 128 if lite else 32
+    return VQVAEModels(
+        vqvae=replace(full.vqvae, size=32, hidden=48 if lite else 16, residual=24 if lite else 8, layers=1, num_codes=k, code_dim=32 if lite else 8),
+        top=replace(full.top, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
+                    layers=6 if lite else 2, attn_every=3 if lite else 2, heads=4 if lite else 2, dropout=0.1,
+                    cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16, cond_residual=24 if lite else 8,
+                    cond_layers=2 if lite else 1),
+        bottom=replace(full.bottom, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
+                       layers=5 if lite else 2, attn_every=5 if lite else 2, heads=4 if lite else 2,
+                       kernel=3, cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16,
+                       cond_residual=24 if lite else 8, cond_layers=2 if lite else 1),
+    )
 
 
 def model_configs(cfg: VQVAEChapterConfig) -> VQVAEModels:

@@ -84,7 +84,7 @@ class TinyPredictor(nn.Module):
 
 def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Mean squared error of one-step predictions over a batch of clips ``[B, T, 3, H, W]``."""
-    b, t, c, h, w = video.shape
+    _, _, c, h, w = video.shape                      # [B, T, C, H, W]
     previous = video[:, :-2].reshape(-1, c, h, w)   # [B * (T - 2), 3, H, W]
     current = video[:, 1:-1].reshape(-1, c, h, w)
     target = video[:, 2:].reshape(-1, c, h, w)

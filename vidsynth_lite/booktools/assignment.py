@@ -1,6 +1,6 @@
 """Make a student copy of a chapter: cells tagged ``solution`` are removed, everything else is kept.
 
-``python -m vidsynth_lite.exercises.assignment notebooks/00_running_the_book.py assignments/00.ipynb``
+``python -m vidsynth_lite.booktools.assignment notebooks/00_running_the_book.py assignments/00.ipynb``
 (or ``make assignment CHAPTER=00_running_the_book``). The checker cells stay, so students see their verdicts.
 """
 
@@ -24,7 +24,7 @@ def strip_solutions(source: str | Path):
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m vidsynth_lite.exercises.assignment SOURCE.py OUTPUT.ipynb", file=sys.stderr)
+        print("usage: python -m vidsynth_lite.booktools.assignment SOURCE.py OUTPUT.ipynb", file=sys.stderr)
         return 2
     import nbformat
 
