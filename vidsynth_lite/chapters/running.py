@@ -82,8 +82,9 @@ class TinyPredictor(nn.Module):
         return torch.stack(frames, dim=1)
 
 
-def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Mean squared error of one-step predictions over a batch of clips ``[B, T, 3, H, W]``."""
+def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mean squared error of one-step predictions over a batch of clips ``[B, T, 3, H, W]``, and the trivial
+    baseline's ("copy the last frame") as a logged term (a tensor: the loop reads it on logging steps only)."""
     _, _, c, h, w = video.shape                      # [B, T, C, H, W]
     previous = video[:, :-2].reshape(-1, c, h, w)   # [B * (T - 2), 3, H, W]
     current = video[:, 1:-1].reshape(-1, c, h, w)
@@ -91,4 +92,4 @@ def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor
     prediction = model(previous, current)
     loss = (prediction - target).pow(2).mean()
     copy_baseline = (current - target).pow(2).mean()
-    return loss, {"copy_last_mse": float(copy_baseline)}
+    return loss, {"copy_last_mse": copy_baseline}
