@@ -404,3 +404,45 @@ def test_damaged_checkpoints_raise_checkpoint_errors_naming_the_file(tmp_path):
     pointer.write_text('{"step": 2, "dir": "step_0000')
     with pytest.raises(vl.io.CheckpointError, match=r"latest\.json is not valid JSON"):
         _fit_tiny(tmp_path, steps=4)
+
+
+def test_the_gan_step_in_the_parts_docstring_runs_and_resumes():
+    """Chapter authors start from the module docstring's example: it must run as written."""
+    import textwrap
+
+    from vidsynth_lite.chapters.running import RunningConfig
+    from vidsynth_lite.train import parts as parts_module
+
+    doc = parts_module.__doc__
+    code = textwrap.dedent(doc[doc.index("::\n") + 3:doc.index("Other schedules")])
+    def run():
+        torch.manual_seed(0)
+        namespace = {"G": torch.nn.Sequential(torch.nn.Linear(64, 12), torch.nn.Tanh()),
+                     "D": torch.nn.Linear(12, 1), "videos": torch.randn(40, 12),
+                     "cfg": vl.config.resolve(RunningConfig, {"profile": "smoke"})}
+        exec(compile(code, "parts-docstring", "exec"), namespace)  # noqa: S102 - our own docstring
+        return namespace
+
+    first = run()
+    result = first["result"]
+    assert result.step == first["cfg"].steps and set(result.emas) == {"G"} and result.resumed_from is None
+    assert isinstance(first["sampler"], torch.nn.Module)
+    log = vl.train.read_log(result.run_dir)
+    assert {"d_loss", "g_loss", "grad_norm_D"} <= set(log[-1])
+    again = run()["result"]                         # the same configuration: the same folder, resumed
+    assert again.run_dir == result.run_dir and again.resumed_from == first["cfg"].steps
+    assert _equal(again.parts["G"].model.state_dict(), result.parts["G"].model.state_dict())
+
+
+def test_tiny_predictor_names_bad_inputs():
+    model = TinyPredictor(4)
+    with pytest.raises(vl.checks.InputError, match=r"context: expected 5 dimensions"):
+        model.rollout(torch.zeros(2, 3, 8, 8), 3)
+    with pytest.raises(vl.checks.InputError, match=r"context: values must lie in \[-1, 1\].*uint8"):
+        model.rollout(torch.full((1, 2, 3, 8, 8), 200.0), 3)
+    with pytest.raises(vl.checks.InputError, match=r"context: expected T = 2 frames"):
+        model.rollout(torch.zeros(1, 3, 3, 8, 8), 3)
+    with pytest.raises(vl.checks.InputError, match=r"current: expected frames of 8x8"):
+        model(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 6))
+    with pytest.raises(ValueError, match="T >= 3 frames"):
+        next_frame_loss(model, torch.zeros(1, 2, 3, 8, 8))

@@ -10,23 +10,18 @@ weights); the batches' description (batch size, seed, dataset length, for :class
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import torch
 
+from vidsynth_lite.io.checkpoint import tensor_digest
 from vidsynth_lite.train.parts import Part
 
 
 def fingerprint(module: torch.nn.Module) -> str:
     """SHA-256 of every parameter and buffer (names, dtypes, shapes, values): equal iff the weights are equal."""
-    h = hashlib.sha256()
-    for key, value in module.state_dict().items():
-        t = value.detach().to("cpu").contiguous()
-        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
+    return tensor_digest(module.state_dict())
 
 
 def _plain(value: Any) -> Any:
