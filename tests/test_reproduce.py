@@ -31,6 +31,8 @@ def test_papermill_smoke_run_writes_checked_results(tmp_path):
     assert 0 < results["metrics"]["rollout_mse"] < 1 and 0 < results["metrics"]["copy_last_frame_mse"] < 1
     assert results["protocol"]["resolution"] == 16 and results["protocol"]["steps"] == 8
     assert results["environment"]["device"] == "cpu"
+    assert results["config"]["steps"] == 8 and results["config"]["profile"] == "smoke"   # every parameter
+    assert len(results["run_key"]) == 16
     on_disk = json.loads((vl.paths.results_dir() / "running.json").read_text())
     assert on_disk["metrics"] == results["metrics"]
 

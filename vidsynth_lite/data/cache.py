@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from vidsynth_lite.io.atomic import honour_umask
+from vidsynth_lite.io.atomic import file_sha256, honour_umask
 
 from ._world import World
 
@@ -64,16 +64,8 @@ class CacheEntryError(ValueError):
     """A data-cache entry that is damaged; the message names the folder and what is wrong."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _file_records(folder: Path) -> dict[str, dict]:
-    return {name: {"bytes": (folder / name).stat().st_size, "sha256": _sha256(folder / name)} for name in _FILES}
+    return {name: {"bytes": (folder / name).stat().st_size, "sha256": file_sha256(folder / name)} for name in _FILES}
 
 
 def verify_entry(folder: Path) -> dict:
@@ -108,7 +100,7 @@ def verify_entry(folder: Path) -> dict:
         stamp.append((stat.st_size, stat.st_mtime_ns))
     if _VERIFIED.get(str(folder)) != tuple(stamp):
         for name in _FILES:
-            if _sha256(folder / name) != files[name].get("sha256"):
+            if file_sha256(folder / name) != files[name].get("sha256"):
                 raise CacheEntryError(f"data cache entry {folder}: {name} does not match its recorded SHA-256 "
                                       "(changed on disk)")
         _VERIFIED[str(folder)] = tuple(stamp)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,7 +141,9 @@ def _step_terms(terms: Any, state: TrainState) -> tuple[list[str], list[Any]]:
             if value.numel() != 1:
                 raise TypeError(f"logged term {key!r} must be a scalar, got a tensor of shape {tuple(value.shape)}")
             value = value.detach().reshape(())
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        elif isinstance(value, numbers.Real):
+            value = float(value)
+        else:
             raise TypeError(f"logged term {key!r} must be a 0-d tensor or a number, got {type(value).__name__}")
         names.append(str(key))
         values.append(value)
@@ -158,9 +161,9 @@ def _read(pending: list[tuple[int, list[str], list[Any]]], dev: torch.device,
     """Bring the pending steps' terms to the host in one transfer (mean over processes under DDP); raise on
     the first non-finite one. Returns the numbers of the last pending step."""
     tensors = [v for _, _, values in pending for v in values if isinstance(v, torch.Tensor)]
-    numbers = iter(distributed.mean_over_processes(
+    read = iter(distributed.mean_over_processes(
         torch.stack([t.to(dev, torch.float32) for t in tensors])).tolist() if tensors else [])
-    steps = [(step, names, [next(numbers) if isinstance(v, torch.Tensor) else float(v) for v in values])
+    steps = [(step, names, [next(read) if isinstance(v, torch.Tensor) else float(v) for v in values])
              for step, names, values in pending]
     for step, names, values in steps:
         bad = [(n, v) for n, v in zip(names, values) if not math.isfinite(v)]
@@ -275,9 +278,9 @@ def fit_parts(parts: dict[str, Part], step_fn: StepFn, batches: Callable[[int], 
             is_log = done % log_every == 0 or done == steps
             is_ckpt = done % ckpt_every == 0 or done == steps
             if is_log or is_ckpt:
-                numbers = _read(pending, dev, store)
+                host_values = _read(pending, dev, store)
                 pending = []
-                record = {"step": done, **{n: v for n, v in zip(names, numbers) if "#" not in n}}
+                record = {"step": done, **{n: v for n, v in zip(names, host_values) if "#" not in n}}
                 for name, part in parts.items():
                     if not part.frozen:
                         record[_suffixed("lr", name)] = float(part.optimizer.param_groups[0]["lr"])

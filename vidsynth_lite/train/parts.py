@@ -95,8 +95,9 @@ class Part:
         optimizer: optimizes parameters of ``model`` only; ``None`` makes the part frozen.
         scheduler: a ``torch.optim.lr_scheduler`` of ``optimizer``, stepped once per loop step in which the part
             was updated.
-        grad_clip: clip the part's global gradient norm to this value at every ``update`` (logged as
-            ``grad_norm``).
+        grad_clip: clip the part's global gradient norm to this value at every ``update`` (the norm before
+            clipping of the step's last update is logged as ``grad_norm_<name>``; ``grad_norm`` for part
+            ``"model"``).
         ema_decay: keep an exponential moving average of the weights with this decay (updated once per loop
             step in which the part was updated).
         ema_start: loop step from which the average starts; before it the average is a copy of the weights
@@ -201,6 +202,8 @@ class TrainState:
                     if isinstance(loss, torch.Tensor) else type(loss).__name__)
             raise TypeError(f"update({name!r}, loss) needs a scalar tensor that requires grad, got {what}")
         params = self._params[name]
+        if not params:
+            raise ValueError(f"part {name!r}: no parameter of its optimizer requires grad; nothing to update")
         part.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device_type=self.device.type, enabled=False):  # backward outside autocast
             loss.backward(inputs=params, retain_graph=retain_graph)

@@ -19,7 +19,6 @@ frozen network is refused (see :mod:`vidsynth_lite.train.signature`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import shutil
@@ -61,14 +60,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((p["version"], tuple(int(v) for v in p["internal"].tolist()), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class CheckpointStore:
@@ -122,7 +113,7 @@ class CheckpointStore:
             "rng": rng_state(),
             "signature": json.dumps(signature, sort_keys=True),
         })
-        files = {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(tmp.iterdir())}
+        files = {p.name: {"bytes": p.stat().st_size, "sha256": atomic_io.file_sha256(p)} for p in sorted(tmp.iterdir())}
         atomic_io.write_text(tmp / "manifest.json", json.dumps({"step": step, "files": files}, indent=1))
         atomic_io.fsync_dir(tmp)
         if final.exists():
@@ -160,7 +151,7 @@ class CheckpointStore:
             if path.stat().st_size != entry["bytes"]:
                 raise CheckpointError(f"{path} has {path.stat().st_size} bytes, the checkpoint recorded "
                                       f"{entry['bytes']}: the file is truncated or was replaced; {advice}")
-            if _sha256(path) != entry["sha256"]:
+            if atomic_io.file_sha256(path) != entry["sha256"]:
                 raise CheckpointError(f"{path} does not match its recorded SHA-256: the file changed after it was "
                                       f"written (disk corruption or an edit); {advice}")
 
