@@ -107,6 +107,9 @@ def test_videos_are_compared_frame_by_frame_and_gradients_reach_the_inputs_only(
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert all(p.grad is None and not p.requires_grad for p in alex.parameters())
     assert vnn.is_frozen(alex)
+    assert alex.lpips(a[:1, :, :31, :31], b[:1, :, :31, :31]).shape == (1,)
+    with pytest.raises(ValueError, match="at least 31x31"):
+        alex.lpips(a[:1, :, :30, :30], b[:1, :, :30, :30])
 
 
 def test_loader_refuses_missing_files_and_files_that_are_not_the_expected_ones(tmp_path, monkeypatch):

