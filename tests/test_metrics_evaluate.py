@@ -13,7 +13,7 @@ import torch
 from vidsynth_lite import data
 from vidsynth_lite.checks import InputError
 from vidsynth_lite.metrics import Score, evaluate, frechet_score, kernel_score
-from vidsynth_lite.metrics.evaluate import CEILING, COPY_LAST, FLOOR, STILL_FRAME, Evaluation
+from vidsynth_lite.metrics.evaluation import CEILING, COPY_LAST, FLOOR, STILL_FRAME, Evaluation
 from vidsynth_lite.metrics.frechet import frechet_distance_from_features
 
 M, K, T, C = 12, 3, 8, 2

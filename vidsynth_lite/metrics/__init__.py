@@ -3,7 +3,7 @@
 Public API (chapter 2 teaches each piece):
 
 - :func:`evaluate` -- **the one evaluation every method chapter calls** (baselines, floors, draws, verdicts:
-  :class:`Evaluation`, ``Evaluation.compare`` -> :class:`Verdict`); see :mod:`vidsynth_lite.metrics.evaluate`;
+  :class:`Evaluation`, ``Evaluation.compare`` -> :class:`Verdict`); see :mod:`vidsynth_lite.metrics.evaluation`;
 - :mod:`syn_video` -- the book's feature network (appearance, motion, time; shipped weights), ``"syn-video"``;
 - :mod:`battery` -- graded corruptions and the response test of a feature network;
 - :func:`fid` -- FID-syn over per-frame features;
@@ -19,7 +19,16 @@ Heavy pieces (the I3D weights, SynI3D training) load only when asked for.
 """
 
 from vidsynth_lite.metrics import battery, i3d_weights, network_profiles, syn_i3d, syn_video
-from vidsynth_lite.metrics.evaluate import Evaluation, Verdict, compare, evaluate
+from vidsynth_lite.metrics.evaluation import (
+                                           CEILING,
+                                           COPY_LAST,
+                                           FLOOR,
+                                           STILL_FRAME,
+                                           Evaluation,
+                                           Verdict,
+                                           compare,
+                                           evaluate,
+)
 from vidsynth_lite.metrics.features import I3DFeatures, extract_features, get_network
 from vidsynth_lite.metrics.frechet import (
                                            GaussianStats,
@@ -46,6 +55,10 @@ from vidsynth_lite.metrics.sample_scores import (
 from vidsynth_lite.metrics.score import Score, protocol_line, show
 
 __all__ = [
+                                           "CEILING",
+                                           "COPY_LAST",
+                                           "FLOOR",
+                                           "STILL_FRAME",
                                            "Evaluation",
                                            "GaussianStats",
                                            "I3DFeatures",
