@@ -302,8 +302,8 @@ results["syn_i3d"] = old_report
 # mean per-frame appearance feature, each block scaled to unit mean variance, so that neither drowns the other
 # in a Frechet distance. The per-frame appearance feature alone gives a per-frame score, **FID-syn**.
 #
-# Training takes about an hour on one CPU thread, so the package ships the trained weights (2.4 MB) with the
-# command that rebuilds them, the commit, and its held-out numbers beside them
+# Training takes far longer than a chapter may (the time is printed below), so the package ships the trained
+# weights with the command that rebuilds them, the commit, and their held-out numbers beside them
 # (`vidsynth_lite/metrics/weights/syn_video.json`); a test reloads the file and reproduces a recorded number.
 
 # %%
@@ -483,8 +483,8 @@ plt.show()
 # %% [markdown]
 # The rule the battery test (`tests/test_metrics_battery.py`) applies: a family a viewer sees **fails** when its
 # strongest damage does not rise above the floor's mean + 3 standard deviations, or when its score falls with
-# strength by more than the floor's standard deviation (and more than two standard errors of the paired
-# difference over draws). On `pushbot` a viewer sees every family (pushing has an
+# strength by more than the floor's standard deviation and more than twice the standard deviation over draws of
+# the paired difference (a fall the draws resolve). On `pushbot` a viewer sees every family (pushing has an
 # arrow of time). Computed here for each network:
 
 # %%

@@ -24,8 +24,8 @@ copy last           a fraction of the clips: frames after the 4th show the 4th  
 
 :func:`response` computes the scores, :meth:`BatteryResponse.failures` applies the rule of the test: a family
 that a person sees fails when its strongest corruption does not rise above the floor's mean + 3 std, or when its
-score falls from one strength to the next by more than the floor's std and more than two standard errors of the
-paired difference over draws (a fall the draws resolve).
+score falls from one strength to the next by more than the floor's std and more than twice the std over draws of the
+paired difference (a fall the draws resolve, by the rule of every verdict in the book).
 """
 
 from __future__ import annotations
@@ -202,12 +202,13 @@ class BatteryResponse:
         return out
 
     def _tolerance(self, name: str, i: int) -> float:
-        """How far a score may fall from strength ``i`` to ``i + 1`` before it counts: the floor's std, or two
-        standard errors of the paired per-draw difference when that is larger (high scores vary more)."""
+        """How far a score may fall from strength ``i`` to ``i + 1`` before it counts: the floor's std, or -- the
+        rule of every verdict in the book (``Evaluation.compare``) -- twice the std over draws of the paired
+        difference, when that is larger (high scores vary more than the floor)."""
         per = list(self.values[name].values())
         diff = np.asarray(per[i + 1]) - np.asarray(per[i])
-        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-        return max(self.floor[1], 2 * se)
+        sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+        return max(self.floor[1], 2 * sd)
 
     def to_dict(self) -> dict:
         mean, std = self.floor
