@@ -80,3 +80,22 @@ def test_failure_messages_name_the_family_and_the_numbers():
     lines = r.failures()
     assert any(line.startswith("blur: at its strongest (2.5)") for line in lines)
     assert any(line.startswith("noise: falls with strength") for line in lines)
+
+
+def test_one_pass_serves_several_scores_and_known_features_are_used(sets):
+    a, b, c = (x[:8] for x in sets)
+    calls = []
+
+    def two_scores(x):                                                       # a video and a per-frame feature
+        calls.append(x.shape[0])
+        f = x.mean(dim=(-1, -2))                                            # [N, T, 3]
+        return {"video": f.flatten(1), "frames": f}
+
+    fams = {"noise": (0.1,), "freeze": (1,)}
+    out = battery.response(two_scores, a, b, c, families=fams, draws=2)
+    assert set(out) == {"video", "frames"} and len(calls) == 3 + 2
+    assert out["frames"].metric == "frames" and out["video"].values["noise"][0.1] != out["frames"].values["noise"][0.1]
+    known = {"real": two_scores(a), "reference": two_scores(b), "base": two_scores(c)}
+    calls.clear()
+    again = battery.response(two_scores, a, b, c, families=fams, draws=2, known=known)
+    assert len(calls) == 2 and again["video"].floor_draws == out["video"].floor_draws
