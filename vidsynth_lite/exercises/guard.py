@@ -14,7 +14,7 @@ is replaced instead wherever a loaded module or the student's globals hold it. A
 
 A forbidden target is a callable, a dotted name (``"vidsynth_lite.metrics.psnr"``, ``"torch.autograd.grad"``,
 ``"torch.Tensor.backward"``) or a module (``"vidsynth_lite.train.loop"``: every function and class defined in
-it). Names are resolved when the check runs, so a misspelt name fails loudly there.
+it; a package such as ``"vidsynth_lite.train"``: every function and class of every module in it). Names are resolved when the check runs, so a misspelt name fails loudly there.
 """
 
 from __future__ import annotations
@@ -59,8 +59,14 @@ def resolve(target: Any) -> list[Any]:
     except ImportError:
         module = None
     if module is not None:
-        return [v for v in vars(module).values()
-                if (inspect.isfunction(v) or inspect.isclass(v)) and getattr(v, "__module__", None) == target]
+        modules = [module]
+        if hasattr(module, "__path__"):                              # a package: every module in it
+            import pkgutil
+
+            modules += [importlib.import_module(info.name)
+                        for info in pkgutil.walk_packages(module.__path__, prefix=f"{target}.")]
+        return [v for m in modules for v in vars(m).values()
+                if (inspect.isfunction(v) or inspect.isclass(v)) and getattr(v, "__module__", None) == m.__name__]
     parts = target.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:

@@ -15,8 +15,8 @@ from torch import nn
 from vidsynth_lite.exercises.core import Choice, Exercise, Outcome, Property, register
 from vidsynth_lite.exercises.families import Problem, compare
 
-# what would let a student skip the exercise: the book's loop (fit, and the step it runs)
-LOOP = ("vidsynth_lite.train.loop", "vidsynth_lite.train.state")
+# what would let a student skip the exercise: the book's training package (fit, and the step it runs)
+LOOP = ("vidsynth_lite.train",)
 
 
 class _TwoFramePredictor(nn.Module):
