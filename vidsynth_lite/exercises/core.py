@@ -91,6 +91,7 @@ import torch
 
 from vidsynth_lite.exercises.families import (
     KINDS,
+    NOT_ATTEMPTED,
     Choice,
     Exercise,
     Family,
@@ -171,7 +172,7 @@ def _student_errors(student: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return student(*args, **kwargs)
         except NotImplementedError:
-            raise Problem("not implemented yet: replace `raise NotImplementedError` with your code") from None
+            raise Problem(f"{NOT_ATTEMPTED[0]}: replace `raise NotImplementedError` with your code") from None
         except ForbiddenCall as error:
             raise Problem(str(error)) from None
         except Problem:
@@ -191,7 +192,7 @@ def _judge(name: str, answer: Any, seed: int) -> Verdict:
             return Verdict(name, False, f"expected a function, got {type(answer).__name__}")
         answer = _student_errors(guarded(answer, exercise.hidden()))
     passed, message = exercise.judge(answer, torch.Generator().manual_seed(seed))
-    if not passed and exercise.hint:
+    if not passed and exercise.hint and not message.startswith(NOT_ATTEMPTED):
         message = f"{message}. Hint: {exercise.hint}"
     return Verdict(name, passed, message)
 

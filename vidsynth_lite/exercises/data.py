@@ -25,6 +25,7 @@ def _capsule_inputs(g: torch.Generator, n: int | None = None):
 
 register(Exercise(
     name="data.capsule_distance",
+    points=2,
     kind="build",
     skill="signed distance functions: project on a segment, clamp to its ends, subtract the radius",
     reference=capsule_distance,
@@ -61,6 +62,7 @@ def _same_twice(a: torch.Tensor):
 
 register(Exercise(
     name="data.phase_correlation",
+    points=2,
     kind="build",
     skill="the Fourier shift theorem used as a measuring instrument (cross-power spectrum, its peak, wrap-around)",
     reference=phase_correlation,
@@ -133,6 +135,7 @@ def _shift_cases(h, w, dx, dy, seed):
 
 register(Property(
     name="data.fourier_shift",
+    points=2,
     kind="understand",
     skill="the shift theorem: a shift is a phase ramp on signed frequencies, exact at sub-pixel amounts",
     make_inputs=_shift_inputs,
@@ -196,6 +199,7 @@ def _classify_with(student) -> dict[str, float]:
 
 register(Outcome(
     name="data.motion_features",
+    points=2,
     kind="train",
     skill="what distinguishes classes of motion (where and when pixels change), measured by a trained classifier",
     measure=_classify_with,

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 KINDS = ("build", "understand", "train", "debug", "quiz")
+NOT_ATTEMPTED = ("not implemented yet", "not answered yet")   # verdicts that get no hint (nothing to correct)
 
 
 class Problem(Exception):
@@ -222,7 +223,7 @@ class Choice(Family):
 
     def judge(self, student, generator):
         if student is None:
-            return False, f"not answered yet: set `answer` to one of {', '.join(map(repr, self.options))}"
+            return False, f"{NOT_ATTEMPTED[1]}: set `answer` to one of {', '.join(map(repr, self.options))}"
         if not isinstance(student, str) or student.strip().lower() not in self.options:
             return False, f"expected one of {', '.join(map(repr, self.options))}, got {student!r}"
         if digest(self.name, student) == self.answer_sha256:

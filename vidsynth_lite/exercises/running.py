@@ -127,6 +127,7 @@ def _step_like_reference(student, seed, dtype, clips, max_norm, loss_fn):
 
 register(Property(
     name="running.train_step",
+    points=2,
     kind="build",
     skill="the five lines every training loop repeats: loss, clear gradients, backward, clip, update",
     make_inputs=lambda g: (int(torch.randint(0, 10_000, (1,), generator=g)), torch.float32, 2,
@@ -139,9 +140,8 @@ register(Property(
                 "loss_fn returns (loss, logs)": lambda: (3, torch.float32, 2, 0.01, _next_frame_terms)},
     reference=_train_step_reference,
     forbid=LOOP,
-    hint="loss = loss_fn(model, batch) (take [0] if it returns a tuple); optimizer.zero_grad(); loss.backward(); "
-         "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm); optimizer.step(); return loss.detach()",
-))
+    hint="the order matters: clear the old gradients, back-propagate, clip, then step; a loss function may "
+         "return (loss, logs)"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -173,6 +173,7 @@ def _gradient_inputs(g: torch.Generator, shape=None):
 
 register(Exercise(
     name="running.numerical_gradient",
+    points=2,
     kind="understand",
     skill="what a gradient is (a limit of finite differences) and why checking one needs float64",
     reference=_autograd_gradient,
@@ -218,6 +219,7 @@ def _train_briefly_outcome(student) -> dict[str, float]:
 
 register(Outcome(
     name="running.train_briefly",
+    points=2,
     kind="debug",
     skill="reading a training loop for the two classic bugs: a misaligned target and gradients cleared too late",
     measure=_train_briefly_outcome,
