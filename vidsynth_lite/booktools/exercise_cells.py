@@ -5,7 +5,8 @@ The cell conventions (documented for authors in :mod:`vidsynth_lite.exercises.co
 - a code cell tagged ``exercise`` (the stub) is followed by a code cell tagged ``solution`` (the book's answer);
   the last statement of both is ``vl.exercises.check("<name>", <function or answer>)`` with the same name;
 - a markdown cell tagged ``solution`` is the answer key of the markdown question before it (``experiment`` too:
-  the expected outcome of an open experiment; ``points-N``: its points, 1 by default);
+  the expected outcome of an open experiment; ``points-N``: its points, 1 by default); right after a coded
+  exercise's solution cell it is instead that exercise's explanation (part of the key, not a question);
 - a markdown cell tagged ``opening`` holds the chapter's objectives, prerequisites, time and core/optional parts.
 
 The student versions, the nbgrader export, the student site's leak check, the teacher's page and the tests all
@@ -35,6 +36,8 @@ class CodedExercise:
     solution: str               # the solution cell
     stub_index: int             # cell indices in the chapter
     solution_index: int
+    explanation: str = ""       # a `solution` markdown cell right after the solution: why the answer is right
+    explanation_index: int | None = None
 
     @property
     def stub_body(self) -> str:
@@ -162,6 +165,8 @@ def read_chapter(source: str | Path) -> Chapter:
         elif "solution" in cell_tags and cell.cell_type == "code":
             if i == 0 or "exercise" not in tags(cells[i - 1]):
                 raise ChapterFormatError(f"{where}: a code `solution` cell must follow its `exercise` cell")
+        elif "solution" in cell_tags and cell.cell_type == "markdown" and coded and coded[-1].solution_index == i - 1:
+            coded[-1].explanation, coded[-1].explanation_index = cell.source, i
         elif "solution" in cell_tags and cell.cell_type == "markdown":
             question = next((cells[j].source for j in range(i - 1, -1, -1) if cells[j].cell_type == "markdown"
                              and "solution" not in tags(cells[j])), None)

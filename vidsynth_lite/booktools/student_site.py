@@ -70,9 +70,11 @@ def solution_snippets(root: str | Path) -> list[tuple[str, str]]:
         for ex in ch.coded:
             for line in ex.solution_body.split("\n"):
                 snippets.setdefault(normalise(line), f"{ch.source.name}: solution of {ex.name}")
-        for k, answer in enumerate(ch.written, start=1):
-            for sentence in re.split(r"(?<=[.!?;:])\s+", " ".join(answer.answer.split())):
-                snippets.setdefault(normalise(sentence), f"{ch.source.name}: answer {k}")
+        answers = [(f"answer {k}", w.answer) for k, w in enumerate(ch.written, start=1)]
+        answers += [(f"the explanation of {ex.name}", ex.explanation) for ex in ch.coded if ex.explanation]
+        for label, answer in answers:
+            for sentence in re.split(r"(?<=[.!?;:])\s+", " ".join(answer.split())):
+                snippets.setdefault(normalise(sentence), f"{ch.source.name}: {label}")
     return [(s, where) for s, where in snippets.items() if len(s) >= MIN_SNIPPET and s not in corpus]
 
 
@@ -146,7 +148,7 @@ def build(root: str | Path, course: str | Path, out: str | Path) -> Path:
     shutil.rmtree(out / "_build", ignore_errors=True)
     done = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(src),
                            "--path-output", str(out), "--warningiserror", "--keep-going", "--quiet"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     html_dir = out / "_build" / "html"
     if done.returncode != 0 or not (html_dir / "index.html").is_file():
         raise RuntimeError(f"jupyter-book could not build the student site ({done.returncode}):\n"
