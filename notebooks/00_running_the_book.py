@@ -208,7 +208,9 @@ assert largest < 1e-5
 # | `on_step` | a function called after each step (below, it simulates a crash) |
 #
 # And it takes `batches(step)` rather than an iterator: the batch of step $k$ is a pure function of $k$, which
-# is what lets a resumed run see exactly the batches the interrupted one would have seen.
+# is what lets a resumed run see exactly the batches the interrupted one would have seen. Methods with several
+# networks (a GAN's generator and discriminator) use `vl.train.fit_parts`, where the step function calls
+# `state.update(name, loss)` once per network: your five lines, once per part.
 #
 # ## Is the gradient right? A finite-difference check
 #
