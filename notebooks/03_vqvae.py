@@ -644,7 +644,9 @@ results = {
     "missing": missing,
     "fig2_psnr": fig2,
     "held_out_bits_per_code": held_out,
-    "claims": {k: {"reproduced": bool(v[0]), "numbers": v[1]} for k, v in claims.items()},
+    "claims": vl.reproduce.claims.claims_record([
+        vl.reproduce.claims.Claim(k, "Walker et al. 2021", "reproduced" if ok else "not reproduced",
+                                  numbers, cfg.profile) for k, (ok, numbers) in claims.items()]),
     "compression_ratio": ours_c["ratio"],
     "paper_compression_ratio": paper_c["ratio"],
     "paper_table2_fvd": paper_table2,
