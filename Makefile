@@ -66,6 +66,10 @@ check-notebooks: $(NOTEBOOKS)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# (defined before the rules that depend on them: make expands prerequisites as it reads them)
+VENDOR := _vendor
+VENDORED := $(VENDOR)/embed-amd.js $(VENDOR)/require.js $(VENDOR)/mathjax/tex-mml-chtml.js
+
 # The site built from the smoke execution, for the browser tests (its own config and execution cache, so that it
 # never mixes with the lite book's).
 SMOKE_SITE := _build/smoke-site
@@ -113,8 +117,6 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) $(VENDORED)
 # Offline site: vendor the widget manager (+ its icon fonts), require.js and MathJax from npm into _vendor/ (served
 # as _static/). myst-nb and Sphinx load them from public CDNs otherwise, and an offline reader (or one behind a
 # firewall) sees blank widgets and raw TeX.
-VENDOR := _vendor
-VENDORED := $(VENDOR)/embed-amd.js $(VENDOR)/require.js $(VENDOR)/mathjax/tex-mml-chtml.js
 
 $(VENDORED) &:
 	@rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp && tmp=$$(mktemp -d) && cd $$tmp && \
