@@ -42,28 +42,29 @@ def as_notebook(source: str | Path, folder: str | Path) -> Path:
 
 def _stage_printer(notebook_path: Path):
     """An nbclient ``on_cell_execute`` hook that prints one line when execution enters a new section (the
-    chapter's ``##`` headings), with the time since the run started."""
+    chapter's ``##`` headings), with the time since the run started. Cells are matched by their id, not their
+    index: papermill inserts its injected-parameters cell, which shifts every index after it."""
     import time
 
     import nbformat
 
     cells = nbformat.read(notebook_path, as_version=4).cells
     headings, current = {}, None
-    for index, cell in enumerate(cells):
+    for cell in cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith(("## ", "# ")):
                     current = line.lstrip("# ").strip()
                     break
         elif current is not None:
-            headings[index] = current
+            headings[cell.get("id")] = current
             current = None
     started = time.perf_counter()
     total = len(set(headings.values()))
     seen: list[str] = []
 
     def hook(cell=None, cell_index=None, **_):
-        title = headings.get(cell_index)
+        title = headings.get(cell.get("id")) if cell is not None else None
         if title and title not in seen:
             seen.append(title)
             print(f"[{time.perf_counter() - started:7.1f} s] stage {len(seen)}/{total}: {title}", flush=True)
