@@ -76,7 +76,12 @@ import time
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.chapters.running import RunningConfig, TinyPredictor, moving_pattern, next_frame_loss
+from vidsynth_lite.chapters.running import (
+    RunningConfig,
+    TinyPredictor,
+    moving_pattern,
+    next_frame_loss,
+)
 
 chapter_started = time.perf_counter()
 cfg = vl.config.resolve(RunningConfig, vl.config.notebook_parameters(globals()))
@@ -108,11 +113,14 @@ device = vl.runtime.start(cfg)
 # `[T, 3, H, W]` with values in $[-1, 1]$; a batch is `[B, T, 3, H, W]` -- the convention of the whole book.
 
 # %%
-train_videos = moving_pattern(cfg.clips, cfg.frames, cfg.size, seed=cfg.seed)        # [N, T, 3, H, W]
-test_videos = moving_pattern(8, cfg.frames, cfg.size, seed=cfg.seed + 10_000)         # disjoint seed
+# [N, T, 3, H, W]
+train_videos = moving_pattern(cfg.clips, cfg.frames, cfg.size, seed=cfg.seed)
+# disjoint seed
+test_videos = moving_pattern(8, cfg.frames, cfg.size, seed=cfg.seed + 10_000)
 print("train", tuple(train_videos.shape), "test", tuple(test_videos.shape))
 assert train_videos.min() >= -1 and train_videos.max() <= 1
-vl.viz.show_video(train_videos[:4], fps=6, caption="four training clips of the moving pattern")
+vl.viz.show_video(train_videos[:4], fps=6,
+                  caption="four training clips of the moving pattern")
 
 # %% [markdown]
 # ## A tiny model and its loss
@@ -128,7 +136,8 @@ def make_model_and_optimizer():
     return model, torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
 
-batches = vl.train.StepBatches(train_videos, cfg.batch_size, seed=cfg.seed)  # batch = pure function of step
+# batch = pure function of step
+batches = vl.train.StepBatches(train_videos, cfg.batch_size, seed=cfg.seed)
 model, optimizer = make_model_and_optimizer()
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 
@@ -158,10 +167,12 @@ vl.exercises.check("running.train_step", train_step)
 def train_step(model, optimizer, loss_fn, batch, max_norm):
     """One optimiser step of `model` on `batch`; returns the batch's loss (detached)."""
     out = loss_fn(model, batch)
-    loss = out[0] if isinstance(out, tuple) else out  # a loss function may also return logs
+    # a loss function may also return logs
+    loss = out[0] if isinstance(out, tuple) else out
     optimizer.zero_grad()  # .grad still holds the previous step's gradients
     loss.backward()  # .grad = dL/dtheta for every parameter
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # g <- g * min(1, max_norm / |g|)
+    # g <- g * min(1, max_norm / |g|)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()  # Adam: theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
     return loss.detach()
 
@@ -176,21 +187,25 @@ vl.exercises.check("running.train_step", train_step)
 # %%
 import shutil
 
-train_step = vl.exercises.use("running.train_step", train_step)  # yours once it passes its check
+# yours once it passes its check
+train_step = vl.exercises.use("running.train_step", train_step)
 hand_steps = min(5, cfg.steps)
 by_hand, hand_optimizer = make_model_and_optimizer()
 for step in range(hand_steps):
-    loss = train_step(by_hand, hand_optimizer, next_frame_loss, batches(step), max_norm=1.0)
+    loss = train_step(by_hand, hand_optimizer, next_frame_loss, batches(step),
+                      max_norm=1.0)
     print(f"step {step + 1}: loss {loss:.5f}")
 
 by_fit, fit_optimizer = make_model_and_optimizer()
 hand_dir = vl.paths.runs_dir() / f"running-by-hand-{cfg.profile}"
 shutil.rmtree(hand_dir, ignore_errors=True)
-vl.train.fit(by_fit, next_frame_loss, batches, steps=hand_steps, optimizer=fit_optimizer, run_dir=hand_dir,
-             grad_clip=1.0, device=torch.device("cpu"), progress=False)
-largest = max((a - b).abs().max().item()
-              for a, b in zip(by_hand.state_dict().values(), by_fit.state_dict().values()))
-print(f"largest weight difference, your {hand_steps} steps vs vl.train.fit's: {largest:.1e}")
+vl.train.fit(by_fit, next_frame_loss, batches, steps=hand_steps,
+             optimizer=fit_optimizer, run_dir=hand_dir, grad_clip=1.0,
+             device=torch.device("cpu"), progress=False)
+pairs = zip(by_hand.state_dict().values(), by_fit.state_dict().values())
+largest = max((a - b).abs().max().item() for a, b in pairs)
+print(f"largest weight difference, your {hand_steps} steps vs vl.train.fit's: "
+      f"{largest:.1e}")
 assert largest < 1e-5
 
 # %% [markdown]
@@ -230,7 +245,9 @@ assert largest < 1e-5
 
 # %% tags=["exercise"]
 def numerical_gradient(f, x, eps=1e-6):
-    """The gradient of the scalar function f at x by central differences (shape and dtype of x)."""
+    """The gradient of the scalar function f at x by central differences.
+
+    Returns a tensor with the shape and dtype of x."""
     raise NotImplementedError
 
 
@@ -238,9 +255,13 @@ vl.exercises.check("running.numerical_gradient", numerical_gradient)
 
 # %% tags=["solution", "hide-cell"]
 def numerical_gradient(f, x, eps=1e-6):
-    """The gradient of the scalar function f at x by central differences (shape and dtype of x)."""
-    x64 = x.detach().to(torch.float64)  # in float32 the difference below would be mostly rounding
-    gradient = torch.zeros(x64.numel(), dtype=torch.float64)  # [N], one entry per coordinate
+    """The gradient of the scalar function f at x by central differences.
+
+    Returns a tensor with the shape and dtype of x."""
+    # in float32 the difference below would be mostly rounding
+    x64 = x.detach().to(torch.float64)
+    # [N], one entry per coordinate
+    gradient = torch.zeros(x64.numel(), dtype=torch.float64)
     for i in range(x64.numel()):
         e_i = torch.zeros(x64.numel(), dtype=torch.float64)
         e_i[i] = eps
@@ -314,11 +335,12 @@ def crash_at(step, record):
         raise SimulatedCrash(f"simulated crash after step {step}")
 
 
-fit_args = {"steps": cfg.steps, "run_dir": run_dir, "ckpt_every": cfg.ckpt_every, "log_every": 1,
-            "grad_clip": 1.0, "ema_decay": 0.9, "config": cfg.to_dict(), "device": device,
-            "desc": "tiny predictor"}
+fit_args = {"steps": cfg.steps, "run_dir": run_dir, "ckpt_every": cfg.ckpt_every,
+            "log_every": 1, "grad_clip": 1.0, "ema_decay": 0.9, "config": cfg.to_dict(),
+            "device": device, "desc": "tiny predictor"}
 try:
-    vl.train.fit(model, next_frame_loss, batches, optimizer=optimizer, on_step=crash_at, **fit_args)
+    vl.train.fit(model, next_frame_loss, batches, optimizer=optimizer, on_step=crash_at,
+                 **fit_args)
 except SimulatedCrash as crash:
     print(crash)
 
@@ -355,10 +377,10 @@ except vl.train.RunMismatchError as refusal:
 reference_dir = run_dir.with_name(run_dir.name + "-uninterrupted")
 shutil.rmtree(reference_dir, ignore_errors=True)
 reference_model, reference_optimizer = make_model_and_optimizer()
-vl.train.fit(reference_model, next_frame_loss, batches, optimizer=reference_optimizer, progress=False,
-             **{**fit_args, "run_dir": reference_dir})
-identical = all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
-                                                  reference_model.state_dict().values()))
+vl.train.fit(reference_model, next_frame_loss, batches, optimizer=reference_optimizer,
+             progress=False, **{**fit_args, "run_dir": reference_dir})
+pairs = zip(model.state_dict().values(), reference_model.state_dict().values())
+identical = all(torch.equal(a, b) for a, b in pairs)
 print("resumed weights identical to the uninterrupted run:", identical)
 if device.type == "cpu":
     assert identical
@@ -373,10 +395,13 @@ import matplotlib.pyplot as plt
 
 log = vl.train.read_log(run_dir)
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot([r["step"] for r in log], [r["loss"] for r in log], label="tiny predictor")
-ax.plot([r["step"] for r in log], [r["copy_last_mse"] for r in log], label="copy last frame", ls="--")
+steps_logged = [r["step"] for r in log]
+ax.plot(steps_logged, [r["loss"] for r in log], label="tiny predictor")
+ax.plot(steps_logged, [r["copy_last_mse"] for r in log], label="copy last frame",
+        ls="--")
 ax.axvline(cfg.interrupt_at, color="grey", lw=0.8)
-ax.set(xlabel="step", ylabel="MSE", yscale="log", title="next-frame prediction (train batches)")
+ax.set(xlabel="step", ylabel="MSE", yscale="log",
+       title="next-frame prediction (train batches)")
 ax.legend()
 plt.show()
 
@@ -388,10 +413,13 @@ plt.show()
 
 # %%
 predictor = resumed.ema.averaged(model).to(device)
-context = test_videos[:4, :2].to(device)                                     # [4, 2, 3, H, W]
-rollout = predictor.rollout(context, horizon=cfg.frames - 2).cpu()           # [4, T, 3, H, W]
+# [4, 2, 3, H, W]
+context = test_videos[:4, :2].to(device)
+# [4, T, 3, H, W]
+rollout = predictor.rollout(context, horizon=cfg.frames - 2).cpu()
 vl.viz.show_video(torch.cat([test_videos[:4], rollout]), fps=6, columns=4,
-                 caption="top: ground truth; bottom: the tiny predictor's rollout from 2 frames")
+                  caption="top: ground truth; bottom: the tiny predictor's rollout "
+                          "from 2 frames")
 
 # %% [markdown]
 # Step through the rollout of the first test clip frame by frame. In JupyterLab the slider redraws the frame; the
@@ -400,7 +428,8 @@ vl.viz.show_video(torch.cat([test_videos[:4], rollout]), fps=6, columns=4,
 
 # %%
 def draw_frame(ax, t):
-    pair = torch.cat([test_videos[0, t], rollout[0, t]], dim=2)              # [3, H, 2W]: truth | rollout
+    # [3, H, 2W]: truth | rollout
+    pair = torch.cat([test_videos[0, t], rollout[0, t]], dim=2)
     ax.imshow(((pair.permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
     ax.axis("off")
 
@@ -419,16 +448,17 @@ mse_model = (rollout[:, 2:] - test_videos[:4, 2:]).pow(2).mean().item()
 mse_copy = (test_videos[:4, 1:2] - test_videos[:4, 2:]).pow(2).mean().item()
 path = vl.reproduce.write_results(
     "running", cfg.profile,
-    metrics={"rollout_mse": mse_model, "copy_last_frame_mse": mse_copy, "resume_bit_exact": identical,
-             "train_seconds": resumed.seconds, "peak_memory_mb": peak_memory_mb,
+    metrics={"rollout_mse": mse_model, "copy_last_frame_mse": mse_copy,
+             "resume_bit_exact": identical, "train_seconds": resumed.seconds,
+             "peak_memory_mb": peak_memory_mb,
              "chapter_seconds_until_results": time.perf_counter() - chapter_started},
-    protocol={"data": "moving_pattern (test seed = seed + 10000)", "clips": 4, "resolution": cfg.size,
-              "frames": cfg.frames, "context_frames": 2, "weights": "EMA (decay 0.9)", "seed": cfg.seed,
-              "steps": cfg.steps},
+    protocol={"data": "moving_pattern (test seed = seed + 10000)", "clips": 4,
+              "resolution": cfg.size, "frames": cfg.frames, "context_frames": 2,
+              "weights": "EMA (decay 0.9)", "seed": cfg.seed, "steps": cfg.steps},
     config=cfg,
 )
-print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s, peak memory of this kernel: "
-      f"{peak_memory_mb:.0f} MB")
+print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s, "
+      f"peak memory of this kernel: {peak_memory_mb:.0f} MB")
 
 # %% [markdown]
 # The results of this run, read back from the file just written, and the run card: the profile it ran at,
@@ -457,7 +487,9 @@ vl.reproduce.show_run("running")
 
 # %% tags=["exercise"]
 def train_briefly(model, optimizer, videos, steps):
-    """Train `model(previous, current) -> next` on clips `videos` [N, T, 3, H, W] for `steps` steps."""
+    """Train `model(previous, current) -> next` for `steps` steps.
+
+    `videos`: the training clips, [N, T, 3, H, W]."""
     for step in range(steps):
         batch = videos[torch.randint(len(videos), (8,))]  # [8, T, 3, H, W]
         previous = batch[:, :-2].flatten(0, 1)  # frames t - 1, [8 (T - 2), 3, H, W]
@@ -473,14 +505,18 @@ vl.exercises.check("running.train_briefly", train_briefly)
 
 # %% tags=["solution", "hide-cell"]
 def train_briefly(model, optimizer, videos, steps):
-    """Train `model(previous, current) -> next` on clips `videos` [N, T, 3, H, W] for `steps` steps."""
+    """Train `model(previous, current) -> next` for `steps` steps.
+
+    `videos`: the training clips, [N, T, 3, H, W]."""
     for step in range(steps):
         batch = videos[torch.randint(len(videos), (8,))]  # [8, T, 3, H, W]
         previous = batch[:, :-2].flatten(0, 1)  # frames t - 1, [8 (T - 2), 3, H, W]
         current = batch[:, 1:-1].flatten(0, 1)  # frames t
-        target = batch[:, 2:].flatten(0, 1)  # frames t + 1 (bug 1: the target was frame t itself)
+        # frames t + 1 (bug 1: the target was frame t itself)
+        target = batch[:, 2:].flatten(0, 1)
         loss = (model(previous, current) - target).pow(2).mean()
-        optimizer.zero_grad()  # bug 2: called after backward(), it erased the gradients before step()
+        # bug 2: called after backward(), it erased the gradients before step()
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 

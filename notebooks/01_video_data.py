@@ -91,7 +91,8 @@ results = {}  # numbers for results/data.json
 # the world's annotations. A `DataLoader` stacks items into the book's batch layout `[B, T, 3, H, W]`.
 
 # %%
-pushbot = vl.data.load("pushbot", "train", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
+shape = {"frames": cfg.frames, "size": cfg.size, "seed": cfg.seed}
+pushbot = vl.data.load("pushbot", "train", **shape)
 item = pushbot[0]
 for key, value in item.items():
     print(f"{key:8s}", tuple(value.shape), value.dtype)
@@ -105,9 +106,9 @@ print("batch video", tuple(batch["video"].shape))  # [B, T, 3, H, W]
 # entropy) never repeats a `train` clip.
 
 # %%
-again = vl.data.load("pushbot", "train", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
+again = vl.data.load("pushbot", "train", **shape)
 assert torch.equal(pushbot[7]["video"], again[7]["video"])  # same index -> same clip
-test_clip = vl.data.load("pushbot", "test", frames=cfg.frames, size=cfg.size, seed=cfg.seed)[7]["video"]
+test_clip = vl.data.load("pushbot", "test", **shape)[7]["video"]
 assert not torch.equal(pushbot[7]["video"], test_clip)      # other split -> other clip
 print("deterministic and split-disjoint")
 
@@ -131,17 +132,19 @@ print("deterministic and split-disjoint")
 
 # %% tags=["exercise"]
 def capsule_distance(points, a, b, radius):
-    """Signed distance [N] from each point [N, 2] to the capsule a-b of the given radius."""
-    return (points - a).norm(dim=-1) - radius  # the distance to a disc at `a`: not a capsule yet
+    """Signed distance [N] from points [N, 2] to the capsule a-b of the given radius."""
+    # the distance to a disc at `a`: not a capsule yet
+    return (points - a).norm(dim=-1) - radius
 
 
 vl.exercises.check("data.capsule_distance", capsule_distance)
 
 # %% tags=["solution", "hide-cell"]
 def capsule_distance(points, a, b, radius):
-    """Signed distance [N] from each point [N, 2] to the capsule a-b of the given radius."""
+    """Signed distance [N] from points [N, 2] to the capsule a-b of the given radius."""
     ab = b - a
-    h = ((points - a) @ ab / (ab @ ab).clamp_min(1e-12)).clamp(0, 1)  # [N] nearest point's place on a-b
+    # [N] nearest point's place on a-b
+    h = ((points - a) @ ab / (ab @ ab).clamp_min(1e-12)).clamp(0, 1)
     return (points - a - h[:, None] * ab).norm(dim=-1) - radius
 
 
@@ -151,18 +154,23 @@ vl.exercises.check("data.capsule_distance", capsule_distance)
 # Your distance, turned into coverage for a whole image at once:
 
 # %%
-capsule_distance = vl.exercises.use("data.capsule_distance", capsule_distance)  # yours once it passes
+# yours once it passes
+capsule_distance = vl.exercises.use("data.capsule_distance", capsule_distance)
 S = cfg.size
 coords = (torch.arange(S) + 0.5) / S                           # pixel centres in [0, 1]
 ys, xs = torch.meshgrid(coords, coords, indexing="ij")         # [S, S] each
 points = torch.stack([xs, ys], -1).reshape(-1, 2)              # [S*S, 2]
 a, b, r = torch.tensor([0.2, 0.8]), torch.tensor([0.75, 0.3]), 0.06
 
-d = capsule_distance(points, a, b, r)                            # signed distance, [S*S]
-alpha = (0.5 - d * S).clamp(0, 1).reshape(S, S)                  # anti-aliased coverage, [S, S]
+# signed distance, [S*S]
+d = capsule_distance(points, a, b, r)
+# anti-aliased coverage, [S, S]
+alpha = (0.5 - d * S).clamp(0, 1).reshape(S, S)
 
 # the worlds' renderer (NumPy) draws the same coverage
-ref = vl.data.render.coverage(vl.data.render.sdf_capsule(xs.numpy(), ys.numpy(), 0.2, 0.8, 0.75, 0.3, r), S)
+ref_distance = vl.data.render.sdf_capsule(xs.numpy(), ys.numpy(), *a.tolist(),
+                                          *b.tolist(), r)
+ref = vl.data.render.coverage(ref_distance, S)
 torch.testing.assert_close(alpha, torch.from_numpy(ref), atol=1e-5, rtol=0)
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
@@ -170,7 +178,8 @@ axes[0].imshow(d.reshape(S, S), cmap="RdBu")
 axes[0].set_title("signed distance d")
 axes[1].imshow(alpha, cmap="gray")
 axes[1].set_title("coverage alpha")
-axes[2].imshow(alpha[: S // 3, S // 3 : 2 * S // 3], cmap="gray", interpolation="nearest")
+axes[2].imshow(alpha[: S // 3, S // 3 : 2 * S // 3], cmap="gray",
+               interpolation="nearest")
 axes[2].set_title("zoom: one-pixel ramp")
 for ax in axes:
     ax.axis("off")
@@ -209,10 +218,12 @@ def draw_pushbot(ax, t, size):
     low = state[: t + 1, 2] < 0.35
     ax.scatter(path[low, 0], path[low, 1], s=6, color="yellow")
     for k in range(objects.shape[1]):
-        ax.plot(objects[: t + 1, k, 0] * size, objects[: t + 1, k, 1] * size, color="white", lw=1)
+        path_k = objects[: t + 1, k] * size                  # [t + 1, 2] in pixels
+        ax.plot(path_k[:, 0], path_k[:, 1], color="white", lw=1)
 
 
-frame_row(clip["video"], evenly(cfg.frames, 6), draw_pushbot, "pushbot: gripper (yellow) and object paths")
+frame_row(clip["video"], evenly(cfg.frames, 6), draw_pushbot,
+          "pushbot: gripper (yellow) and object paths")
 plt.show()
 
 # %% [markdown]
@@ -230,7 +241,8 @@ plt.show()
 
 # %%
 sky = vl.data.load("sky", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
-vl.viz.show_video([sky[i]["video"] for i in range(cfg.show)], fps=8, caption="sky: clouds drift, hills stay")
+vl.viz.show_video([sky[i]["video"] for i in range(cfg.show)], fps=8,
+                  caption="sky: clouds drift, hills stay")
 
 # %%
 clip = sky[2]
@@ -239,11 +251,13 @@ direction, speed = float(clip["direction"]), float(clip["speed"])
 
 def draw_arrow(ax, t, size):
     dx, dy = np.cos(direction), -np.sin(direction)           # image y points down
-    ax.arrow(size / 2, size / 4, dx * size / 5, dy * size / 5, color="red", width=size / 60)
+    ax.arrow(size / 2, size / 4, dx * size / 5, dy * size / 5, color="red",
+             width=size / 60)
 
 
 frame_row(clip["video"], evenly(cfg.frames, 6), draw_arrow,
-          f"sky: direction {np.degrees(direction):.0f} deg, speed {speed * cfg.size:.2f} px/frame")
+          f"sky: direction {np.degrees(direction):.0f} deg, "
+          f"speed {speed * cfg.size:.2f} px/frame")
 plt.show()
 
 # %% [markdown]
@@ -277,7 +291,8 @@ vl.exercises.check("data.phase_correlation", phase_correlation)
 def phase_correlation(a, b):
     """Integer (dx, dy) moving image a [H, W] onto image b."""
     cross = torch.fft.fft2(b.double()) * torch.fft.fft2(a.double()).conj()
-    peak = torch.fft.ifft2(cross / (cross.abs() + 1e-12)).real  # [H, W], a spike at the shift
+    # [H, W], a spike at the shift
+    peak = torch.fft.ifft2(cross / (cross.abs() + 1e-12)).real
     h, w = a.shape
     iy, ix = divmod(int(peak.argmax()), w)
     dx = ix - w if ix >= (w + 1) // 2 else ix  # past the middle: a negative shift
@@ -295,15 +310,20 @@ vl.exercises.check("data.phase_correlation", phase_correlation)
 # the band as periodic and its top and bottom edges do not match.
 
 # %%
-phase_correlation = vl.exercises.use("data.phase_correlation", phase_correlation)  # yours once it passes
+# yours once it passes
+phase_correlation = vl.exercises.use("data.phase_correlation", phase_correlation)
 
-lag = min(cfg.frames - 1, 5)                     # short enough that clouds move < half the band
-window = torch.outer(torch.hann_window(cfg.size // 2, periodic=False), torch.hann_window(cfg.size, periodic=False))
+# short enough that clouds move < half the band
+lag = min(cfg.frames - 1, 5)
+window = torch.outer(torch.hann_window(cfg.size // 2, periodic=False),
+                     torch.hann_window(cfg.size, periodic=False))     # [S/2, S]
 rows = []
 for i in range(cfg.stats_clips):
     it = sky[i]
-    band = it["video"].mean(1)[:, : cfg.size // 2]                       # [T, S/2, S] grey sky band
-    band = (band - band.mean(-1, keepdim=True)) * window                 # remove the sky gradient, taper edges
+    # [T, S/2, S] grey sky band
+    band = it["video"].mean(1)[:, : cfg.size // 2]
+    # remove the sky gradient, taper edges
+    band = (band - band.mean(-1, keepdim=True)) * window
     measured = phase_correlation(band[0], band[lag])
     expected = it["displacement"][lag] * cfg.size
     rows.append([*expected.tolist(), *measured.tolist()])
@@ -319,7 +339,8 @@ for k, name in enumerate("xy"):
 fig.suptitle(f"sky: displacement over {lag} frames, {len(rows)} clips")
 fig.tight_layout()
 plt.show()
-print(f"measured within 1.5 px of the annotation: {results['sky_displacement_within_1.5px']:.0%} of clips")
+within = results["sky_displacement_within_1.5px"]
+print(f"measured within 1.5 px of the annotation: {within:.0%} of clips")
 
 # %% [markdown]
 # The few misses are clips whose clouds are sparse or move nearly vertically, where the static horizon and the
@@ -343,19 +364,23 @@ while len(first) < len(actions.classes) and i < 400:
     first.setdefault(it["label"], it["video"])
     i += 1
 labels = sorted(first)
+in_order = ", ".join(actions.classes[k] for k in labels)
 vl.viz.show_video([first[k] for k in labels], fps=8, columns=6,
-                 caption="actions: one clip per class, in order " + ", ".join(actions.classes[k] for k in labels))
+                  caption=f"actions: one clip per class, in order {in_order}")
 
 # %%
-tiny = vl.data.load("actions", frames=1, size=32, seed=cfg.seed)      # labels only: render as little as possible
-label_counts = np.bincount([tiny[i]["label"] for i in range(cfg.label_clips)], minlength=len(actions.classes))
+# labels only: render as little as possible
+tiny = vl.data.load("actions", frames=1, size=32, seed=cfg.seed)
+label_counts = np.bincount([tiny[i]["label"] for i in range(cfg.label_clips)],
+                           minlength=len(actions.classes))
 import pandas as pd
 import seaborn as sns
 
 fig, ax = plt.subplots(figsize=(7, 2.6))
 sns.barplot(x=list(actions.classes), y=label_counts, ax=ax, color="C0")
 ax.axhline(cfg.label_clips / len(actions.classes), color="grey", ls="--", lw=0.8)
-ax.set(ylabel="clips", title=f"class balance over the first {cfg.label_clips} training clips")
+ax.set(ylabel="clips",
+       title=f"class balance over the first {cfg.label_clips} training clips")
 ax.tick_params(axis="x", rotation=45)
 plt.show()
 
@@ -396,7 +421,8 @@ ax.plot(np.arange(len(wave)) / spf, wave, lw=0.4)
 for t, k in zip(*np.nonzero(clip["hits"].numpy())):
     ax.axvline(t, color=f"C{k + 1}", lw=0.8, alpha=0.7)
 ax.set(xlabel="frame", ylabel="audio", xlim=(0, cfg.frames))
-fig.suptitle("drums: frames (struck instruments in the titles) and the waveform under them; lines = strikes")
+fig.suptitle("drums: frames (struck instruments in the titles) and the waveform under "
+             "them; lines = strikes")
 fig.tight_layout()
 plt.show()
 
@@ -416,17 +442,21 @@ plt.show()
 # %%
 faces = vl.data.load("faces", frames=cfg.frames, size=cfg.size, seed=cfg.seed)
 clip = faces[0]
-vl.viz.show_video([faces[i]["video"] for i in range(cfg.show)], fps=8, caption="faces: talking, blinking, turning")
+vl.viz.show_video([faces[i]["video"] for i in range(cfg.show)], fps=8,
+                  caption="faces: talking, blinking, turning")
 expr = clip["expression"].numpy()
 fig, ax = plt.subplots(figsize=(7, 2.2))
 for k, name in enumerate(["mouth", "smile", "blink", "yaw"]):
     ax.plot(expr[:, k], label=name)
-ax.set(xlabel="frame", title=f"expression track of clip 0 (identity {clip['identity']})")
+ax.set(xlabel="frame",
+       title=f"expression track of clip 0 (identity {clip['identity']})")
 ax.legend(ncol=4, fontsize=8)
 plt.show()
 faces_b = vl.data.load("faces_b", size=cfg.size, seed=cfg.seed)
-vl.viz.show_video(torch.stack([faces_b[i]["video"] for i in range(2 * cfg.show)]), fps=1, columns=8,
-                 caption="faces_b: the image-only second domain")
+# [2 show, 1, 3, H, W]: still images
+heads = torch.stack([faces_b[i]["video"] for i in range(2 * cfg.show)])
+vl.viz.show_video(heads, fps=1, columns=8,
+                  caption="faces_b: the image-only second domain")
 
 # %% [markdown]
 # **What they do not capture:** real faces (skin texture, hair strands, teeth, lighting, the identity cues
@@ -444,13 +474,15 @@ from vidsynth_lite.data.measure import motion_magnitude
 records = []
 for name in ["pushbot", "sky", "actions", "drums", "faces"]:
     world = vl.data.load(name, frames=cfg.frames, size=cfg.size, seed=cfg.seed)
-    videos = torch.stack([world[i]["video"] for i in range(cfg.stats_clips)])  # [N, T, 3, H, W]
+    # [N, T, 3, H, W]
+    videos = torch.stack([world[i]["video"] for i in range(cfg.stats_clips)])
     for value in motion_magnitude(videos).tolist():
         records.append({"world": name, "motion": value})
 motion = pd.DataFrame(records)
 fig, ax = plt.subplots(figsize=(7, 3))
 sns.violinplot(data=motion, x="world", y="motion", ax=ax, cut=0, inner="quartile")
-ax.set(ylabel="mean |x[t+1] - x[t]|", title=f"motion magnitude, {cfg.stats_clips} clips per world")
+ax.set(ylabel="mean |x[t+1] - x[t]|",
+       title=f"motion magnitude, {cfg.stats_clips} clips per world")
 plt.show()
 results["motion_median"] = motion.groupby("world")["motion"].median().to_dict()
 
@@ -469,14 +501,15 @@ threads_before = torch.get_num_threads()
 torch.set_num_threads(1)
 speed = {}
 for name in ["pushbot", "sky", "actions", "drums", "faces"]:
-    world = vl.data.load(name, frames=cfg.frames, size=cfg.size, seed=cfg.seed, length=10_000)
+    world = vl.data.load(name, **shape, length=10_000)
     world[5000]                                                          # warm caches
     started = time.process_time()
     for i in range(cfg.bench_clips):
         world[i + 5001]
     speed[name] = cfg.bench_clips / (time.process_time() - started)
 torch.set_num_threads(threads_before)
-print(f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips of {cfg.frames} x {cfg.size} x {cfg.size}:")
+print(f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips of "
+      f"{cfg.frames} x {cfg.size} x {cfg.size}:")
 for name, value in speed.items():
     print(f"  {name:8s} {value:7.1f}")
 results["clips_per_s_cpu"] = speed
@@ -513,18 +546,22 @@ if (opencv_data / "vtest.avi").is_file():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        real = vl.data.VideoFolder(opencv_data, frames=cfg.real_frames, stride=2, size=cfg.size, offset=40)
+        real = vl.data.VideoFolder(opencv_data, frames=cfg.real_frames, stride=2,
+                                   size=cfg.size, offset=40)
     print(f"{len(real)} usable videos:", ", ".join(p.name for p in real.files))
     for w in caught:
         print("warning:", w.message)
     clips = [real[i] for i in range(len(real))]
     for c in clips:
-        print(f"  {Path(c['path']).name:20s} start frame {c['start']:3d}  video {tuple(c['video'].shape)}")
-    vl.viz.show_video([c["video"] for c in clips], fps=5, caption="real clips from opencv-doc (every 2nd frame)")
+        print(f"  {Path(c['path']).name:20s} start frame {c['start']:3d}  "
+              f"video {tuple(c['video'].shape)}")
+    vl.viz.show_video([c["video"] for c in clips], fps=5,
+                      caption="real clips from opencv-doc (every 2nd frame)")
     results["real_clips"] = len(real)
 else:
-    print("skipped: Debian's opencv-doc is not installed, so there is no real clip to read "
-          "(apt-get install opencv-doc puts them under /usr/share/doc/opencv-doc/examples/data)")
+    print("skipped: Debian's opencv-doc is not installed, so there is no real clip "
+          "to read (apt-get install opencv-doc puts them under "
+          "/usr/share/doc/opencv-doc/examples/data)")
 
 # %% [markdown]
 # ## Caching a generated split
@@ -536,15 +573,15 @@ else:
 # the files.
 
 # %%
-world = vl.data.load("pushbot", frames=cfg.frames, size=cfg.size, seed=cfg.seed, length=cfg.cache_clips)
+world = vl.data.load("pushbot", **shape, length=cfg.cache_clips)
 started = time.perf_counter()
 stored = vl.data.cached(world, progress=False)
 first_call = time.perf_counter() - started
 started = time.perf_counter()
 stored = vl.data.cached(world, progress=False)
 second_call = time.perf_counter() - started
-print(f"first call {first_call:.2f} s (renders or finds a cache), second call {second_call * 1000:.1f} ms; "
-      f"folder {stored.folder.name}")
+print(f"first call {first_call:.2f} s (renders or finds a cache), "
+      f"second call {second_call * 1000:.1f} ms; folder {stored.folder.name}")
 assert (stored[1]["video"] - world[1]["video"]).abs().max() <= 1 / 127.5 + 1e-6
 
 # %% [markdown]
@@ -554,16 +591,20 @@ assert (stored[1]["video"] - world[1]["video"]).abs().max() <= 1 / 127.5 + 1e-6
 results["chapter_seconds_until_results"] = time.perf_counter() - chapter_started
 path = vl.reproduce.write_results(
     "data", cfg.profile, metrics=results,
-    protocol={"size": cfg.size, "frames": cfg.frames, "seed": cfg.seed, "stats_clips": cfg.stats_clips,
-              "speed": f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips per world",
-              "sky_check": f"phase correlation of the top half, frame 0 vs frame {lag}"},
+    protocol={"size": cfg.size, "frames": cfg.frames, "seed": cfg.seed,
+              "stats_clips": cfg.stats_clips,
+              "speed": f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips "
+                       "per world",
+              "sky_check": "phase correlation of the top half, frame 0 vs frame "
+                           f"{lag}"},
     config=cfg,
 )
 print(path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")
 
 # %%
-vl.reproduce.show_run("data")   # profile, run time and machine of this page, read from results/data.json
+# profile, run time and machine of this page, read from results/data.json
+vl.reproduce.show_run("data")
 
 # %% [markdown]
 # ## Exercises
@@ -582,7 +623,9 @@ vl.reproduce.show_run("data")   # profile, run time and machine of this page, re
 
 # %% tags=["exercise"]
 def fourier_shift(image, dx, dy):
-    """image [H, W] moved by (dx, dy) pixels (any real amounts, wrapping around), same shape and dtype."""
+    """image [H, W] moved by (dx, dy) pixels (any real amounts, wrapping around).
+
+    Returns a real image with the shape and dtype of `image`."""
     raise NotImplementedError
 
 
@@ -590,11 +633,15 @@ vl.exercises.check("data.fourier_shift", fourier_shift)
 
 # %% tags=["solution", "hide-cell"]
 def fourier_shift(image, dx, dy):
-    """image [H, W] moved by (dx, dy) pixels (any real amounts, wrapping around), same shape and dtype."""
+    """image [H, W] moved by (dx, dy) pixels (any real amounts, wrapping around).
+
+    Returns a real image with the shape and dtype of `image`."""
     h, w = image.shape
-    ky = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]  # signed: bin h - 1 is frequency -1/h
+    # signed: bin h - 1 is frequency -1/h
+    ky = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
     kx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
-    ramp = torch.exp(-2j * torch.pi * (kx * dx + ky * dy))  # [H, W] the shift theorem's phase ramp
+    # [H, W] the shift theorem's phase ramp
+    ramp = torch.exp(-2j * torch.pi * (kx * dx + ky * dy))
     shifted = torch.fft.ifft2(torch.fft.fft2(image.to(torch.float64)) * ramp)
     return shifted.real.to(image.dtype)
 
@@ -612,7 +659,8 @@ vl.exercises.check("data.fourier_shift", fourier_shift)
 # %% tags=["exercise"]
 def motion_features(video):
     """[B, T, 3, H, W] -> [B, F] numbers that describe each clip's motion (F <= 64)."""
-    return (video[:, 1:] - video[:, :-1]).abs().mean(dim=(1, 2, 3, 4))[:, None]  # [B, 1]: how much it moves
+    # [B, 1]: how much it moves
+    return (video[:, 1:] - video[:, :-1]).abs().mean(dim=(1, 2, 3, 4))[:, None]
 
 
 vl.exercises.check("data.motion_features", motion_features)
@@ -620,16 +668,22 @@ vl.exercises.check("data.motion_features", motion_features)
 # %% tags=["solution", "hide-cell"]
 def motion_features(video):
     """[B, T, 3, H, W] -> [B, F] numbers that describe each clip's motion (F <= 64)."""
-    change = (video[:, 1:] - video[:, :-1]).mean(2)  # [B, T - 1, H, W] signed change per pixel
+    # [B, T - 1, H, W] signed change per pixel
+    change = (video[:, 1:] - video[:, :-1]).mean(2)
     b, t, h, w = change.shape
-    grid = change.abs().reshape(b, t, 4, h // 4, 4, w // 4).mean(dim=(3, 5))  # [B, T - 1, 4, 4] where
+    # [B, T - 1, 4, 4] where
+    grid = change.abs().reshape(b, t, 4, h // 4, 4, w // 4).mean(dim=(3, 5))
     weight = change.abs().flatten(2)
-    weight = weight / (weight.sum(2, keepdim=True) + 1e-6)  # [B, T - 1, H W] where the change is, per frame
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=change.dtype), torch.arange(w, dtype=change.dtype),
-                            indexing="ij")
-    cy, cx = (weight * ys.flatten()).sum(2), (weight * xs.flatten()).sum(2)  # [B, T - 1] the motion's centre
-    return torch.cat([grid.mean(1).flatten(1), grid.std(1).flatten(1),  # where, and how steadily (32)
-                      cy, cx, cy.std(1, keepdim=True), cx.std(1, keepdim=True)], 1)  # how it travels (16)
+    # [B, T - 1, H W] where the change is, per frame
+    weight = weight / (weight.sum(2, keepdim=True) + 1e-6)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=change.dtype),
+                            torch.arange(w, dtype=change.dtype), indexing="ij")
+    # [B, T - 1] the motion's centre
+    cy, cx = (weight * ys.flatten()).sum(2), (weight * xs.flatten()).sum(2)
+    # where, and how steadily (32)
+    return torch.cat([grid.mean(1).flatten(1), grid.std(1).flatten(1),
+                      # how it travels (16)
+                      cy, cx, cy.std(1, keepdim=True), cx.std(1, keepdim=True)], 1)
 
 
 vl.exercises.check("data.motion_features", motion_features)

@@ -98,7 +98,22 @@ def _gradient_by_functional(f, x, eps=1e-6):
     return torch.autograd.functional.jacobian(f, x.double()).to(x.dtype)
 
 
+def _frechet_by_package(mu1, sigma1, mu2, sigma2):
+    return torch.tensor(vl.metrics.frechet_distance(mu1, sigma1, mu2, sigma2), dtype=mu1.dtype)
+
+
+def _mmd_by_package(x, y):
+    return torch.tensor(vl.metrics.mmd2_unbiased(x, y), dtype=x.dtype)
+
+
+def _frechet_features_by_package(x, y):
+    return torch.tensor(vl.metrics.frechet_distance_from_features(x, y))
+
+
 CHEATS = [("running.train_briefly", _fit_briefly, "fit"), ("running.train_step", _step_by_fit, "fit"),
+          ("metrics.frechet_distance", _frechet_by_package, "frechet_distance"),
+          ("metrics.mmd2_unbiased", _mmd_by_package, "mmd2_unbiased"),
+          ("metrics.frechet_from_features", _frechet_features_by_package, "frechet_distance_from_features"),
           ("data.capsule_distance", _capsule_by_renderer, "sdf_capsule"),
           ("data.fourier_shift", _shift_by_scipy, "fourier_shift"),
           ("running.numerical_gradient", _gradient_by_autograd, "backward"),
@@ -248,3 +263,58 @@ def test_in_a_notebook_each_verdict_shows_once(tmp_path):
         assert len(cell.outputs) == 1, f"{cell.source!r} shows {len(cell.outputs)} outputs"
         assert "text/markdown" in cell.outputs[0]["data"]
     assert "'a' is not right" in notebook.cells[1].outputs[0]["data"]["text/markdown"]
+
+
+def _frechet_parts(eigenvalues_clamped=True, in_float64=True):
+    def frechet(mu1, sigma1, mu2, sigma2):
+        dtype = mu1.dtype
+        if in_float64:
+            mu1, sigma1, mu2, sigma2 = (t.double() for t in (mu1, sigma1, mu2, sigma2))
+        lam, v = torch.linalg.eigh(sigma1)
+        lam = lam.clamp(min=0) if eigenvalues_clamped else lam
+        root = v @ torch.diag(lam.sqrt()) @ v.T
+        inner = torch.linalg.eigvalsh(root @ sigma2 @ root)
+        inner = inner.clamp(min=0) if eigenvalues_clamped else inner
+        return (((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * inner.sqrt().sum()).to(dtype)
+
+    return frechet
+
+
+def test_chapter_2_checkers_catch_round_off_dtype_and_the_biased_kernel_distance():
+    assert vl.exercises.check("metrics.frechet_distance", _frechet_parts(), quiet=True).passed
+    verdict = vl.exercises.check("metrics.frechet_distance", _frechet_parts(eigenvalues_clamped=False), quiet=True)
+    assert not verdict.passed and "singular covariances" in verdict.message, verdict.message
+
+    def float64_out(*args):
+        return _frechet_parts()(*args).double()
+
+    verdict = vl.exercises.check("metrics.frechet_distance", float64_out, quiet=True)
+    assert "expected dtype torch.float32" in verdict.message, verdict.message
+
+    def biased(x, y):
+        d = x.shape[1]
+        kxx, kyy, kxy = [(p.double() @ q.double().T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+        return (kxx.mean() + kyy.mean() - 2 * kxy.mean()).to(x.dtype)
+
+    verdict = vl.exercises.check("metrics.mmd2_unbiased", biased, quiet=True)
+    assert not verdict.passed and "values differ" in verdict.message, verdict.message
+
+
+def test_the_repaired_metric_is_graded_on_known_answers():
+    def cov_fixed_only(x, y):
+        mu1, mu2 = x.mean(0), y.mean(0)
+        s1, s2 = torch.cov(x.T), torch.cov(y.T)
+        lam, v = torch.linalg.eigh(s1)
+        root = v @ torch.diag(lam.clamp(min=0).sqrt()) @ v.T
+        inner = torch.linalg.eigvalsh(root @ s2 @ root).clamp(min=0).sqrt().sum()
+        return (mu1 - mu2).sum() ** 2 + s1.trace() + s2.trace() - 2 * inner
+
+    verdict = vl.exercises.check("metrics.frechet_from_features", cov_fixed_only, quiet=True)
+    assert not verdict.passed and "goal not met" in verdict.message
+    assert "shifted mean (N 64 vs 40): relative error 1," in verdict.message, verdict.message   # 0 for 2
+
+    def mle_covariance(x, y):                                  # right formula, covariance divided by N
+        n1, n2 = len(x), len(y)
+        return _frechet_parts()(x.mean(0), torch.cov(x.T) * (n1 - 1) / n1, y.mean(0), torch.cov(y.T) * (n2 - 1) / n2)
+
+    assert not vl.exercises.check("metrics.frechet_from_features", mle_covariance, quiet=True).passed

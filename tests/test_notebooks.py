@@ -48,3 +48,14 @@ def test_toc_lists_every_chapter():
     toc = (REPO / "_toc.yml").read_text()
     for source in SOURCES:
         assert f"notebooks/{source.stem}" in toc, f"{source.name} is not in _toc.yml"
+
+
+CODE_WIDTH = 88     # the book's width for chapter code (markdown cells are prose and exempt)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[s.name for s in SOURCES])
+def test_chapter_code_lines_fit_the_page(source):
+    long = [f"cell {i + 1}: {len(line)} characters: {line.strip()[:60]}"
+            for i, cell in enumerate(cells(source)) if cell.cell_type == "code"
+            for line in cell.source.split("\n") if len(line) > CODE_WIDTH]
+    assert not long, f"{len(long)} code lines over {CODE_WIDTH} characters:\n" + "\n".join(long)

@@ -57,7 +57,9 @@ def cpu_time(stem: str, results_root: str | Path | None = None) -> str:
     except FileNotFoundError:
         return "not measured yet"
     metrics = record.get("metrics", {})
-    seconds = record.get("seconds", metrics.get("chapter_seconds", metrics.get("chapter_seconds_until_results")))
+    # "seconds" is the run time the results writer records (None when written outside a chapter's run)
+    seconds = next((v for v in (record.get("seconds"), metrics.get("chapter_seconds"),
+                                metrics.get("chapter_seconds_until_results")) if v is not None), None)
     if seconds is None:
         return "not measured yet (the results file records no run time)"
     if record.get("profile") != "lite":
