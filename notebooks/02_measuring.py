@@ -79,7 +79,7 @@ floor_max_n = None  # largest N in the Gaussian sample-size-floor experiment
 k_samples = None  # stochastic samples per input (best-of-K, DIV)
 eval_inputs = None  # test inputs of the evaluate() example
 eval_skip = None  # metrics the evaluate() example leaves out
-bench_n = None  # samples per side for the Frechet/KVD timing at d = 400
+bench_n = None  # samples per side for the Frechet/KVD timing (400-d features)
 syn_i3d_profile = None  # profile of the older SynI3D trained for comparison
 network_profile = None  # SynVideo profile (lite: the shipped weights)
 

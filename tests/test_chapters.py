@@ -48,3 +48,17 @@ def test_parameters_cell_names_exactly_the_config_fields(name):
     names = [t.id for node in ast.parse(cell).body if isinstance(node, ast.Assign) for t in node.targets]
     fields = [f.name for f in dataclasses.fields(chapter.config_class())]
     assert sorted(names) == sorted(fields), f"{source.name}: parameters cell vs {chapter.config}"
+
+
+@pytest.mark.parametrize("name", list(CHAPTERS))
+def test_papermill_reads_every_parameter(name):
+    """papermill parses the parameters cell with its own rules (an '=' in a comment defeats it: it then warns
+    "Passed unknown parameter" for a parameter the chapter has)."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    chapter = CHAPTERS[name]
+    cell = tagged(REPO / "notebooks" / f"{chapter.notebook}.py", "parameters")[0]
+    parsed = [p.name for p in PythonTranslator.inspect(nbformat.v4.new_code_cell(cell))]
+    fields = [f.name for f in dataclasses.fields(chapter.config_class())]
+    assert sorted(parsed) == sorted(fields), f"papermill cannot read {sorted(set(fields) - set(parsed))}"
