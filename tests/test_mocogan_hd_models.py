@@ -170,10 +170,10 @@ def test_pair_with_first_and_video_discriminator_shapes():
     assert p.shape == (2, 5, 6, 16, 16)
     torch.testing.assert_close(p[:, :, :3], v[:, :1].expand(2, 5, 3, 16, 16))
     torch.testing.assert_close(p[:, :, 3:], v[:, 1:])
-    d = mh.VideoDiscriminator(mh.VideoDiscriminatorConfig(channels=(4, 8, 8, 8)))
+    d = mh.VideoDiscriminator(mh.VideoDiscriminatorConfig(base_channels=4))
     out = d(v)
     assert len(out) == 2 and out[0].shape[:2] == (2, 1) and out[1].shape[-1] < out[0].shape[-1]
-    flat = mh.VideoDiscriminator(mh.VideoDiscriminatorConfig(channels=(4, 8, 8, 8), pair_first=False))
+    flat = mh.VideoDiscriminator(mh.VideoDiscriminatorConfig(base_channels=4, pair_first=False))
     assert flat.prepare(v).shape == (2, 3, 6, 16, 16)
     with pytest.raises(ValueError, match="D_V expects clips"):
         d(torch.randn(2, 1, 3, 16, 16))

@@ -2,6 +2,7 @@
 
     env                                     print the environment report
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
+    pretrain CHAPTER --profile P [--stage S] train a chapter's shipped checkpoints (resumable)
 """
 
 from __future__ import annotations
@@ -22,7 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
+    pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoints (resumable)")
+    pre.add_argument("chapter", help="a chapter with a pretrain() function, e.g. mocogan_hd")
+    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    pre.add_argument("--stage", action="append", default=None, help="train only these stages (repeatable)")
     args = parser.parse_args(argv)
+
+    if args.command == "pretrain":
+        import importlib
+
+        from vidsynth_lite.chapters import CHAPTERS
+
+        module = importlib.import_module(f"vidsynth_lite.chapters.{CHAPTERS[args.chapter].module}")
+        for path in module.pretrain(args.profile, stages=args.stage):
+            print(path)
+        return 0
 
     if args.command == "env":
         from vidsynth_lite import runtime

@@ -38,7 +38,7 @@ class MotionConfig:
 class VideoDiscriminatorConfig:
     """D_V: a multi-scale 3D PatchGAN (Sec. 3.1, App. A.2.1, Tab. 6)."""
 
-    channels: tuple = (64, 128, 256, 512)   # Tab. 6: Conv3d 4x4x4 with 64, 128, 256 (stride 2), 512 (stride 1)
+    base_channels: int = 64        # Tab. 6: Conv3d 4x4x4 with 64, 128, 256 (stride 2), 512 (stride 1) = base x 1..8
     scales: int = 2                # App. A.2.1: "processed at two scales" (official num_D = 2)
     pair_first: bool = True        # Sec. 3.1 / App. A.2.1: in-domain, each frame is concatenated with frame 1
 

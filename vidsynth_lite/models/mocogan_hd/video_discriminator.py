@@ -1,9 +1,10 @@
 """The video discriminator D_V (Tian et al. 2021, Sec. 3.1 Eq. 4, App. A.2.1, Tab. 6).
 
-A PatchGAN (Isola et al. 2017) with 3D convolutions: the clip is split into overlapping 3D patches and each is
-classified real or fake (Tab. 6: 4x4x4 convolutions with 64, 128, 256 channels at stride 2, 512 at stride 1, then
-1 output channel; instance norm and LeakyReLU(0.2) between). Two copies look at the clip at full and at half
-spatial resolution (the official code halves it with a 3x3x3 average pool of stride (1, 2, 2)).
+A PatchGAN (Isola et al. 2017) with 3D convolutions (the shared :class:`~vidsynth_lite.nn.PatchDiscriminator`):
+the clip is split into overlapping 3D patches and each is classified real or fake (Tab. 6: 4x4x4 convolutions
+with 64, 128, 256 channels at stride 2, 512 at stride 1, then 1 output channel; instance norm and LeakyReLU(0.2)
+between; padding 2 as the official code). Two copies look at the clip at full and at half spatial resolution
+(the official code halves it with a 3x3x3 average pool of stride (1, 2, 2)).
 
 In-domain, every later frame is **paired with the first frame**: the discriminator sees
 ``[x_1, x_t]`` stacked channel by channel (6 channels) for ``t = 2..T``, so it judges each frame's motion
@@ -17,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite import nn as vnn
+
 from .config import VideoDiscriminatorConfig
 
 
@@ -26,31 +29,6 @@ def pair_with_first(video: torch.Tensor) -> torch.Tensor:
     return torch.cat([first, video[:, 1:]], dim=2)                         # [B, T-1, 2C, H, W]
 
 
-class PatchDiscriminator3d(nn.Module):
-    """One scale of Tab. 6: ``[B, C, T, H, W]`` -> list of each layer's output (the last is the patch logits)."""
-
-    def __init__(self, in_ch: int, channels: tuple):
-        super().__init__()
-        layers, prev = [], in_ch
-        for i, ch in enumerate(channels):
-            stride = 2 if i < len(channels) - 1 else 1
-            block: list[nn.Module] = [nn.Conv3d(prev, ch, 4, stride=stride, padding=2)]
-            if i > 0:
-                block.append(nn.InstanceNorm3d(ch))
-            block.append(nn.LeakyReLU(0.2))
-            layers.append(nn.Sequential(*block))
-            prev = ch
-        layers.append(nn.Conv3d(prev, 1, 4, stride=1, padding=2))
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for layer in self.layers:
-            x = layer(x)
-            feats.append(x)
-        return feats
-
-
 class VideoDiscriminator(nn.Module):
     """D_V: clips ``[B, T, 3, H, W]`` -> one patch-logit map per scale (list of ``[B, 1, t, h, w]``)."""
 
@@ -58,7 +36,9 @@ class VideoDiscriminator(nn.Module):
         super().__init__()
         self.cfg = cfg
         in_ch = 6 if cfg.pair_first else 3
-        self.scales = nn.ModuleList(PatchDiscriminator3d(in_ch, tuple(cfg.channels)) for _ in range(cfg.scales))
+        self.scales = nn.ModuleList(
+            vnn.PatchDiscriminator(in_ch, dims=3, base_channels=cfg.base_channels, n_layers=3, norm="instance",
+                                   padding=2) for _ in range(cfg.scales))
         self.reset_parameters()
 
     @torch.no_grad()
@@ -84,5 +64,5 @@ class VideoDiscriminator(nn.Module):
         for i, disc in enumerate(self.scales):
             if i > 0:
                 x = F.avg_pool3d(x, 3, stride=(1, 2, 2), padding=1, count_include_pad=False)   # half resolution
-            out.append(disc(x)[-1])
+            out.append(disc(x))
         return out

@@ -179,6 +179,8 @@ class Generator(nn.Module):
         self.cfg = cfg.validate()
         self.mapping = MappingNetwork(cfg.style_dim, cfg.n_mlp, cfg.lr_mlp)
         self.synthesis = SynthesisNetwork(cfg)
+        # training state of the path-length regulariser (StyleGAN2 Sec. 3.2): the running mean ``a``
+        self.register_buffer("path_length_mean", torch.zeros(()))
 
     @property
     def num_ws(self) -> int:
