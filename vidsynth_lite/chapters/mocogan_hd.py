@@ -322,6 +322,7 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
     import time
 
     cfg = vl_config.resolve(MoCoGANHDChapterConfig, {"profile": profile}).validate()
+    runtime.set_threads()
     runtime.seed_everything(cfg.seed)
     device = device or runtime.device()
     folder = Path(folder or PRETRAINED_DIR)
