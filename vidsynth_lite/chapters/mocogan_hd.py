@@ -85,6 +85,7 @@ class MoCoGANHDChapterConfig(ChapterConfig):
     use_pretrained: bool = param(True, "load the shipped checkpoints after the live runs")
     pretrain_image_steps: int = param(3000, "image GAN steps of the shipped checkpoints", min=1)
     pretrain_motion_steps: int = param(600, "motion steps of the shipped checkpoints", min=1)
+    curve_every: int = param(250, "image-generator snapshots for the quality-vs-CPU curve (x ckpt_every)", min=1)
     # evaluation
     eval_videos: int = param(64, "generated / real clips per FVD-syn draw", min=4)
     draws: int = param(3, "independent draws per score (mean +- std)", min=1)
@@ -135,10 +136,13 @@ def image_discriminator_config(cfg: MoCoGANHDChapterConfig) -> mh.ImageDiscrimin
 
 # ------------------------------------------------------------------------------------------------- data
 def video_set(cfg: MoCoGANHDChapterConfig, world: str, split: str, count: int, *, frames: int | None = None,
-              seed_offset: int = 0) -> torch.Tensor:
-    """``count`` clips ``[N, T, 3, S, S]`` of a world (``seed_offset`` selects a disjoint universe of clips)."""
+              seed_offset: int = 0, cache: bool = False) -> torch.Tensor:
+    """``count`` clips ``[N, T, 3, S, S]`` of a world (``seed_offset`` selects a disjoint universe of clips;
+    ``cache``: keep the rendered split in the disk cache, uint8)."""
     ds = vl_data.load(world, split, frames=frames or cfg.frames, size=cfg.size, seed=cfg.seed + seed_offset,
                       length=count)
+    if cache:
+        ds = vl_data.cached(ds, progress=False)
     return torch.stack([ds[i]["video"] for i in range(count)])
 
 
@@ -148,14 +152,17 @@ def image_set(cfg: MoCoGANHDChapterConfig, world: str, split: str, count: int) -
         ds = vl_data.load(world, split, size=cfg.size, seed=cfg.seed, length=count)
         return torch.stack([ds[i]["image"] for i in range(count)])
     clips = -(-count // cfg.frames)
-    return video_set(cfg, world, split, clips).flatten(0, 1)[:count]     # [N, 3, S, S]
+    return video_set(cfg, world, split, clips, cache=split == "train").flatten(0, 1)[:count]   # [N, 3, S, S]
 
 
 # ------------------------------------------------------------------------------- the image generator
 def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, steps: int, run_dir,
-                          device=None, progress: bool = True, desc: str = "StyleGAN2") -> FitResult:
+                          device=None, progress: bool = True, desc: str = "StyleGAN2",
+                          snapshot_every: int | None = None) -> FitResult:
     """StyleGAN2 on ``images [N, 3, S, S]`` with the shared loop (resumable in ``run_dir``): parts G (with its
-    EMA) and D; see :mod:`vidsynth_lite.models.stylegan2.training`."""
+    EMA) and D; see :mod:`vidsynth_lite.models.stylegan2.training`. ``snapshot_every`` (a multiple of
+    ``ckpt_every``) keeps a copy of the EMA generator and the CPU time spent so far in ``run_dir/curve/``, for
+    the quality-against-CPU-minutes curve."""
     torch.manual_seed(cfg.seed)
     sizes, recipe = image_config(cfg), image_recipe(cfg)
     G, D = sg.Generator(sizes), sg.Discriminator(sizes)
@@ -163,9 +170,39 @@ def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, 
     parts = {"G": Part(G, opt_g, ema_decay=sg_training.ema_decay(recipe)), "D": Part(D, opt_d)}
     batches = StepBatches(images, recipe.batch, seed=cfg.seed)
     config = {"model": sizes.to_dict(), "recipe": asdict(recipe), "images": list(images.shape)}
+    on_step = _CurveSnapshots(Path(run_dir), snapshot_every, cfg.ckpt_every) if snapshot_every else None
     return fit_parts(parts, functools.partial(sg_training.train_step, recipe=recipe), batches, steps=steps,
                      run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=10, config=config, device=device,
-                     desc=desc, progress=progress)
+                     desc=desc, progress=progress, on_step=on_step)
+
+
+class _CurveSnapshots:
+    """``on_step`` hook: every ``every`` steps copy the checkpoint's EMA generator to ``run_dir/curve/`` and log
+    the CPU seconds spent so far (carried over a resume; the CPU time of steps lost to a kill is not counted)."""
+
+    def __init__(self, run_dir: Path, every: int, ckpt_every: int):
+        import time
+
+        if every % ckpt_every:
+            raise ValueError(f"snapshot_every = {every} must be a multiple of ckpt_every = {ckpt_every}")
+        self.folder, self.run_dir, self.every = run_dir / "curve", run_dir, every
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log = self.folder / "cpu.json"
+        self.points = json.loads(self.log.read_text()) if self.log.is_file() else []
+        self.base = self.points[-1]["cpu_s"] if self.points else 0.0
+        self.started = time.process_time()
+
+    def __call__(self, step: int, record: dict) -> None:
+        import shutil
+        import time
+
+        if step % self.every:
+            return
+        source = self.run_dir / "checkpoints" / f"step_{step:08d}" / "G.ema.safetensors"
+        shutil.copyfile(source, self.folder / f"step_{step:08d}.safetensors")
+        cpu = self.base + time.process_time() - self.started
+        self.points = [p for p in self.points if p["step"] < step] + [{"step": step, "cpu_s": round(cpu, 1)}]
+        vl_io.write_text(self.log, json.dumps(self.points, indent=1))
 
 
 def ema_generator(result: FitResult) -> sg.Generator:
@@ -338,14 +375,14 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
         if kind == "image":
             images = image_set(cfg, world, "train", cfg.train_videos * cfg.frames)
             result = train_image_generator(cfg, images, steps=cfg.pretrain_image_steps, run_dir=root / stage,
-                                           device=device, desc=stage)
+                                           device=device, desc=stage, snapshot_every=cfg.curve_every)
             module, steps = ema_generator(result), cfg.pretrain_image_steps
         else:
             G = sg.Generator(image_config(cfg))
             load_pretrained(stage_of("image", world), G, folder)
             G = vl_nn.freeze(G)
             pca = mh.style_space_pca(G.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed)
-            videos = video_set(cfg, "faces" if cross else world, "train", cfg.train_videos)
+            videos = video_set(cfg, "faces" if cross else world, "train", cfg.train_videos, cache=True)
             result = train_motion_generator(cfg, G, pca, videos, steps=cfg.pretrain_motion_steps, run_dir=root / stage,
                                             variant=variant, cross_domain=cross, device=device)
             module, steps = result.parts["motion"].model.eval(), cfg.pretrain_motion_steps
