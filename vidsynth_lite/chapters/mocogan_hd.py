@@ -18,6 +18,7 @@ import torch
 from vidsynth_lite import config as vl_config
 from vidsynth_lite import data as vl_data
 from vidsynth_lite import io as vl_io
+from vidsynth_lite import metrics as vl_metrics
 from vidsynth_lite import nn as vl_nn
 from vidsynth_lite import paths, runtime
 from vidsynth_lite.config import ChapterConfig, param
@@ -87,15 +88,15 @@ class MoCoGANHDChapterConfig(ChapterConfig):
     pretrain_motion_steps: int = param(600, "motion steps of the shipped checkpoints", min=1)
     curve_every: int = param(250, "image-generator snapshots for the quality-vs-CPU curve (x ckpt_every)", min=1)
     # evaluation
-    eval_videos: int = param(64, "generated / real clips per FVD-syn draw", min=4)
+    eval_videos: int = param(96, "generated and real clips per evaluation (split into draws)", min=4)
     draws: int = param(3, "independent draws per score (mean +- std)", min=1)
-    fid_images: int = param(1000, "images per FID-syn set", min=8)
+    fid_images: int = param(1536, "images per FID-syn set (a multiple of frames x draws)", min=8)
     long_frames: int = param(64, "frames of the long sequences (Sec. 4.4)", min=8)
     interp_factor: int = param(4, "codes per step when interpolating trajectories (Sec. 4.4)", min=2)
     diversity_trials: int = param(10, "content codes in the App. D experiment (paper: 100)", min=2)
     diversity_videos: int = param(16, "videos per content code in App. D", min=2)
-    prediction_videos: int = param(32, "sky test clips predicted by inversion (Tab. 3)", min=2)
-    inversion_steps: int = param(200, "optimisation steps of Eq. 8", min=1)
+    prediction_videos: int = param(24, "sky test clips predicted by inversion (Tab. 3)", min=2)
+    inversion_steps: int = param(100, "optimisation steps of Eq. 8", min=1)
     inversion_perceptual: float = param(1.0, "weight of the perceptual term of Eq. 8", min=0.0)
     ckpt_every: int = param(50, "checkpoint period in steps", min=1)
 
@@ -104,6 +105,16 @@ class MoCoGANHDChapterConfig(ChapterConfig):
         motion_config(self, cross_domain=False).validate()
         if self.n_pca > self.style_dim:
             raise ValueError(f"n_pca = {self.n_pca} must be <= style_dim = {self.style_dim}")
+        for name, value, unit in (("eval_videos", self.eval_videos, self.draws),
+                                  ("prediction_videos", self.prediction_videos, self.draws),
+                                  ("fid_images", self.fid_images, self.frames * self.draws)):
+            if value % unit:
+                raise ValueError(f"{name} = {value} must be a multiple of {unit} (draws of equal size)")
+        if self.curve_every % self.ckpt_every:
+            raise ValueError(f"curve_every = {self.curve_every} must be a multiple of ckpt_every = "
+                             f"{self.ckpt_every}")
+        if self.long_frames < 2 * self.frames:
+            raise ValueError(f"long_frames = {self.long_frames} must be at least 2 x frames = {2 * self.frames}")
         return self
 
 
@@ -177,15 +188,16 @@ def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, 
 
 
 class _CurveSnapshots:
-    """``on_step`` hook: every ``every`` steps copy the checkpoint's EMA generator to ``run_dir/curve/`` and log
-    the CPU seconds spent so far (carried over a resume; the CPU time of steps lost to a kill is not counted)."""
+    """``on_step`` hook: every ``every`` steps log the CPU seconds spent so far (carried over a resume; the CPU
+    time of steps lost to a kill is not counted) and copy the checkpoint's ``copy`` file (the EMA generator) to
+    ``run_dir/curve/``."""
 
-    def __init__(self, run_dir: Path, every: int, ckpt_every: int):
+    def __init__(self, run_dir: Path, every: int, ckpt_every: int, copy: str | None = "G.ema.safetensors"):
         import time
 
         if every % ckpt_every:
             raise ValueError(f"snapshot_every = {every} must be a multiple of ckpt_every = {ckpt_every}")
-        self.folder, self.run_dir, self.every = run_dir / "curve", run_dir, every
+        self.folder, self.run_dir, self.every, self.copy = run_dir / "curve", run_dir, every, copy
         self.folder.mkdir(parents=True, exist_ok=True)
         self.log = self.folder / "cpu.json"
         self.points = json.loads(self.log.read_text()) if self.log.is_file() else []
@@ -198,8 +210,9 @@ class _CurveSnapshots:
 
         if step % self.every:
             return
-        source = self.run_dir / "checkpoints" / f"step_{step:08d}" / "G.ema.safetensors"
-        shutil.copyfile(source, self.folder / f"step_{step:08d}.safetensors")
+        if self.copy:
+            source = self.run_dir / "checkpoints" / f"step_{step:08d}" / self.copy
+            shutil.copyfile(source, self.folder / f"step_{step:08d}.safetensors")
         cpu = self.base + time.process_time() - self.started
         self.points = [p for p in self.points if p["step"] < step] + [{"step": step, "cpu_s": round(cpu, 1)}]
         vl_io.write_text(self.log, json.dumps(self.points, indent=1))
@@ -258,9 +271,11 @@ def train_motion_generator(cfg: MoCoGANHDChapterConfig, image_generator: sg.Gene
     config = {"settings": asdict(settings), "motion": asdict(motion.cfg), "videos": list(videos.shape),
               "D_V": asdict(d_v.cfg), "D_I": asdict(d_i.disc.cfg), "lr": cfg.motion_lr,
               "batch": cfg.motion_batch}
+    on_step = _CurveSnapshots(Path(run_dir), cfg.ckpt_every, cfg.ckpt_every, copy=None)   # CPU time only
     return fit_parts(parts, functools.partial(mh_training.train_step, settings=settings), batches, steps=steps,
                      run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=5, config=config, device=device,
-                     desc=f"G_M {variant}" + (" (cross-domain)" if cross_domain else ""), progress=progress)
+                     desc=f"G_M {variant}" + (" (cross-domain)" if cross_domain else ""), progress=progress,
+                     on_step=on_step)
 
 
 # ------------------------------------------------------------------------------------- shipped checkpoints
@@ -377,6 +392,7 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
             result = train_image_generator(cfg, images, steps=cfg.pretrain_image_steps, run_dir=root / stage,
                                            device=device, desc=stage, snapshot_every=cfg.curve_every)
             module, steps = ema_generator(result), cfg.pretrain_image_steps
+            extra = {"curve": image_curve(cfg, world, root / stage, device=device)}
         else:
             G = sg.Generator(image_config(cfg))
             load_pretrained(stage_of("image", world), G, folder)
@@ -386,12 +402,118 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
             result = train_motion_generator(cfg, G, pca, videos, steps=cfg.pretrain_motion_steps, run_dir=root / stage,
                                             variant=variant, cross_domain=cross, device=device)
             module, steps = result.parts["motion"].model.eval(), cfg.pretrain_motion_steps
+            extra = {}
         info = {"command": PRETRAIN_COMMAND.format(profile=profile), "commit": _git_commit(), "profile": profile,
                 "world": world, "variant": variant, "cross_domain": cross, "steps": steps,
                 "this_call_wall_s": round(time.time() - began, 1),
                 "this_call_cpu_minutes": round((time.process_time() - cpu) / 60, 2),
+                "cpu_minutes": round(curve_points(root / stage)[-1]["cpu_s"] / 60, 2),
                 "resumed_from": result.resumed_from, "config": cfg.to_dict(),
-                "torch_threads": torch.get_num_threads()}
+                "torch_threads": torch.get_num_threads(), **extra}
         written.append(save_pretrained(stage, module.cpu(), cfg, info, folder))
         print(f"{stage}: wrote {written[-1]}")
     return written
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+def pseudo_clips(images: torch.Tensor, frames: int) -> torch.Tensor:
+    """Images ``[N, 3, S, S]`` grouped into ``[N // frames, frames, 3, S, S]`` "clips" for the shared
+    evaluation's FID-syn, which scores every frame through SynVideo's per-frame appearance stream alone."""
+    n = images.shape[0] // frames * frames
+    return images[:n].reshape(-1, frames, *images.shape[1:])
+
+
+def image_quality(real: torch.Tensor, fakes: dict[str, torch.Tensor], reference: torch.Tensor, *, frames: int,
+                  draws: int, protocol: dict, device="cpu"):
+    """FID-syn of generated images (``{name: [N, 3, S, S]}``) against ``real`` images beside the real-vs-real
+    floor (``reference``): :func:`vidsynth_lite.metrics.evaluate` on pseudo-clips, FID-syn only."""
+    return vl_metrics.evaluate(
+        real=pseudo_clips(real, frames), samples={k: pseudo_clips(v, frames)[:, None] for k, v in fakes.items()},
+        cond_frames=0, reference=pseudo_clips(reference, frames), draws=draws,
+        skip=("FVD-syn", "KVD-syn", "DIV-syn", "FVD"), device=device,
+        protocol={**protocol, "images": f"{real.shape[0]} per side, grouped {frames} to a pseudo-clip (FID-syn "
+                  "reads per-frame features only, so the grouping changes nothing)"})
+
+
+def acd_draws(net, videos: torch.Tensor, draws: int) -> list[float]:
+    """ACD-syn per draw: MoCoGAN's average content distance (mean pairwise L2 between the frames of a video,
+    averaged over videos) on SynVideo's per-frame features -- which carry the face's identity linearly -- in
+    place of the OpenFace embedding; ``videos`` split into ``draws`` disjoint blocks."""
+    feats = net.frames(videos)                                            # [N, T, D'] per-frame features
+    n = videos.shape[0] // draws
+    return [vl_metrics.acd_features(videos[i * n:(i + 1) * n], lambda _, f=feats[i * n:(i + 1) * n]:
+                                    f.flatten(0, 1)) for i in range(draws)]
+
+
+def paired_verdict(a: list[float], b: list[float], *, lower_is_better: bool) -> dict:
+    """The shared evaluation's rule for a number computed outside it (ACD-syn, App. D's std): A beats B only
+    when the mean paired difference exceeds twice its standard deviation over the draws."""
+    import numpy as np
+
+    d = np.asarray(a, float) - np.asarray(b, float)
+    std = float(d.std(ddof=1)) if len(d) > 1 else None
+    mean = float(d.mean())
+    resolved = std is not None and abs(mean) > 2 * std
+    a_better = mean < 0 if lower_is_better else mean > 0
+    return {"a": float(np.mean(a)), "b": float(np.mean(b)), "difference": mean, "std": std, "draws": len(d),
+            "resolved": bool(resolved), "a_better": bool(a_better) if resolved else None}
+
+
+@torch.no_grad()
+def mean_video_spread(G: sg.Generator, M: mh.MotionGenerator, *, trials: int, videos: int, frames: int,
+                      seed: int) -> list[float]:
+    """App. D: for each of ``trials`` content codes, ``videos`` videos with fresh motion noise (the generator's
+    noise off, as the paper), and the per-pixel standard deviation over them of the last frame, averaged over
+    pixels (higher: more diverse motion). One value per content code."""
+    out = []
+    for trial in range(trials):
+        inputs = mh.sampling.draw_inputs(G, M, videos, frames, seed=seed + trial, noise=False)
+        inputs = mh.sampling.VideoInputs(inputs.content[:1].expand(videos, -1), inputs.motion, inputs.noise)
+        last = mh.sampling.render(G, mh.sampling.trajectories(M, inputs), inputs.noise)[:, -1]   # [n, 3, S, S]
+        out.append(float(last.std(dim=0).mean()))
+    return out
+
+
+def curve_points(run_dir: Path) -> list[dict]:
+    """The snapshots a :func:`train_image_generator` run kept: ``[{"step", "cpu_s", "path"}]``."""
+    log = Path(run_dir) / "curve" / "cpu.json"
+    if not log.is_file():
+        return []
+    return [{**p, "path": str(Path(run_dir) / "curve" / f"step_{p['step']:08d}.safetensors")}
+            for p in json.loads(log.read_text())]
+
+
+def image_curve(cfg: MoCoGANHDChapterConfig, world: str, run_dir: Path, device="cpu") -> list[dict]:
+    """FID-syn of every snapshot of an image-generator run against ``fid_images`` test images, with the
+    CPU minutes spent to reach it: the quality-against-compute curve the chapter plots."""
+    real = image_set(cfg, world, "test", cfg.fid_images)
+    reference = image_set(cfg, world, "test", 2 * cfg.fid_images)[cfg.fid_images:]
+    points = []
+    for p in curve_points(run_dir):
+        fake = generate_images(load_snapshot(p["path"], cfg), cfg.fid_images, seed=cfg.seed + 1)
+        ev = image_quality(real, {"G": fake}, reference, frames=cfg.frames, draws=cfg.draws, device=device,
+                           protocol={"world": world, "split": "test", "seed": cfg.seed})
+        s = ev.scores["G"]["FID-syn"]
+        points.append({"step": p["step"], "cpu_minutes": round(p["cpu_s"] / 60, 2), "fid_syn": s.value,
+                       "fid_syn_std": s.std, "floor": s.floor, "protocol": s.protocol})
+    return points
+
+
+@torch.no_grad()
+def generate_images(G: sg.Generator, n: int, *, seed: int, batch: int = 256) -> torch.Tensor:
+    """``n`` seeded images ``[n, 3, S, S]`` of a generator (noise drawn from the same seed)."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, n, batch):
+        k = min(batch, n - i)
+        z = torch.randn(k, G.cfg.style_dim, generator=g)
+        noise = [torch.randn(k, *s, generator=g) for s in G.synthesis.noise_shapes()]
+        out.append(G.synthesis(G.mapping(z), noise).clamp(-1, 1))
+    return torch.cat(out)
+
+
+def load_snapshot(path: str | Path, cfg: MoCoGANHDChapterConfig) -> sg.Generator:
+    state, _ = vl_io.load_weights(path)
+    G = sg.Generator(image_config(cfg))
+    G.load_state_dict(state)
+    return vl_nn.freeze(G)
