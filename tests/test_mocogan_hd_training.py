@@ -83,7 +83,7 @@ def test_stylegan2_trains_with_lazy_r1_and_path_length(tmp_path):
                                                         "r1_every": 2, "ckpt_every": 1, "curve_every": 2})
     images = torch.rand(16, 3, cfg.size, cfg.size) * 2 - 1
     run = ch.train_image_generator(cfg, images, steps=4, run_dir=tmp_path / "g", progress=False,
-                                   snapshot_every=2)
+                                   snapshot_every=2, log_every=1)
     logs = run.history
     assert "r1" in logs[0] and "path_length" in logs[0] and "r1" not in logs[1]   # steps 0, 2: lazy
     assert float(run.parts["G"].model.path_length_mean) > 0

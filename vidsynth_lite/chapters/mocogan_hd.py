@@ -169,7 +169,7 @@ def image_set(cfg: MoCoGANHDChapterConfig, world: str, split: str, count: int) -
 # ------------------------------------------------------------------------------- the image generator
 def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, steps: int, run_dir,
                           device=None, progress: bool = True, desc: str = "StyleGAN2",
-                          snapshot_every: int | None = None) -> FitResult:
+                          snapshot_every: int | None = None, log_every: int = 10) -> FitResult:
     """StyleGAN2 on ``images [N, 3, S, S]`` with the shared loop (resumable in ``run_dir``): parts G (with its
     EMA) and D; see :mod:`vidsynth_lite.models.stylegan2.training`. ``snapshot_every`` (a multiple of
     ``ckpt_every``) keeps a copy of the EMA generator and the CPU time spent so far in ``run_dir/curve/``, for
@@ -183,8 +183,8 @@ def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, 
     config = {"model": sizes.to_dict(), "recipe": asdict(recipe), "images": list(images.shape)}
     on_step = _CurveSnapshots(Path(run_dir), snapshot_every, cfg.ckpt_every) if snapshot_every else None
     return fit_parts(parts, functools.partial(sg_training.train_step, recipe=recipe), batches, steps=steps,
-                     run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=10, config=config, device=device,
-                     desc=desc, progress=progress, on_step=on_step)
+                     run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=log_every, config=config,
+                     device=device, desc=desc, progress=progress, on_step=on_step)
 
 
 class _CurveSnapshots:
