@@ -236,11 +236,11 @@ print(f"this run: G {count(G_live) / 1e6:.2f} M parameters, D {count(D_live) / 1
 # The shared loop trains the parts G (with its EMA) and D; the run resumes exactly if interrupted.
 
 # %%
-t0, c0 = time.perf_counter(), cpu_clock()
+t0, c0 = time.perf_counter(), time.process_time()
 image_run = ch.train_image_generator(cfg, train_frames, steps=cfg.image_steps,
                                      run_dir=run_root / "image_live", device=device)
 timings["image_live_s"] = time.perf_counter() - t0
-image_live_cpu_min = (cpu_clock() - c0) / 60
+image_live_cpu_min = (time.process_time() - c0) / 60
 G_img_live = ch.ema_generator(image_run).cpu()
 log = vl.train.read_log(run_root / "image_live")
 fig, ax = plt.subplots(figsize=(6, 2.6))
@@ -498,11 +498,11 @@ print(f"D_V {count(d_v) / 1e6:.3f} M, D_I {count(d_i) / 1e6:.3f} M parameters")
 
 # %%
 before = vl.nn.snapshot(G_img)
-t0, c0 = time.perf_counter(), cpu_clock()
+t0, c0 = time.perf_counter(), time.process_time()
 motion_run = ch.train_motion_generator(cfg, G_img, pca, train_clips, steps=cfg.motion_steps,
                                        run_dir=run_root / "motion_live", device=device)
 timings["motion_live_s"] = time.perf_counter() - t0
-motion_live_cpu_min = (cpu_clock() - c0) / 60
+motion_live_cpu_min = (time.process_time() - c0) / 60
 changed = vl.nn.changed_since(G_img, before)
 assert changed == [], f"the frozen image generator changed: {changed[:5]}"
 print(f"{cfg.motion_steps} motion steps in {timings['motion_live_s']:.0f} s "
