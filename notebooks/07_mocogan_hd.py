@@ -759,7 +759,7 @@ if pretrained:
 t0 = time.perf_counter()
 n_long = cfg.eval_videos
 unrolled = mh.sampling.videos(G_img, G_M_main, n_long, cfg.long_frames, seed=cfg.seed + 500).cpu()
-n_codes = (cfg.long_frames - 1) // cfg.interp_factor + 1
+n_codes = -(-(cfg.long_frames - 1) // cfg.interp_factor) + 1             # enough codes to cover
 interpolated = mh.sampling.videos(G_img, G_M_main, n_long, n_codes, seed=cfg.seed + 500,
                                   interpolate=cfg.interp_factor).cpu()[:, :cfg.long_frames]
 vl.viz.show_video([unrolled[0], interpolated[0]], caption=f"{cfg.long_frames} frames: unrolled (left), "
