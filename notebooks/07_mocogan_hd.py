@@ -905,12 +905,14 @@ def decide(name, v):
 claim_table = {}
 for name, v in claims.items():
     ok, resolved, numbers = decide(name, v)
-    claim_table[name] = {"reproduced": bool(ok), "resolved": bool(resolved), "numbers": numbers}
-    status = "REPRODUCED" if ok else ("NOT REPRODUCED" if resolved else "NOT RESOLVED")
-    print(f"{status:<15} {name}\n                {numbers}")
-counts = {s: sum(1 for c in claim_table.values() if (c["reproduced"], c["resolved"]) == k)
-          for s, k in (("reproduced", (True, True)), ("not reproduced", (False, True)),
-                       ("not resolved", (False, False)))}
+    status = ("REPRODUCED" if ok and (resolved or not name.startswith(NOT_WORSE))
+              else "REPRODUCED (no resolved loss)" if ok else
+              "NOT REPRODUCED" if resolved else "NOT RESOLVED")
+    claim_table[name] = {"status": status, "reproduced": bool(ok), "resolved": bool(resolved),
+                         "numbers": numbers}
+    print(f"{status:<29} {name}\n{'':<30}{numbers}")
+counts = {s: sum(1 for c in claim_table.values() if c["status"] == s) for s in
+          ("REPRODUCED", "REPRODUCED (no resolved loss)", "NOT REPRODUCED", "NOT RESOLVED")}
 print(counts)
 
 # %% [markdown]
