@@ -88,7 +88,7 @@ def bench_image(cfg, device, repeats: int, peak: float) -> dict:
     clock = _StepClock(device)
     with tempfile.TemporaryDirectory() as tmp:
         run = ch.train_image_generator(cfg, images, steps=repeats + 2, run_dir=Path(tmp) / "g", device=device,
-                                       progress=False)
+                                       progress=False, on_step=clock)
     out = _median_steps(clock)
     G, D = run.parts["G"].model, run.parts["D"].model
     recipe = ch.image_recipe(cfg)
@@ -118,7 +118,7 @@ def bench_motion(cfg, device, repeats: int, peak: float) -> dict:
     clock = _StepClock(device)
     with tempfile.TemporaryDirectory() as tmp:
         run = ch.train_motion_generator(cfg, G, pca, videos, steps=repeats + 2, run_dir=Path(tmp) / "m",
-                                        device=device, progress=False)
+                                        device=device, progress=False, on_step=clock)
     out = _median_steps(clock)
     settings = ch.step_settings(cfg)
     real = videos[:cfg.motion_batch].to(device)

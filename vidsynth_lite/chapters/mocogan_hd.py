@@ -169,7 +169,7 @@ def image_set(cfg: MoCoGANHDChapterConfig, world: str, split: str, count: int) -
 # ------------------------------------------------------------------------------- the image generator
 def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, steps: int, run_dir,
                           device=None, progress: bool = True, desc: str = "StyleGAN2",
-                          snapshot_every: int | None = None, log_every: int = 10) -> FitResult:
+                          snapshot_every: int | None = None, log_every: int = 10, on_step=None) -> FitResult:
     """StyleGAN2 on ``images [N, 3, S, S]`` with the shared loop (resumable in ``run_dir``): parts G (with its
     EMA) and D; see :mod:`vidsynth_lite.models.stylegan2.training`. ``snapshot_every`` (a multiple of
     ``ckpt_every``) keeps a copy of the EMA generator and the CPU time spent so far in ``run_dir/curve/``, for
@@ -181,10 +181,20 @@ def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, 
     parts = {"G": Part(G, opt_g, ema_decay=sg_training.ema_decay(recipe)), "D": Part(D, opt_d)}
     batches = StepBatches(images, recipe.batch, seed=cfg.seed)
     config = {"model": sizes.to_dict(), "recipe": asdict(recipe), "images": list(images.shape)}
-    on_step = _CurveSnapshots(Path(run_dir), snapshot_every, cfg.ckpt_every) if snapshot_every else None
+    hooks = [_CurveSnapshots(Path(run_dir), snapshot_every, cfg.ckpt_every)] if snapshot_every else []
     return fit_parts(parts, functools.partial(sg_training.train_step, recipe=recipe), batches, steps=steps,
                      run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=log_every, config=config,
-                     device=device, desc=desc, progress=progress, on_step=on_step)
+                     device=device, desc=desc, progress=progress, on_step=_chain(hooks + [on_step]))
+
+
+def _chain(hooks):
+    """One ``on_step`` hook that calls each of ``hooks`` (``None`` entries skipped)."""
+    hooks = [h for h in hooks if h is not None]
+
+    def call(step: int, record: dict) -> None:
+        for hook in hooks:
+            hook(step, record)
+    return call
 
 
 class _CurveSnapshots:
@@ -251,7 +261,8 @@ def build_motion_generator(cfg: MoCoGANHDChapterConfig, pca: mh.LatentPCA, *, va
 
 def train_motion_generator(cfg: MoCoGANHDChapterConfig, image_generator: sg.Generator, pca: mh.LatentPCA,
                            videos: torch.Tensor, *, steps: int, run_dir, variant: str = "full",
-                           cross_domain: bool = False, device=None, progress: bool = True) -> FitResult:
+                           cross_domain: bool = False, device=None, progress: bool = True,
+                           on_step=None) -> FitResult:
     """Eq. 7 with the shared loop: G_M, D_V and D_I train; the image generator is a frozen part."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
@@ -271,11 +282,11 @@ def train_motion_generator(cfg: MoCoGANHDChapterConfig, image_generator: sg.Gene
     config = {"settings": asdict(settings), "motion": asdict(motion.cfg), "videos": list(videos.shape),
               "D_V": asdict(d_v.cfg), "D_I": asdict(d_i.disc.cfg), "lr": cfg.motion_lr,
               "batch": cfg.motion_batch}
-    on_step = _CurveSnapshots(Path(run_dir), cfg.ckpt_every, cfg.ckpt_every, copy=None)   # CPU time only
+    cpu_log = _CurveSnapshots(Path(run_dir), cfg.ckpt_every, cfg.ckpt_every, copy=None)   # CPU time only
     return fit_parts(parts, functools.partial(mh_training.train_step, settings=settings), batches, steps=steps,
                      run_dir=run_dir, ckpt_every=cfg.ckpt_every, log_every=5, config=config, device=device,
                      desc=f"G_M {variant}" + (" (cross-domain)" if cross_domain else ""), progress=progress,
-                     on_step=on_step)
+                     on_step=_chain([cpu_log, on_step]))
 
 
 # ------------------------------------------------------------------------------------- shipped checkpoints
