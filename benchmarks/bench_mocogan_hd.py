@@ -77,8 +77,23 @@ def _median_steps(clock: _StepClock) -> dict:
     return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "steps_timed": len(walls)}
 
 
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's module tracker: its backward hooks break ``torch.autograd.grad`` (R1, the
+    gradient penalty) in torch 2.14, and we only need the global total, not per-module attribution."""
+
+    parents = ("Global",)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False
+
+
 def _flops(fn) -> int:
-    with FlopCounterMode(display=False) as counter:
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _GlobalOnly()
+    with counter:
         fn()
     return counter.get_total_flops()
 
