@@ -84,8 +84,9 @@ class MoCoGANHDChapterConfig(ChapterConfig):
     gp_weight: float = param(10.0, "gradient penalty on D_V (official: 10)", min=0.0)
     # shipped checkpoints (trained longer by `python -m vidsynth_lite pretrain mocogan_hd`)
     use_pretrained: bool = param(True, "load the shipped checkpoints after the live runs")
-    pretrain_image_steps: int = param(3000, "image GAN steps of the shipped checkpoints", min=1)
-    pretrain_motion_steps: int = param(600, "motion steps of the shipped checkpoints", min=1)
+    pretrain_image_steps: int = param(3000, "image GAN steps of the shipped faces generator", min=1)
+    pretrain_aux_image_steps: int = param(1500, "image GAN steps of the shipped faces_b and sky generators", min=1)
+    pretrain_motion_steps: int = param(300, "motion steps of the shipped motion generators", min=1)
     curve_every: int = param(250, "image-generator snapshots for the quality-vs-CPU curve (x ckpt_every)", min=1)
     # evaluation
     eval_videos: int = param(96, "generated and real clips per evaluation (split into draws)", min=4)
@@ -400,9 +401,10 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
         began, cpu = time.time(), time.process_time()
         if kind == "image":
             images = image_set(cfg, world, "train", cfg.train_videos * cfg.frames)
-            result = train_image_generator(cfg, images, steps=cfg.pretrain_image_steps, run_dir=root / stage,
-                                           device=device, desc=stage, snapshot_every=cfg.curve_every)
-            module, steps = ema_generator(result), cfg.pretrain_image_steps
+            steps = cfg.pretrain_image_steps if world == "faces" else cfg.pretrain_aux_image_steps
+            result = train_image_generator(cfg, images, steps=steps, run_dir=root / stage, device=device,
+                                           desc=stage, snapshot_every=cfg.curve_every)
+            module = ema_generator(result)
             extra = {"curve": image_curve(cfg, world, root / stage, device=device)}
         else:
             G = sg.Generator(image_config(cfg))
