@@ -20,7 +20,6 @@ Untrained weights are used; the costs do not depend on their values.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import platform
 import statistics

@@ -101,7 +101,6 @@ inversion_perceptual = None  # perceptual weight of Eq. 8
 ckpt_every = None  # checkpoint period in steps
 
 # %%
-import copy
 import time
 
 import matplotlib.pyplot as plt

@@ -20,7 +20,7 @@ def lite():
 
 
 def _module(stage, cfg):
-    kind, world, variant, cross = ch.STAGES[stage]
+    kind, _world, variant, cross = ch.STAGES[stage]
     if kind == "image":
         return sg.Generator(ch.image_config(cfg))
     k = cfg.n_pca

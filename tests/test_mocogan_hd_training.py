@@ -132,6 +132,6 @@ def test_inversion_recovers_a_code_the_generator_made():
     target = G.synthesis(w_true, noise)
     mean = G.mean_w(256)
     start = float(torch.nn.functional.mse_loss(G.synthesis(mean[None].expand(3, -1), noise), target))
-    w, history = mh.invert(G.synthesis, target, mean, steps=150, lr=0.05)
+    _w, history = mh.invert(G.synthesis, target, mean, steps=150, lr=0.05)
     assert history[-1] < 0.05 * start and math.isfinite(history[-1])
     assert all(p.grad is None for p in G.parameters())

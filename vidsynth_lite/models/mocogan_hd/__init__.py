@@ -8,7 +8,6 @@ The image generator is :mod:`vidsynth_lite.models.stylegan2`.
 """
 
 from . import sampling, training
-
 from .augmentations import augment
 from .config import ImageDiscriminatorConfig, MoCoGANHDTraining, MotionConfig, VideoDiscriminatorConfig
 from .contrastive import MemoryBank, info_nce, momentum_update
