@@ -16,7 +16,7 @@ from vidsynth_lite.models.stylegan2 import training as sg_training
 @pytest.fixture(scope="module")
 def smoke():
     cfg = vl.config.resolve(ch.MoCoGANHDChapterConfig, {"profile": "smoke", "frames": 6, "ckpt_every": 1,
-                                                        "curve_every": 1})
+                                                        "curve_every": 1, "fid_images": 48})
     torch.manual_seed(0)
     G = vl.nn.freeze(sg.Generator(ch.image_config(cfg)))
     pca = mh.style_space_pca(G.mapping, cfg.style_dim, samples=256)
