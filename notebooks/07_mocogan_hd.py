@@ -85,7 +85,9 @@ video_loss = None  # D_V loss: ralsgan or nonsaturating
 gp_weight = None  # gradient penalty on D_V
 use_pretrained = None  # load the shipped checkpoints
 pretrain_image_steps = None  # image GAN steps of the shipped faces generator
-pretrain_aux_image_steps = None  # image GAN steps of the shipped faces_b / sky generators
+pretrain_aux_image_steps = (
+    None  # image GAN steps of the shipped faces_b / sky generators
+)
 pretrain_motion_steps = None  # motion steps of the shipped checkpoints
 curve_every = None  # snapshot period of the quality curve
 eval_videos = None  # clips per FVD-syn evaluation
@@ -114,7 +116,9 @@ from vidsynth_lite.models import mocogan_hd as mh
 from vidsynth_lite.models import stylegan2 as sg
 
 chapter_started = time.perf_counter()
-cfg = vl.config.resolve(ch.MoCoGANHDChapterConfig, vl.config.notebook_parameters(globals()))
+cfg = vl.config.resolve(
+    ch.MoCoGANHDChapterConfig, vl.config.notebook_parameters(globals())
+)
 cfg = cfg.validate()
 device = vl.runtime.start(cfg)
 run_root = vl.paths.runs_dir() / f"mocogan_hd-{cfg.profile}-seed{cfg.seed}"
@@ -129,8 +133,10 @@ def show_images(images, title, columns=8):
     """A grid of images ``[N, 3, S, S]`` in [-1, 1] (one row per ``columns``)."""
     rows = -(-len(images) // columns)
     pad = images.new_full((rows * columns - len(images), *images.shape[1:]), 1.0)
-    grid = vl.viz.frame_grid(torch.cat([images, pad]).reshape(rows, columns, *images.shape[1:]),
-                             max_frames=columns)
+    grid = vl.viz.frame_grid(
+        torch.cat([images, pad]).reshape(rows, columns, *images.shape[1:]),
+        max_frames=columns,
+    )
     plt.figure(figsize=(columns * 0.9, rows * 0.95))
     plt.imshow(grid, interpolation="nearest")
     plt.title(title, fontsize=9)
@@ -150,14 +156,20 @@ cfg
 # %%
 t0 = time.perf_counter()
 train_clips = ch.video_set(cfg, "faces", "train", cfg.train_videos, cache=True)
-train_frames = train_clips.flatten(0, 1)                     # [N*T, 3, S, S]: the image GAN's data
+train_frames = train_clips.flatten(0, 1)  # [N*T, 3, S, S]: the image GAN's data
 test_clips = ch.video_set(cfg, "faces", "test", 2 * cfg.eval_videos)
-real_clips, reference_clips = test_clips[:cfg.eval_videos], test_clips[cfg.eval_videos:]
+real_clips, reference_clips = (
+    test_clips[: cfg.eval_videos],
+    test_clips[cfg.eval_videos :],
+)
 faces_b = ch.image_set(cfg, "faces_b", "test", 8)
 timings["data_s"] = time.perf_counter() - t0
-print(f"faces: {len(train_clips)} training clips {tuple(train_clips.shape[1:])}, "
-      f"{len(train_frames)} frames; {len(real_clips)} + {len(reference_clips)} test clips "
-      f"({timings['data_s']:.1f} s)")
+print(
+    f"faces: {len(train_clips)} training clips {tuple(train_clips.shape[1:])}, "
+    f"{len(train_frames)} frames; {len(real_clips)} + {len(reference_clips)} "
+    "test clips "
+    f"({timings['data_s']:.1f} s)"
+)
 vl.viz.show_video(real_clips[:8], caption="faces: real test clips", columns=8)
 show_images(faces_b, "faces_b: images only (no videos of this domain exist)")
 
@@ -177,29 +189,37 @@ show_images(faces_b, "faces_b: images only (no videos of this domain exist)")
 # batch becomes one **grouped convolution** with the samples as groups. We write it here and compare it with
 # the package's `ModulatedConv2d`.
 
+
 # %%
 def my_modulated_conv(x, weight, scales, demodulate=True, eps=1e-8):
     """x [N, in, H, W], weight [out, in, k, k], scales [N, in] -> [N, out, H, W]."""
     n, c, h, w_ = x.shape
-    w = weight[None] * scales[:, None, :, None, None]            # Eq. 1: [N, out, in, k, k]
+    w = weight[None] * scales[:, None, :, None, None]  # Eq. 1: [N, out, in, k, k]
     if demodulate:
-        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)   # Eq. 3
-    out = F.conv2d(x.reshape(1, n * c, h, w_),                   # [1, N*in, H, W]
-                   w.reshape(-1, c, *weight.shape[2:]),          # [N*out, in, k, k]
-                   padding=weight.shape[-1] // 2, groups=n)
-    return out.reshape(n, -1, h, w_)                             # [N, out, H, W]
+        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)  # Eq. 3
+    out = F.conv2d(
+        x.reshape(1, n * c, h, w_),  # [1, N*in, H, W]
+        w.reshape(-1, c, *weight.shape[2:]),  # [N*out, in, k, k]
+        padding=weight.shape[-1] // 2,
+        groups=n,
+    )
+    return out.reshape(n, -1, h, w_)  # [N, out, H, W]
 
 
 torch.manual_seed(cfg.seed)
 conv = sg.ModulatedConv2d(8, 6, 3, style_dim=5)
 x, style = torch.randn(4, 8, 12, 12), torch.randn(4, 5)
-scales = conv.modulation(style)                                  # s = A(w), one per input channel
+scales = conv.modulation(style)  # s = A(w), one per input channel
 mine = my_modulated_conv(x, conv.scale * conv.weight[0], scales)
 torch.testing.assert_close(mine, conv(x, style), rtol=1e-5, atol=1e-5)
 std_demod = mine[:, :, 1:-1, 1:-1].std().item()
-std_raw = my_modulated_conv(x, conv.scale * conv.weight[0], 5 * scales, demodulate=False)
-print(f"output std with demodulation {std_demod:.2f} (unit-variance input); without, "
-      f"styles 5x larger give std {std_raw[:, :, 1:-1, 1:-1].std():.2f}")
+std_raw = my_modulated_conv(
+    x, conv.scale * conv.weight[0], 5 * scales, demodulate=False
+)
+print(
+    f"output std with demodulation {std_demod:.2f} (unit-variance input); without, "
+    f"styles 5x larger give std {std_raw[:, :, 1:-1, 1:-1].std():.2f}"
+)
 
 # %% [markdown]
 # ### The generator and its discriminator
@@ -225,10 +245,14 @@ def count(m):
 
 
 for name, s in (("paper (full)", paper_sizes), (f"this run ({cfg.profile})", sizes)):
-    chans = {r: s.channels(r) for r in (2 ** i for i in range(2, s.log_size + 1))}
-    print(f"{name:>16}: {s.size}x{s.size}, w {s.style_dim}-d, {s.n_mlp}-layer MLP, "
-          f"{s.num_ws} style inputs, channels {chans}")
-print(f"this run: G {count(G_live) / 1e6:.2f} M parameters, D {count(D_live) / 1e6:.2f} M")
+    chans = {r: s.channels(r) for r in (2**i for i in range(2, s.log_size + 1))}
+    print(
+        f"{name:>16}: {s.size}x{s.size}, w {s.style_dim}-d, {s.n_mlp}-layer MLP, "
+        f"{s.num_ws} style inputs, channels {chans}"
+    )
+print(
+    f"this run: G {count(G_live) / 1e6:.2f} M parameters, D {count(D_live) / 1e6:.2f} M"
+)
 
 # %% [markdown]
 # ### Training it live for a few CPU-minutes
@@ -237,8 +261,13 @@ print(f"this run: G {count(G_live) / 1e6:.2f} M parameters, D {count(D_live) / 1
 
 # %%
 t0, c0 = time.perf_counter(), time.process_time()
-image_run = ch.train_image_generator(cfg, train_frames, steps=cfg.image_steps,
-                                     run_dir=run_root / "image_live", device=device)
+image_run = ch.train_image_generator(
+    cfg,
+    train_frames,
+    steps=cfg.image_steps,
+    run_dir=run_root / "image_live",
+    device=device,
+)
 timings["image_live_s"] = time.perf_counter() - t0
 image_live_cpu_min = (time.process_time() - c0) / 60
 G_img_live = ch.ema_generator(image_run).cpu()
@@ -246,10 +275,14 @@ log = vl.train.read_log(run_root / "image_live")
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.plot([r["step"] for r in log], [r["d_loss"] for r in log], label="D loss")
 ax.plot([r["step"] for r in log], [r["g_loss"] for r in log], label="G loss")
-ax.set_xlabel("step"); ax.legend(); plt.show()
+ax.set_xlabel("step")
+ax.legend()
+plt.show()
 live_images = ch.generate_images(G_img_live, 16, seed=cfg.seed + 1)
-show_images(live_images, f"live StyleGAN2 after {cfg.image_steps} steps "
-            f"({image_live_cpu_min:.1f} CPU-min)")
+show_images(
+    live_images,
+    f"live StyleGAN2 after {cfg.image_steps} steps ({image_live_cpu_min:.1f} CPU-min)",
+)
 
 # %% [markdown]
 # A few hundred steps give colour blobs in the right places at best. The same recipe trained for
@@ -260,16 +293,26 @@ show_images(live_images, f"live StyleGAN2 after {cfg.image_steps} steps "
 if pretrained:
     G_img = vl.nn.freeze(sg.Generator(sizes))
     image_info = ch.load_pretrained("image_faces", G_img)
-    print(f"shipped image_faces: {image_info['steps']} steps, {image_info['cpu_minutes']} CPU-min, "
-          f"commit {image_info['commit'][:10]}, command: {image_info['command']}")
+    print(
+        f"shipped image_faces: {image_info['steps']} steps, "
+        f"{image_info['cpu_minutes']} CPU-min, "
+        f"commit {image_info['commit'][:10]}, command: {image_info['command']}"
+    )
 else:
-    G_img, image_info = G_img_live, {"steps": cfg.image_steps, "cpu_minutes": image_live_cpu_min,
-                                     "curve": []}
+    G_img, image_info = (
+        G_img_live,
+        {"steps": cfg.image_steps, "cpu_minutes": image_live_cpu_min, "curve": []},
+    )
 G_img = G_img.to(device)
 shipped_images = ch.generate_images(G_img, 16, seed=cfg.seed + 1)
-show_images(shipped_images, f"{'shipped' if pretrained else 'live'} StyleGAN2 "
-            f"({image_info['steps']} steps), same latent codes")
-show_images(train_frames[torch.randperm(len(train_frames))[:16]], "real training frames")
+show_images(
+    shipped_images,
+    f"{'shipped' if pretrained else 'live'} StyleGAN2 "
+    f"({image_info['steps']} steps), same latent codes",
+)
+show_images(
+    train_frames[torch.randperm(len(train_frames))[:16]], "real training frames"
+)
 
 # %% [markdown]
 # ### Its image quality: FID-syn beside real vs real
@@ -284,12 +327,21 @@ show_images(train_frames[torch.randperm(len(train_frames))[:16]], "real training
 t0 = time.perf_counter()
 fid_real = ch.image_set(cfg, "faces", "test", 2 * cfg.fid_images)
 fid_ev = ch.image_quality(
-    fid_real[:cfg.fid_images],
-    {"live StyleGAN2": ch.generate_images(G_img_live, cfg.fid_images, seed=cfg.seed + 1),
-     "shipped StyleGAN2" if pretrained else "StyleGAN2": ch.generate_images(
-         G_img, cfg.fid_images, seed=cfg.seed + 1)},
-    fid_real[cfg.fid_images:], frames=cfg.frames, draws=cfg.draws, device=device,
-    protocol={"world": "faces", "split": "test", **world_protocol})
+    fid_real[: cfg.fid_images],
+    {
+        "live StyleGAN2": ch.generate_images(
+            G_img_live, cfg.fid_images, seed=cfg.seed + 1
+        ),
+        "shipped StyleGAN2" if pretrained else "StyleGAN2": ch.generate_images(
+            G_img, cfg.fid_images, seed=cfg.seed + 1
+        ),
+    },
+    fid_real[cfg.fid_images :],
+    frames=cfg.frames,
+    draws=cfg.draws,
+    device=device,
+    protocol={"world": "faces", "split": "test", **world_protocol},
+)
 timings["fid_s"] = time.perf_counter() - t0
 fid_ev
 
@@ -306,17 +358,37 @@ final_fid = fid_ev.scores[name_g]["FID-syn"]
 curve = image_info.get("curve", [])
 fig, ax = plt.subplots(figsize=(6, 3))
 if curve:
-    ax.errorbar([p["cpu_minutes"] for p in curve], [p["fid_syn"] for p in curve],
-                yerr=[p["fid_syn_std"] or 0 for p in curve], marker="o", label="shipped run's snapshots")
-ax.errorbar([image_live_cpu_min], [live_fid.value], yerr=[live_fid.std or 0], marker="s", color="C3",
-            label="live run (this notebook)")
+    ax.errorbar(
+        [p["cpu_minutes"] for p in curve],
+        [p["fid_syn"] for p in curve],
+        yerr=[p["fid_syn_std"] or 0 for p in curve],
+        marker="o",
+        label="shipped run's snapshots",
+    )
+ax.errorbar(
+    [image_live_cpu_min],
+    [live_fid.value],
+    yerr=[live_fid.std or 0],
+    marker="s",
+    color="C3",
+    label="live run (this notebook)",
+)
 ax.axhline(final_fid.floor, color="gray", ls="--", label="real vs real (floor)")
-ax.set_xlabel("CPU-minutes"); ax.set_ylabel("FID-syn"); ax.set_yscale("log"); ax.legend(fontsize=8)
+ax.set_xlabel("CPU-minutes")
+ax.set_ylabel("FID-syn")
+ax.set_yscale("log")
+ax.legend(fontsize=8)
 plt.show()
-results["image_generator"] = {"fid_syn": fid_ev.to_dict(), "curve": curve,
-                              "live_cpu_minutes": image_live_cpu_min,
-                              "paper_fid": {"FaceForensics": 10.99, "Sky": 10.80,
-                                            "protocol": "Inception FID, 256x256 (App. B, Tab. 7)"}}
+results["image_generator"] = {
+    "fid_syn": fid_ev.to_dict(),
+    "curve": curve,
+    "live_cpu_minutes": image_live_cpu_min,
+    "paper_fid": {
+        "FaceForensics": 10.99,
+        "Sky": 10.80,
+        "protocol": "Inception FID, 256x256 (App. B, Tab. 7)",
+    },
+}
 
 # %% [markdown]
 # ## 2. The style space and its principal components
@@ -329,34 +401,46 @@ results["image_generator"] = {"fid_syn": fid_ev.to_dict(), "curve": curve,
 
 # %%
 t0 = time.perf_counter()
-pca = mh.style_space_pca(G_img.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed,
-                         device=device)
+pca = mh.style_space_pca(
+    G_img.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed, device=device
+)
 timings["pca_s"] = time.perf_counter() - t0
 codes = G_img.mapping(torch.randn(512, cfg.style_dim, device=device)).cpu()
 recon = pca.top(cfg.n_pca).reconstruct(pca.top(cfg.n_pca).project(codes))
-kept = float(pca.explained[:cfg.n_pca].sum())
-print(f"top {cfg.n_pca} of {cfg.style_dim} components keep {100 * kept:.1f}% of the variance; "
-      f"relative reconstruction error of fresh codes "
-      f"{float((recon - codes).norm() / (codes - pca.mean).norm()):.3f}")
+kept = float(pca.explained[: cfg.n_pca].sum())
+print(
+    f"top {cfg.n_pca} of {cfg.style_dim} components keep {100 * kept:.1f}% "
+    "of the variance; "
+    f"relative reconstruction error of fresh codes "
+    f"{float((recon - codes).norm() / (codes - pca.mean).norm()):.3f}"
+)
 full_pca = mh.fit_pca(codes.double())
 assert torch.allclose(full_pca.reconstruct(full_pca.project(codes)), codes, atol=1e-3)
 fig, ax = plt.subplots(figsize=(6, 2.8))
 ax.plot(np.arange(1, cfg.style_dim + 1), np.cumsum(pca.explained.numpy()))
 ax.axvline(cfg.n_pca, color="gray", ls="--", label=f"n_pca = {cfg.n_pca}")
-ax.set_xlabel("components"); ax.set_ylabel("cumulative variance"); ax.legend()
-ax.set_title("variance captured by the top components (cf. App. E.1, Fig. 25)", fontsize=9)
+ax.set_xlabel("components")
+ax.set_ylabel("cumulative variance")
+ax.legend()
+ax.set_title(
+    "variance captured by the top components (cf. App. E.1, Fig. 25)", fontsize=9
+)
 plt.show()
-results["pca"] = {"n_pca": cfg.n_pca, "variance_kept": kept,
-                  "variance_top10": float(pca.explained[:10].sum()),
-                  "components_for_90pct": int((np.cumsum(pca.explained.numpy()) < 0.9).sum() + 1)}
+results["pca"] = {
+    "n_pca": cfg.n_pca,
+    "variance_kept": kept,
+    "variance_top10": float(pca.explained[:10].sum()),
+    "components_for_90pct": int((np.cumsum(pca.explained.numpy()) < 0.9).sum() + 1),
+}
 
 # %% [markdown]
 # What does a component do? App. E.1 (Fig. 26) renders `w + a * std_k * u_k` for growing `a`. In JupyterLab
 # the slider picks the component; the rendered page shows a few.
 
 # %%
-base_w = G_img.mapping(torch.randn(4, cfg.style_dim, generator=torch.Generator().manual_seed(7))
-                       .to(device))
+base_w = G_img.mapping(
+    torch.randn(4, cfg.style_dim, generator=torch.Generator().manual_seed(7)).to(device)
+)
 walk = torch.linspace(-2.5, 2.5, 7)
 zero_noise = G_img.synthesis.make_noise(4 * len(walk), device=device, zero=True)
 
@@ -364,15 +448,24 @@ zero_noise = G_img.synthesis.make_noise(4 * len(walk), device=device, zero=True)
 @torch.no_grad()
 def render_component(ax, k):
     u, sd = pca.components[k].to(device), float(pca.std[k])
-    ws = base_w[:, None] + walk[None, :, None].to(device) * sd * u          # [4, 7, D]
+    ws = base_w[:, None] + walk[None, :, None].to(device) * sd * u  # [4, 7, D]
     img = G_img.synthesis(ws.reshape(-1, cfg.style_dim), zero_noise).clamp(-1, 1).cpu()
-    ax.imshow(vl.viz.frame_grid(img.reshape(4, len(walk), 3, cfg.size, cfg.size), max_frames=7),
-              interpolation="nearest")
+    ax.imshow(
+        vl.viz.frame_grid(
+            img.reshape(4, len(walk), 3, cfg.size, cfg.size), max_frames=7
+        ),
+        interpolation="nearest",
+    )
     ax.axis("off")
 
 
-vl.viz.explore(render_component, "component", list(range(min(12, cfg.style_dim))), static_count=4,
-               panel_size=3.2)
+vl.viz.explore(
+    render_component,
+    "component",
+    list(range(min(12, cfg.style_dim))),
+    static_count=4,
+    panel_size=3.2,
+)
 
 # %% [markdown]
 # ## 3. The motion generator (Sec. 3.1)
@@ -387,9 +480,12 @@ vl.viz.explore(render_component, "component", list(range(min(12, cfg.style_dim))
 # output gates -- then `c' = f c + i g` and `h' = o tanh(c')`. We write it and check it against
 # `torch.nn.LSTMCell`, which the package uses.
 
+
 # %%
 def my_lstm_cell(x, h, c, cell):
-    gates = x @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh   # [B, 4H]
+    gates = (
+        x @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
+    )  # [B, 4H]
     i, f, g, o = gates.chunk(4, dim=1)
     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c), c
@@ -413,16 +509,21 @@ G_M = mh.MotionGenerator(motion_sizes, pca)
 
 
 def my_residual_step(z_prev, h, lin, basis, std, lam):
-    return z_prev + lam * (torch.tanh(lin(h)) * std) @ basis        # Eq. 2 (official form)
+    return z_prev + lam * (torch.tanh(lin(h)) * std) @ basis  # Eq. 2 (official form)
 
 
 z1 = pca.mean[None].expand(2, -1).to(torch.float32) + 0.1
 h_demo = torch.randn(2, cfg.hidden)
 torch.testing.assert_close(
-    my_residual_step(z1, h_demo, G_M.to_coeffs, G_M.basis, G_M.basis_std, cfg.residual_scale),
-    z1 + cfg.residual_scale * G_M.step_direction(h_demo))
-print(f"G_M: {count(G_M) / 1e6:.3f} M parameters; U is {tuple(G_M.basis.shape)}, "
-      f"lambda = {cfg.residual_scale}")
+    my_residual_step(
+        z1, h_demo, G_M.to_coeffs, G_M.basis, G_M.basis_std, cfg.residual_scale
+    ),
+    z1 + cfg.residual_scale * G_M.step_direction(h_demo),
+)
+print(
+    f"G_M: {count(G_M) / 1e6:.3f} M parameters; U is {tuple(G_M.basis.shape)}, "
+    f"lambda = {cfg.residual_scale}"
+)
 
 # %% [markdown]
 # **Eq. 3: mutual information.** Left alone, the decoder learns to ignore `eps_t` (every video from one
@@ -434,7 +535,9 @@ print(f"G_M: {count(G_M) / 1e6:.3f} M parameters; U is {tuple(G_M.basis.shape)},
 out = G_M(z1, 5)
 my_lm = -F.cosine_similarity(out.noise_pred, out.noise, dim=-1).mean()
 torch.testing.assert_close(my_lm, mh.mutual_information_loss(out.noise_pred, out.noise))
-print(f"L_m at initialisation: {float(my_lm):+.3f} (cosine of random vectors is about 0)")
+print(
+    f"L_m at initialisation: {float(my_lm):+.3f} (cosine of random vectors is about 0)"
+)
 
 # %% [markdown]
 # ## 4. The discriminators (Secs. 3.1-3.2)
@@ -459,14 +562,15 @@ print(f"L_m at initialisation: {float(my_lm):+.3f} (cosine of random vectors is 
 # exists, two augmentations of one generated frame. The generator side of content matching is **feature
 # matching** with cosine similarity between `F(x_1)` and `F(x_t)`.
 
+
 # %%
 def my_info_nce(a, b, queue, tau):
-    v = F.normalize(torch.cat([a, b]), dim=1)                      # [2N, d]
-    keys = torch.cat([v, F.normalize(queue, dim=1)])               # [2N + K, d]
+    v = F.normalize(torch.cat([a, b]), dim=1)  # [2N, d]
+    keys = torch.cat([v, F.normalize(queue, dim=1)])  # [2N + K, d]
     logits = v @ keys.T / tau
-    logits.fill_diagonal_(float("-inf"))                            # k != i
+    logits.fill_diagonal_(float("-inf"))  # k != i
     n = len(a)
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])   # each view's partner
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)])  # each view's partner
     return F.cross_entropy(logits, target)
 
 
@@ -474,16 +578,23 @@ va, vb, q = torch.randn(4, 8), torch.randn(4, 8), torch.randn(16, 8)
 torch.testing.assert_close(my_info_nce(va, vb, q, 0.07), mh.info_nce(va, vb, q, 0.07))
 bank = mh.MemoryBank(6, 2)
 bank.push(torch.arange(8.0).reshape(4, 2))
-bank.push(torch.arange(8.0, 16.0).reshape(4, 2))                  # 8 keys into 6 slots
+bank.push(torch.arange(8.0, 16.0).reshape(4, 2))  # 8 keys into 6 slots
 print("memory bank, oldest to newest:", bank.ordered()[:, 0].tolist())
 
 aug = mh.augment(real_clips[:8, 0], torch.Generator().manual_seed(cfg.seed))
-show_images(torch.cat([real_clips[:8, 0], aug]), "augmentations (App. A.2.2): originals, then one "
-            "view each (cutout + flip / colour / affine)")
+show_images(
+    torch.cat([real_clips[:8, 0], aug]),
+    "augmentations (App. A.2.2): originals, then one "
+    "view each (cutout + flip / colour / affine)",
+)
 d_v = mh.VideoDiscriminator(ch.video_discriminator_config(cfg, cross_domain=False))
 d_i = mh.ImageDiscriminator(ch.image_discriminator_config(cfg), cfg.size)
-print("D_V input (paired with frame 1):", tuple(d_v.prepare(real_clips[:2]).shape),
-      "-> patch logits per scale:", [tuple(o.shape) for o in d_v(real_clips[:2])])
+print(
+    "D_V input (paired with frame 1):",
+    tuple(d_v.prepare(real_clips[:2]).shape),
+    "-> patch logits per scale:",
+    [tuple(o.shape) for o in d_v(real_clips[:2])],
+)
 print(f"D_V {count(d_v) / 1e6:.3f} M, D_I {count(d_i) / 1e6:.3f} M parameters")
 
 # %% [markdown]
@@ -499,22 +610,41 @@ print(f"D_V {count(d_v) / 1e6:.3f} M, D_I {count(d_i) / 1e6:.3f} M parameters")
 # %%
 before = vl.nn.snapshot(G_img)
 t0, c0 = time.perf_counter(), time.process_time()
-motion_run = ch.train_motion_generator(cfg, G_img, pca, train_clips, steps=cfg.motion_steps,
-                                       run_dir=run_root / "motion_live", device=device)
+motion_run = ch.train_motion_generator(
+    cfg,
+    G_img,
+    pca,
+    train_clips,
+    steps=cfg.motion_steps,
+    run_dir=run_root / "motion_live",
+    device=device,
+)
 timings["motion_live_s"] = time.perf_counter() - t0
 motion_live_cpu_min = (time.process_time() - c0) / 60
 changed = vl.nn.changed_since(G_img, before)
 assert changed == [], f"the frozen image generator changed: {changed[:5]}"
-print(f"{cfg.motion_steps} motion steps in {timings['motion_live_s']:.0f} s "
-      f"({motion_live_cpu_min:.1f} CPU-min); image generator bit-identical: {changed == []}")
+print(
+    f"{cfg.motion_steps} motion steps in {timings['motion_live_s']:.0f} s "
+    f"({motion_live_cpu_min:.1f} CPU-min); "
+    f"image generator bit-identical: {changed == []}"
+)
 G_M_live = motion_run.parts["motion"].model.eval()
 mlog = vl.train.read_log(run_root / "motion_live")
 fig, axes = plt.subplots(1, 3, figsize=(12, 2.6))
-for ax, keys in zip(axes, (("g_video", "d_video"), ("g_image", "d_image", "contrastive"),
-                           ("mutual", "match"))):
+for ax, keys in zip(
+    axes,
+    (
+        ("g_video", "d_video"),
+        ("g_image", "d_image", "contrastive"),
+        ("mutual", "match"),
+    ),
+):
     for k in keys:
-        ax.plot([r["step"] for r in mlog if k in r], [r[k] for r in mlog if k in r], label=k)
-    ax.legend(fontsize=7); ax.set_xlabel("step")
+        ax.plot(
+            [r["step"] for r in mlog if k in r], [r[k] for r in mlog if k in r], label=k
+        )
+    ax.legend(fontsize=7)
+    ax.set_xlabel("step")
 plt.show()
 
 # %% [markdown]
@@ -523,8 +653,13 @@ plt.show()
 # differs).
 
 # %%
-VARIANT_STAGES = {"full": "motion_full", "w/o Eq. 2": "motion_wo_eq2", "w/o D_I": "motion_wo_di",
-                  "w/o L_contr": "motion_wo_contr", "w/o L_m": "motion_wo_lm"}
+VARIANT_STAGES = {
+    "full": "motion_full",
+    "w/o Eq. 2": "motion_wo_eq2",
+    "w/o D_I": "motion_wo_di",
+    "w/o L_contr": "motion_wo_contr",
+    "w/o L_m": "motion_wo_lm",
+}
 motions, motion_infos = {}, {}
 for variant, stage in VARIANT_STAGES.items():
     if pretrained:
@@ -535,8 +670,11 @@ for variant, stage in VARIANT_STAGES.items():
         motions[variant], motion_infos[variant] = G_M_live, {"steps": cfg.motion_steps}
 if pretrained:
     for variant, info in motion_infos.items():
-        print(f"{variant:<12} {info['steps']} steps, {info.get('cpu_minutes', '?')} CPU-min, "
-              f"commit {info['commit'][:10]}")
+        print(
+            f"{variant:<12} {info['steps']} steps, "
+            f"{info.get('cpu_minutes', '?')} CPU-min, "
+            f"commit {info['commit'][:10]}"
+        )
 
 # %% [markdown]
 # The shipped motion generators carry the PCA basis they were trained with (a buffer of G_M), computed from
@@ -559,10 +697,16 @@ if pretrained:
 # %%
 G_M_main = motions["full"]
 live_videos = mh.sampling.videos(G_img, G_M_live, 8, cfg.frames, seed=cfg.seed + 11)
-vl.viz.show_video(live_videos.cpu(), caption=f"live G_M ({cfg.motion_steps} steps)", columns=8)
+vl.viz.show_video(
+    live_videos.cpu(), caption=f"live G_M ({cfg.motion_steps} steps)", columns=8
+)
 main_videos = mh.sampling.videos(G_img, G_M_main, 8, cfg.frames, seed=cfg.seed + 11)
-vl.viz.show_video(main_videos.cpu(), caption=f"{'shipped' if pretrained else 'live'} G_M, full model "
-                  f"({motion_infos['full']['steps']} steps)", columns=8)
+vl.viz.show_video(
+    main_videos.cpu(),
+    caption=f"{'shipped' if pretrained else 'live'} G_M, full model "
+    f"({motion_infos['full']['steps']} steps)",
+    columns=8,
+)
 vl.viz.show_video(real_clips[:8], caption="real faces clips", columns=8)
 
 # %% [markdown]
@@ -571,17 +715,24 @@ vl.viz.show_video(real_clips[:8], caption="real faces clips", columns=8)
 
 # %%
 inputs = mh.sampling.draw_inputs(G_img, G_M_main, 12, cfg.frames, seed=cfg.seed + 12)
-paths = mh.sampling.trajectories(G_M_main, inputs).cpu()                # [12, T, D]
+paths = mh.sampling.trajectories(G_M_main, inputs).cpu()  # [12, T, D]
 coords = pca.project(paths.reshape(-1, cfg.style_dim)).reshape(12, cfg.frames, -1)
 fig, ax = plt.subplots(figsize=(4.5, 4))
 for k in range(12):
     ax.plot(coords[k, :, 0], coords[k, :, 1], lw=1)
     ax.scatter(coords[k, 0, 0], coords[k, 0, 1], s=12)
-ax.set_xlabel("PC 1"); ax.set_ylabel("PC 2"); ax.set_title("12 trajectories", fontsize=9)
+ax.set_xlabel("PC 1")
+ax.set_ylabel("PC 2")
+ax.set_title("12 trajectories", fontsize=9)
 plt.show()
 steps_pc = (coords[:, 1:] - coords[:, :-1]).abs().mean((0, 1))
-print("mean |step| along PC 1..5:", [round(float(v), 3) for v in steps_pc[:5]],
-      "(in units of w; the PC standard deviations are", [round(float(v), 2) for v in pca.std[:5]], ")")
+print(
+    "mean |step| along PC 1..5:",
+    [round(float(v), 3) for v in steps_pc[:5]],
+    "(in units of w; the PC standard deviations are",
+    [round(float(v), 2) for v in pca.std[:5]],
+    ")",
+)
 
 # %% [markdown]
 # ## 7. Measurements
@@ -604,36 +755,75 @@ t0 = time.perf_counter()
 rows = {}
 if pretrained:
     rows["MoCoGAN-HD live"] = G_M_live
-rows.update({("MoCoGAN-HD " + v if v != "full" else "MoCoGAN-HD"): m for v, m in motions.items()})
-generated = {name: mh.sampling.videos(G_img, m, cfg.eval_videos, cfg.frames, seed=cfg.seed + 100).cpu()
-             for name, m in rows.items()}
+rows.update(
+    {
+        ("MoCoGAN-HD " + v if v != "full" else "MoCoGAN-HD"): m
+        for v, m in motions.items()
+    }
+)
+generated = {
+    name: mh.sampling.videos(
+        G_img, m, cfg.eval_videos, cfg.frames, seed=cfg.seed + 100
+    ).cpu()
+    for name, m in rows.items()
+}
 video_ev = vl.metrics.evaluate(
-    real=real_clips, samples={k: v[:, None] for k, v in generated.items()}, cond_frames=0,
-    reference=reference_clips, draws=cfg.draws, skip=("FVD",), device=device,
-    protocol={"world": "faces", "split": "test", **world_protocol,
-              "generation": "z_1 ~ N(0, I) mapped to w; G_M trajectory; frozen StyleGAN2; noise per video"})
+    real=real_clips,
+    samples={k: v[:, None] for k, v in generated.items()},
+    cond_frames=0,
+    reference=reference_clips,
+    draws=cfg.draws,
+    skip=("FVD",),
+    device=device,
+    protocol={
+        "world": "faces",
+        "split": "test",
+        **world_protocol,
+        "generation": "z_1 ~ N(0, I) mapped to w; G_M trajectory; frozen "
+        "StyleGAN2; noise per video",
+    },
+)
 syn_net = vl.metrics.get_network("syn-video", device=device)
-acd = {name: ch.acd_draws(syn_net, clips, cfg.draws) for name, clips in generated.items()}
+acd = {
+    name: ch.acd_draws(syn_net, clips, cfg.draws) for name, clips in generated.items()
+}
 acd["real (test clips)"] = ch.acd_draws(syn_net, real_clips, cfg.draws)
-acd["still real frame"] = ch.acd_draws(syn_net, reference_clips[:, :1].expand_as(reference_clips),
-                                       cfg.draws)
+acd["still real frame"] = ch.acd_draws(
+    syn_net, reference_clips[:, :1].expand_as(reference_clips), cfg.draws
+)
 timings["evaluation_s"] = time.perf_counter() - t0
 video_ev
 
 # %%
-print(f"ACD-syn (lower: more consistent identity), mean +- std over {cfg.draws} draws of "
-      f"{cfg.eval_videos // cfg.draws} clips:")
+print(
+    f"ACD-syn (lower: more consistent identity), mean +- std over {cfg.draws} draws of "
+    f"{cfg.eval_videos // cfg.draws} clips:"
+)
 for name, values in acd.items():
     print(f"  {name:<28} {np.mean(values):.4f} +- {np.std(values, ddof=1):.4f}")
-paper_tab5 = {"UCF-101 FVD": {"w/o Eq. 2": 790.87, "w/o D_I": 796.67, "w/o L_m": 867.43,
-                              "Full-128": 838.09, "Full-256": 700.00},
-              "(FFHQ, VoxCeleb) ACD": {"w/o L_contr": 0.5328, "w/o L_m": 0.5158, "Full": 0.4353}}
-paper_tab2 = {"FaceForensics FVD": {"GT": 9.02, "TGANv2": 58.03, "Ours": 53.26},
-              "FaceForensics ACD": {"GT": 0.2935, "TGANv2": 0.4914, "Ours": 0.3300}}
-print("paper, Tab. 5 (UCF-101 at 128x128 / FFHQ-VoxCeleb, real I3D FVD on 16-frame clips, OpenFace ACD):")
+paper_tab5 = {
+    "UCF-101 FVD": {
+        "w/o Eq. 2": 790.87,
+        "w/o D_I": 796.67,
+        "w/o L_m": 867.43,
+        "Full-128": 838.09,
+        "Full-256": 700.00,
+    },
+    "(FFHQ, VoxCeleb) ACD": {"w/o L_contr": 0.5328, "w/o L_m": 0.5158, "Full": 0.4353},
+}
+paper_tab2 = {
+    "FaceForensics FVD": {"GT": 9.02, "TGANv2": 58.03, "Ours": 53.26},
+    "FaceForensics ACD": {"GT": 0.2935, "TGANv2": 0.4914, "Ours": 0.3300},
+}
+print(
+    "paper, Tab. 5 (UCF-101 at 128x128 / FFHQ-VoxCeleb, real I3D FVD on 16-frame "
+    "clips, OpenFace ACD):"
+)
 for k, v in paper_tab5.items():
     print(f"  {k}: {v}")
-print("paper, Tab. 2 (FaceForensics 256x256, FVD real I3D, ACD OpenFace on 256 videos):")
+print(
+    "paper, Tab. 2 (FaceForensics 256x256, FVD real I3D, ACD OpenFace on 256 videos):"
+)
 for k, v in paper_tab2.items():
     print(f"  {k}: {v}")
 
@@ -643,21 +833,31 @@ for k, v in paper_tab2.items():
 
 # %%
 main = "MoCoGAN-HD"
-claims["beats the still-real-frame baseline on FVD-syn"] = video_ev.compare(main, "still real frame",
-                                                                            "FVD-syn")
+claims["beats the still-real-frame baseline on FVD-syn"] = video_ev.compare(
+    main, "still real frame", "FVD-syn"
+)
 if pretrained:
-    claims["longer training beats the live run on FVD-syn"] = video_ev.compare(main, "MoCoGAN-HD live",
-                                                                               "FVD-syn")
-    for variant, metric in (("w/o Eq. 2", "FVD-syn"), ("w/o D_I", "FVD-syn"), ("w/o L_m", "FVD-syn"),
-                            ("w/o L_contr", "FVD-syn")):
+    claims["longer training beats the live run on FVD-syn"] = video_ev.compare(
+        main, "MoCoGAN-HD live", "FVD-syn"
+    )
+    for variant, metric in (
+        ("w/o Eq. 2", "FVD-syn"),
+        ("w/o D_I", "FVD-syn"),
+        ("w/o L_m", "FVD-syn"),
+        ("w/o L_contr", "FVD-syn"),
+    ):
         claims[f"Tab. 5: full beats {variant} on {metric}"] = video_ev.compare(
-            main, f"MoCoGAN-HD {variant}", metric)
+            main, f"MoCoGAN-HD {variant}", metric
+        )
     for variant in ("w/o L_contr", "w/o L_m"):
         claims[f"Tab. 5: full has lower ACD than {variant}"] = ch.paired_verdict(
-            acd[main], acd[f"MoCoGAN-HD {variant}"], lower_is_better=True)
+            acd[main], acd[f"MoCoGAN-HD {variant}"], lower_is_better=True
+        )
 ratio = float(np.mean(acd[main]) / np.mean(acd["real (test clips)"]))
-claims["Tab. 2: ACD-syn close to real clips' (ratio within the paper's 0.3300 / 0.2935 = 1.12)"] = {
-    "ratio": ratio, "reproduced": bool(abs(ratio - 1) <= 0.3300 / 0.2935 - 1)}
+claims[
+    "Tab. 2: ACD-syn close to real clips' "
+    "(ratio within the paper's 0.3300 / 0.2935 = 1.12)"
+] = {"ratio": ratio, "reproduced": bool(abs(ratio - 1) <= 0.3300 / 0.2935 - 1)}
 for claim, v in claims.items():
     print(f"{claim}:\n    {v}")
 
@@ -674,23 +874,40 @@ for claim, v in claims.items():
 spread = {}
 for variant in ("full", "w/o L_m"):
     if variant in motions:
-        spread[variant] = ch.mean_video_spread(G_img, motions[variant], trials=cfg.diversity_trials,
-                                               videos=cfg.diversity_videos, frames=cfg.frames,
-                                               seed=cfg.seed + 300)
+        spread[variant] = ch.mean_video_spread(
+            G_img,
+            motions[variant],
+            trials=cfg.diversity_trials,
+            videos=cfg.diversity_videos,
+            frames=cfg.frames,
+            seed=cfg.seed + 300,
+        )
 for variant, values in spread.items():
-    print(f"{variant:<8} per-pixel std of the last frame ([0, 1] units): "
-          f"{np.mean(values) / 2:.4f} +- {np.std(values, ddof=1) / 2:.4f} over {len(values)} content codes")
+    print(
+        f"{variant:<8} per-pixel std of the last frame ([0, 1] units): "
+        f"{np.mean(values) / 2:.4f} +- {np.std(values, ddof=1) / 2:.4f} "
+        f"over {len(values)} content codes"
+    )
 if "w/o L_m" in spread:
-    claims["App. D: L_m increases motion diversity (per-pixel std of the mean video)"] = ch.paired_verdict(
-        spread["full"], spread["w/o L_m"], lower_is_better=False)
-    inputs = mh.sampling.draw_inputs(G_img, G_M_main, cfg.diversity_videos, cfg.frames, seed=cfg.seed + 300,
-                                     noise=False)
-    inputs = mh.sampling.VideoInputs(inputs.content[:1].expand(cfg.diversity_videos, -1), inputs.motion,
-                                     inputs.noise)
+    claims[
+        "App. D: L_m increases motion diversity (per-pixel std of the mean video)"
+    ] = ch.paired_verdict(spread["full"], spread["w/o L_m"], lower_is_better=False)
+    inputs = mh.sampling.draw_inputs(
+        G_img,
+        G_M_main,
+        cfg.diversity_videos,
+        cfg.frames,
+        seed=cfg.seed + 300,
+        noise=False,
+    )
+    inputs = mh.sampling.VideoInputs(
+        inputs.content[:1].expand(cfg.diversity_videos, -1), inputs.motion, inputs.noise
+    )
     fig, axes = plt.subplots(1, 4, figsize=(8, 2.3))
     for j, variant in enumerate(("full", "w/o L_m")):
-        last = mh.sampling.render(G_img, mh.sampling.trajectories(motions[variant], inputs),
-                                  inputs.noise)[:, -1].cpu()
+        last = mh.sampling.render(
+            G_img, mh.sampling.trajectories(motions[variant], inputs), inputs.noise
+        )[:, -1].cpu()
         axes[2 * j].imshow(vl.viz.to_image(last.mean(0)), interpolation="nearest")
         axes[2 * j].set_title(f"{variant}: mean", fontsize=8)
         axes[2 * j + 1].imshow(last.std(0).mean(0) / 2, cmap="magma", vmin=0, vmax=0.15)
@@ -698,7 +915,9 @@ if "w/o L_m" in spread:
     for ax in axes:
         ax.axis("off")
     plt.show()
-results["diversity"] = {k: {"values_unit_range": [x / 2 for x in v]} for k, v in spread.items()}
+results["diversity"] = {
+    k: {"values_unit_range": [x / 2 for x in v]} for k, v in spread.items()
+}
 
 # %% [markdown]
 # ### Cross-domain: content from `faces_b`, motion from `faces`
@@ -715,38 +934,82 @@ if pretrained:
     G_b = vl.nn.freeze(sg.Generator(sizes))
     info_b = ch.load_pretrained("image_faces_b", G_b)
     G_b = G_b.to(device)
-    pca_b = mh.style_space_pca(G_b.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed,
-                               device=device)
+    pca_b = mh.style_space_pca(
+        G_b.mapping,
+        cfg.style_dim,
+        samples=cfg.pca_samples,
+        seed=cfg.seed,
+        device=device,
+    )
     M_b = ch.build_motion_generator(cfg, pca_b, cross_domain=True)
     info_mb = ch.load_pretrained("motion_cross", M_b)
     M_b = M_b.to(device).eval()
-    cross_videos = mh.sampling.videos(G_b, M_b, cfg.eval_videos, cfg.frames, seed=cfg.seed + 400).cpu()
-    vl.viz.show_video(cross_videos[:8], caption="cross-domain: faces_b content, faces motion", columns=8)
+    cross_videos = mh.sampling.videos(
+        G_b, M_b, cfg.eval_videos, cfg.frames, seed=cfg.seed + 400
+    ).cpu()
+    vl.viz.show_video(
+        cross_videos[:8],
+        caption="cross-domain: faces_b content, faces motion",
+        columns=8,
+    )
     real_b = ch.image_set(cfg, "faces_b", "test", 2 * cfg.fid_images)
     cross_frames = cross_videos[:, 1:].flatten(0, 1)
-    cross_frames = cross_frames[torch.randperm(len(cross_frames), generator=torch.Generator()
-                                               .manual_seed(cfg.seed))[:cfg.fid_images]]
+    cross_frames = cross_frames[
+        torch.randperm(
+            len(cross_frames), generator=torch.Generator().manual_seed(cfg.seed)
+        )[: cfg.fid_images]
+    ]
     cross_ev = ch.image_quality(
-        real_b[:cfg.fid_images], {"faces_b StyleGAN2 (first frames)": ch.generate_images(
-            G_b, cfg.fid_images, seed=cfg.seed + 1), "cross-domain videos (later frames)": cross_frames},
-        real_b[cfg.fid_images:], frames=cfg.frames, draws=cfg.draws, device=device,
-        protocol={"world": "faces_b", "split": "test", **world_protocol})
+        real_b[: cfg.fid_images],
+        {
+            "faces_b StyleGAN2 (first frames)": ch.generate_images(
+                G_b, cfg.fid_images, seed=cfg.seed + 1
+            ),
+            "cross-domain videos (later frames)": cross_frames,
+        },
+        real_b[cfg.fid_images :],
+        frames=cfg.frames,
+        draws=cfg.draws,
+        device=device,
+        protocol={"world": "faces_b", "split": "test", **world_protocol},
+    )
     print(cross_ev)
-    moving = {"cross-domain": float((cross_videos[:, 1:] - cross_videos[:, :-1]).abs().mean()),
-              "in-domain": float((generated[main][:, 1:] - generated[main][:, :-1]).abs().mean()),
-              "real faces": float((real_clips[:, 1:] - real_clips[:, :-1]).abs().mean())}
+    moving = {
+        "cross-domain": float(
+            (cross_videos[:, 1:] - cross_videos[:, :-1]).abs().mean()
+        ),
+        "in-domain": float(
+            (generated[main][:, 1:] - generated[main][:, :-1]).abs().mean()
+        ),
+        "real faces": float((real_clips[:, 1:] - real_clips[:, :-1]).abs().mean()),
+    }
     acd["cross-domain"] = ch.acd_draws(syn_net, cross_videos, cfg.draws)
     print("mean |x_t - x_{t-1}|:", {k: round(v, 4) for k, v in moving.items()})
-    print(f"ACD-syn cross-domain {np.mean(acd['cross-domain']):.4f} (SynVideo never saw faces_b: its "
-          "features are out of their domain here)")
-    claims["cross-domain: later frames keep the image generator's quality (FID-syn not worse than "
-           "first frames')"] = cross_ev.compare("cross-domain videos (later frames)",
-                                                "faces_b StyleGAN2 (first frames)", "FID-syn")
-    claims["cross-domain: the faces_b videos move (frame change > 25% of real faces')"] = {
+    print(
+        f"ACD-syn cross-domain {np.mean(acd['cross-domain']):.4f} "
+        "(SynVideo never saw faces_b: its "
+        "features are out of their domain here)"
+    )
+    claims[
+        "cross-domain: later frames keep the image generator's quality "
+        "(FID-syn not worse than "
+        "first frames')"
+    ] = cross_ev.compare(
+        "cross-domain videos (later frames)",
+        "faces_b StyleGAN2 (first frames)",
+        "FID-syn",
+    )
+    claims[
+        "cross-domain: the faces_b videos move (frame change > 25% of real faces')"
+    ] = {
         "ratio": moving["cross-domain"] / moving["real faces"],
-        "reproduced": moving["cross-domain"] > 0.25 * moving["real faces"]}
-    results["cross_domain"] = {"fid_syn": cross_ev.to_dict(), "frame_change": moving,
-                               "image_generator": {k: info_b[k] for k in ("steps", "commit")}}
+        "reproduced": moving["cross-domain"] > 0.25 * moving["real faces"],
+    }
+    results["cross_domain"] = {
+        "fid_syn": cross_ev.to_dict(),
+        "frame_change": moving,
+        "image_generator": {k: info_b[k] for k in ("steps", "commit")},
+    }
 
 # %% [markdown]
 # ### Long sequences (Sec. 4.4)
@@ -758,37 +1021,83 @@ if pretrained:
 # %%
 t0 = time.perf_counter()
 n_long = cfg.eval_videos
-unrolled = mh.sampling.videos(G_img, G_M_main, n_long, cfg.long_frames, seed=cfg.seed + 500).cpu()
-n_codes = -(-(cfg.long_frames - 1) // cfg.interp_factor) + 1             # enough codes to cover
-interpolated = mh.sampling.videos(G_img, G_M_main, n_long, n_codes, seed=cfg.seed + 500,
-                                  interpolate=cfg.interp_factor).cpu()[:, :cfg.long_frames]
-vl.viz.show_video([unrolled[0], interpolated[0]], caption=f"{cfg.long_frames} frames: unrolled (left), "
-                  f"interpolated x{cfg.interp_factor} (right)", columns=2, max_frames=16)
+unrolled = mh.sampling.videos(
+    G_img, G_M_main, n_long, cfg.long_frames, seed=cfg.seed + 500
+).cpu()
+n_codes = -(-(cfg.long_frames - 1) // cfg.interp_factor) + 1  # enough codes to cover
+interpolated = mh.sampling.videos(
+    G_img, G_M_main, n_long, n_codes, seed=cfg.seed + 500, interpolate=cfg.interp_factor
+).cpu()[:, : cfg.long_frames]
+vl.viz.show_video(
+    [unrolled[0], interpolated[0]],
+    caption=f"{cfg.long_frames} frames: unrolled (left), "
+    f"interpolated x{cfg.interp_factor} (right)",
+    columns=2,
+    max_frames=16,
+)
 windows = list(range(0, cfg.long_frames - cfg.frames + 1, cfg.frames))
-long_rows = {f"{how} t={s + 1}..{s + cfg.frames}": clips[:, None, s:s + cfg.frames]
-             for how, clips in (("unrolled", unrolled), ("interpolated", interpolated)) for s in windows}
-long_ev = vl.metrics.evaluate(real=real_clips, samples=long_rows, cond_frames=0, reference=reference_clips,
-                              draws=cfg.draws, skip=("FVD", "KVD-syn", "DIV-syn"), device=device,
-                              protocol={"world": "faces", "split": "test", **world_protocol,
-                                        "windows": f"{cfg.frames}-frame windows of {cfg.long_frames}-frame "
-                                                   "videos"})
+long_rows = {
+    f"{how} t={s + 1}..{s + cfg.frames}": clips[:, None, s : s + cfg.frames]
+    for how, clips in (("unrolled", unrolled), ("interpolated", interpolated))
+    for s in windows
+}
+long_ev = vl.metrics.evaluate(
+    real=real_clips,
+    samples=long_rows,
+    cond_frames=0,
+    reference=reference_clips,
+    draws=cfg.draws,
+    skip=("FVD", "KVD-syn", "DIV-syn"),
+    device=device,
+    protocol={
+        "world": "faces",
+        "split": "test",
+        **world_protocol,
+        "windows": f"{cfg.frames}-frame windows of {cfg.long_frames}-frame videos",
+    },
+)
 timings["long_s"] = time.perf_counter() - t0
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 for how in ("unrolled", "interpolated"):
     for ax, metric in zip(axes, ("FVD-syn", "FID-syn")):
-        vals = [long_ev.scores[f"{how} t={s + 1}..{s + cfg.frames}"][metric] for s in windows]
-        ax.errorbar([s + 1 for s in windows], [v.value for v in vals], yerr=[v.std or 0 for v in vals],
-                    marker="o", label=how)
+        vals = [
+            long_ev.scores[f"{how} t={s + 1}..{s + cfg.frames}"][metric]
+            for s in windows
+        ]
+        ax.errorbar(
+            [s + 1 for s in windows],
+            [v.value for v in vals],
+            yerr=[v.std or 0 for v in vals],
+            marker="o",
+            label=how,
+        )
 for ax, metric in zip(axes, ("FVD-syn", "FID-syn")):
-    ax.axhline(long_ev.scores["still real frame"][metric].value, color="C3", ls=":", label="still frame")
-    ax.axhline(long_ev.scores["real vs reference (floor)"][metric].value, color="gray", ls="--",
-               label="floor")
-    ax.set_xlabel("first frame of the window"); ax.set_ylabel(metric); ax.legend(fontsize=7)
+    ax.axhline(
+        long_ev.scores["still real frame"][metric].value,
+        color="C3",
+        ls=":",
+        label="still frame",
+    )
+    ax.axhline(
+        long_ev.scores["real vs reference (floor)"][metric].value,
+        color="gray",
+        ls="--",
+        label="floor",
+    )
+    ax.set_xlabel("first frame of the window")
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=7)
 plt.show()
 first, last = windows[0], windows[-1]
-claims["Sec. 4.4: unrolling beyond the training length keeps frame quality (FID-syn of the last window "
-       "not worse than the first)"] = long_ev.compare(
-    f"unrolled t={last + 1}..{last + cfg.frames}", f"unrolled t={first + 1}..{first + cfg.frames}", "FID-syn")
+claims[
+    "Sec. 4.4: unrolling beyond the training length keeps frame quality "
+    "(FID-syn of the last window "
+    "not worse than the first)"
+] = long_ev.compare(
+    f"unrolled t={last + 1}..{last + cfg.frames}",
+    f"unrolled t={first + 1}..{first + cfg.frames}",
+    "FID-syn",
+)
 results["long_sequences"] = long_ev.to_dict()
 
 # %% [markdown]
@@ -799,10 +1108,19 @@ results["long_sequences"] = long_ev.to_dict()
 
 # %%
 inputs = mh.sampling.draw_inputs(G_img, G_M_main, 4, cfg.frames, seed=cfg.seed + 600)
-same_motion = mh.sampling.swap(inputs, content_from=torch.arange(4), motion_from=torch.zeros(4, dtype=int))
-same_content = mh.sampling.swap(inputs, content_from=torch.zeros(4, dtype=int), motion_from=torch.arange(4))
-for what, inp in (("one motion, four faces", same_motion), ("one face, four motions", same_content)):
-    clips = mh.sampling.render(G_img, mh.sampling.trajectories(G_M_main, inp), inp.noise).cpu()
+same_motion = mh.sampling.swap(
+    inputs, content_from=torch.arange(4), motion_from=torch.zeros(4, dtype=int)
+)
+same_content = mh.sampling.swap(
+    inputs, content_from=torch.zeros(4, dtype=int), motion_from=torch.arange(4)
+)
+for what, inp in (
+    ("one motion, four faces", same_motion),
+    ("one face, four motions", same_content),
+):
+    clips = mh.sampling.render(
+        G_img, mh.sampling.trajectories(G_M_main, inp), inp.noise
+    ).cpu()
     vl.viz.show_video(clips, caption=what, columns=4)
 
 # %% [markdown]
@@ -821,62 +1139,136 @@ if pretrained:
     G_sky = vl.nn.freeze(sg.Generator(sizes))
     ch.load_pretrained("image_sky", G_sky)
     G_sky = G_sky.to(device)
-    pca_sky = mh.style_space_pca(G_sky.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed,
-                                 device=device)
+    pca_sky = mh.style_space_pca(
+        G_sky.mapping,
+        cfg.style_dim,
+        samples=cfg.pca_samples,
+        seed=cfg.seed,
+        device=device,
+    )
     M_sky = ch.build_motion_generator(cfg, pca_sky)
     ch.load_pretrained("motion_sky", M_sky)
-else:   # smoke: tiny live networks, so that every cell runs
+else:  # smoke: tiny live networks, so that every cell runs
     sky_frames = ch.image_set(cfg, "sky", "train", cfg.train_videos * cfg.frames)
-    G_sky = ch.ema_generator(ch.train_image_generator(
-        cfg, sky_frames, steps=cfg.image_steps, run_dir=run_root / "image_sky_live", device=device))
+    G_sky = ch.ema_generator(
+        ch.train_image_generator(
+            cfg,
+            sky_frames,
+            steps=cfg.image_steps,
+            run_dir=run_root / "image_sky_live",
+            device=device,
+        )
+    )
     G_sky = G_sky.to(device)
-    pca_sky = mh.style_space_pca(G_sky.mapping, cfg.style_dim, samples=cfg.pca_samples, seed=cfg.seed,
-                                 device=device)
-    M_sky = ch.train_motion_generator(
-        cfg, G_sky, pca_sky, ch.video_set(cfg, "sky", "train", cfg.train_videos, cache=True),
-        steps=cfg.motion_steps, run_dir=run_root / "motion_sky_live", device=device).parts["motion"].model
+    pca_sky = mh.style_space_pca(
+        G_sky.mapping,
+        cfg.style_dim,
+        samples=cfg.pca_samples,
+        seed=cfg.seed,
+        device=device,
+    )
+    M_sky = (
+        ch.train_motion_generator(
+            cfg,
+            G_sky,
+            pca_sky,
+            ch.video_set(cfg, "sky", "train", cfg.train_videos, cache=True),
+            steps=cfg.motion_steps,
+            run_dir=run_root / "motion_sky_live",
+            device=device,
+        )
+        .parts["motion"]
+        .model
+    )
 M_sky = M_sky.to(device).eval()
 sky_test = ch.video_set(cfg, "sky", "test", 2 * cfg.prediction_videos)
-sky_real, sky_reference = sky_test[:cfg.prediction_videos], sky_test[cfg.prediction_videos:]
-perceptual = (vl.nn.load_perceptual("vgg16", device=device) if cfg.inversion_perceptual > 0 else None)
-w_inv, inv_history = mh.invert(G_sky.synthesis, sky_real[:, 0].to(device), pca_sky.mean.to(device),
-                               steps=cfg.inversion_steps, perceptual=perceptual,
-                               perceptual_weight=cfg.inversion_perceptual)
+sky_real, sky_reference = (
+    sky_test[: cfg.prediction_videos],
+    sky_test[cfg.prediction_videos :],
+)
+perceptual = (
+    vl.nn.load_perceptual("vgg16", device=device)
+    if cfg.inversion_perceptual > 0
+    else None
+)
+w_inv, inv_history = mh.invert(
+    G_sky.synthesis,
+    sky_real[:, 0].to(device),
+    pca_sky.mean.to(device),
+    steps=cfg.inversion_steps,
+    perceptual=perceptual,
+    perceptual_weight=cfg.inversion_perceptual,
+)
 zero = G_sky.synthesis.make_noise(len(w_inv), device=device, zero=True)
 with torch.no_grad():
-    codes_sky = M_sky(w_inv, cfg.frames, generator=torch.Generator().manual_seed(cfg.seed + 700)).codes
-predicted = mh.sampling.render(G_sky, codes_sky, zero).cpu()          # frame 1 = G(w*)
+    codes_sky = M_sky(
+        w_inv, cfg.frames, generator=torch.Generator().manual_seed(cfg.seed + 700)
+    ).codes
+predicted = mh.sampling.render(G_sky, codes_sky, zero).cpu()  # frame 1 = G(w*)
 timings["prediction_s"] = time.perf_counter() - t0
-upper = {"PSNR": float(vl.metrics.psnr(predicted[:, 0], sky_real[:, 0]).mean()),
-         "SSIM": float(vl.metrics.ssim(predicted[:, 0], sky_real[:, 0]).mean())}
+upper = {
+    "PSNR": float(vl.metrics.psnr(predicted[:, 0], sky_real[:, 0]).mean()),
+    "SSIM": float(vl.metrics.ssim(predicted[:, 0], sky_real[:, 0]).mean()),
+}
 plt.figure(figsize=(5, 2.4))
-plt.plot(inv_history); plt.yscale("log"); plt.xlabel("step"); plt.title("Eq. 8 loss", fontsize=9)
+plt.plot(inv_history)
+plt.yscale("log")
+plt.xlabel("step")
+plt.title("Eq. 8 loss", fontsize=9)
 plt.show()
-vl.viz.show_video(torch.cat([sky_real[:4], predicted[:4]]), columns=4,
-                  caption="sky: true clips (top), predicted from the inverted first frame (bottom)")
-pred_ev = vl.metrics.evaluate(real=sky_real, samples={"MoCoGAN-HD (inverted)": predicted[:, None]},
-                              cond_frames=1, reference=sky_reference, draws=cfg.draws,
-                              skip=("FVD", "KVD-syn", "DIV-syn", "FVD*-syn"), device=device,
-                              protocol={"world": "sky", "split": "test", **world_protocol,
-                                        "inversion": f"Eq. 8, {cfg.inversion_steps} Adam steps, "
-                                                     f"perceptual weight {cfg.inversion_perceptual}"})
+vl.viz.show_video(
+    torch.cat([sky_real[:4], predicted[:4]]),
+    columns=4,
+    caption="sky: true clips (top), predicted from the inverted first frame (bottom)",
+)
+pred_ev = vl.metrics.evaluate(
+    real=sky_real,
+    samples={"MoCoGAN-HD (inverted)": predicted[:, None]},
+    cond_frames=1,
+    reference=sky_reference,
+    draws=cfg.draws,
+    skip=("FVD", "KVD-syn", "DIV-syn", "FVD*-syn"),
+    device=device,
+    protocol={
+        "world": "sky",
+        "split": "test",
+        **world_protocol,
+        "inversion": f"Eq. 8, {cfg.inversion_steps} Adam steps, "
+        f"perceptual weight {cfg.inversion_perceptual}",
+    },
+)
 pred_ev
 
 # %%
-paper_tab3 = {"Up-B": (25.367, 0.781), "MDGAN": (13.840, 0.581), "DTVNet": (21.953, 0.531),
-              "MoCoGAN-HD": (22.286, 0.688)}
+paper_tab3 = {
+    "Up-B": (25.367, 0.781),
+    "MDGAN": (13.840, 0.581),
+    "DTVNet": (21.953, 0.531),
+    "MoCoGAN-HD": (22.286, 0.688),
+}
 print("paper, Tab. 3 (Sky time-lapse 128x128, PSNR dB / SSIM):", paper_tab3)
 ours_psnr = pred_ev.scores["MoCoGAN-HD (inverted)"]["PSNR mean-of-K"].value
 ours_ssim = pred_ev.scores["MoCoGAN-HD (inverted)"]["SSIM mean-of-K"].value
-print(f"ours (sky {cfg.size}x{cfg.size}, {cfg.prediction_videos} test clips): Up-B {upper['PSNR']:.2f} dB / "
-      f"{upper['SSIM']:.3f}; prediction {ours_psnr:.2f} dB / {ours_ssim:.3f}; copy first frame "
-      f"{pred_ev.scores['copy last frame']['PSNR mean-of-K'].value:.2f} dB / "
-      f"{pred_ev.scores['copy last frame']['SSIM mean-of-K'].value:.3f}")
+print(
+    f"ours (sky {cfg.size}x{cfg.size}, {cfg.prediction_videos} test clips): "
+    f"Up-B {upper['PSNR']:.2f} dB / {upper['SSIM']:.3f}; "
+    f"prediction {ours_psnr:.2f} dB / {ours_ssim:.3f}; copy first frame "
+    f"{pred_ev.scores['copy last frame']['PSNR mean-of-K'].value:.2f} dB / "
+    f"{pred_ev.scores['copy last frame']['SSIM mean-of-K'].value:.3f}"
+)
 claims["Tab. 3: prediction stays below its inversion upper bound Up-B (PSNR)"] = {
-    "prediction": ours_psnr, "up_b": upper["PSNR"], "reproduced": ours_psnr <= upper["PSNR"]}
-claims["Tab. 3: prediction by inversion beats holding the true first frame still (PSNR)"] = (
-    pred_ev.compare("MoCoGAN-HD (inverted)", "copy last frame", "PSNR mean-of-K"))
-results["prediction"] = {"evaluation": pred_ev.to_dict(), "up_b": upper, "paper_tab3": paper_tab3}
+    "prediction": ours_psnr,
+    "up_b": upper["PSNR"],
+    "reproduced": ours_psnr <= upper["PSNR"],
+}
+claims[
+    "Tab. 3: prediction by inversion beats holding the true first frame still (PSNR)"
+] = pred_ev.compare("MoCoGAN-HD (inverted)", "copy last frame", "PSNR mean-of-K")
+results["prediction"] = {
+    "evaluation": pred_ev.to_dict(),
+    "up_b": upper,
+    "paper_tab3": paper_tab3,
+}
 
 # %% [markdown]
 # ## 8. Does our run reproduce the paper's claims?
@@ -889,30 +1281,55 @@ NOT_WORSE = ("Sec. 4.4", "cross-domain: later frames")
 
 
 def decide(name, v):
-    """-> (reproduced, resolved, numbers) for a Verdict, a paired_verdict dict or a plain check."""
+    """-> (reproduced, resolved, numbers) of a Verdict, paired_verdict or check."""
     if isinstance(v, vl.metrics.evaluation.Verdict):
-        if name.startswith(NOT_WORSE):          # "A is not worse than B": fails only if B resolvedly wins
+        if name.startswith(
+            NOT_WORSE
+        ):  # "A is not worse than B": fails only if B resolvedly wins
             return not (v.resolved and v.winner == v.b), v.resolved, v.text
         return v.resolved and v.winner == v.a, v.resolved, v.text
     if "a_better" in v:
-        text = (f"{v['a']:.4g} vs {v['b']:.4g} (difference {v['difference']:+.4g}, std "
-                f"{v['std'] if v['std'] is None else round(v['std'], 5)} over {v['draws']} paired draws)")
+        text = (
+            f"{v['a']:.4g} vs {v['b']:.4g} (difference {v['difference']:+.4g}, std "
+            f"{v['std'] if v['std'] is None else round(v['std'], 5)} "
+            f"over {v['draws']} paired draws)"
+        )
         return bool(v["resolved"] and v["a_better"]), bool(v["resolved"]), text
-    return bool(v["reproduced"]), True, ", ".join(f"{k} {x:.4g}" for k, x in v.items()
-                                                  if isinstance(x, float))
+    return (
+        bool(v["reproduced"]),
+        True,
+        ", ".join(f"{k} {x:.4g}" for k, x in v.items() if isinstance(x, float)),
+    )
 
 
 claim_table = {}
 for name, v in claims.items():
     ok, resolved, numbers = decide(name, v)
-    status = ("REPRODUCED" if ok and (resolved or not name.startswith(NOT_WORSE))
-              else "REPRODUCED (no resolved loss)" if ok else
-              "NOT REPRODUCED" if resolved else "NOT RESOLVED")
-    claim_table[name] = {"status": status, "reproduced": bool(ok), "resolved": bool(resolved),
-                         "numbers": numbers}
+    status = (
+        "REPRODUCED"
+        if ok and (resolved or not name.startswith(NOT_WORSE))
+        else "REPRODUCED (no resolved loss)"
+        if ok
+        else "NOT REPRODUCED"
+        if resolved
+        else "NOT RESOLVED"
+    )
+    claim_table[name] = {
+        "status": status,
+        "reproduced": bool(ok),
+        "resolved": bool(resolved),
+        "numbers": numbers,
+    }
     print(f"{status:<29} {name}\n{'':<30}{numbers}")
-counts = {s: sum(1 for c in claim_table.values() if c["status"] == s) for s in
-          ("REPRODUCED", "REPRODUCED (no resolved loss)", "NOT REPRODUCED", "NOT RESOLVED")}
+counts = {
+    s: sum(1 for c in claim_table.values() if c["status"] == s)
+    for s in (
+        "REPRODUCED",
+        "REPRODUCED (no resolved loss)",
+        "NOT REPRODUCED",
+        "NOT RESOLVED",
+    )
+}
 print(counts)
 
 # %% [markdown]
@@ -925,20 +1342,48 @@ print(counts)
 timings["chapter_s"] = time.perf_counter() - chapter_started
 for k, v in timings.items():
     print(f"  {k:<24} {v:10.1f}")
-results.update({
-    "video_evaluation": video_ev.to_dict(),
-    "acd_syn": {k: {"draws": v, "mean": float(np.mean(v))} for k, v in acd.items()},
-    "paper_tab5": paper_tab5, "paper_tab2": paper_tab2,
-    "claims": claim_table, "claim_counts": counts, "timings": timings,
-    "shipped": {"image_faces": {k: image_info.get(k) for k in ("steps", "cpu_minutes", "commit", "command")},
-                **{v: {k: i.get(k) for k in ("steps", "cpu_minutes", "commit")}
-                   for v, i in motion_infos.items()}} if pretrained else {},
-})
-protocol = {"worlds": {"in-domain": "faces", "cross-domain content": "faces_b", "prediction": "sky"},
-            "size": cfg.size, "frames": cfg.frames, "eval_videos": cfg.eval_videos, "draws": cfg.draws,
-            "features": "SynVideo (syn-video): FVD-syn, KVD-syn, FID-syn, ACD-syn", "seed": cfg.seed,
-            "models": {"image": ch.image_config(cfg).to_dict(), "motion": motion_sizes.__dict__},
-            "pretrained": pretrained, "config": cfg.to_dict()}
+results.update(
+    {
+        "video_evaluation": video_ev.to_dict(),
+        "acd_syn": {k: {"draws": v, "mean": float(np.mean(v))} for k, v in acd.items()},
+        "paper_tab5": paper_tab5,
+        "paper_tab2": paper_tab2,
+        "claims": claim_table,
+        "claim_counts": counts,
+        "timings": timings,
+        "shipped": {
+            "image_faces": {
+                k: image_info.get(k)
+                for k in ("steps", "cpu_minutes", "commit", "command")
+            },
+            **{
+                v: {k: i.get(k) for k in ("steps", "cpu_minutes", "commit")}
+                for v, i in motion_infos.items()
+            },
+        }
+        if pretrained
+        else {},
+    }
+)
+protocol = {
+    "worlds": {
+        "in-domain": "faces",
+        "cross-domain content": "faces_b",
+        "prediction": "sky",
+    },
+    "size": cfg.size,
+    "frames": cfg.frames,
+    "eval_videos": cfg.eval_videos,
+    "draws": cfg.draws,
+    "features": "SynVideo (syn-video): FVD-syn, KVD-syn, FID-syn, ACD-syn",
+    "seed": cfg.seed,
+    "models": {
+        "image": ch.image_config(cfg).to_dict(),
+        "motion": motion_sizes.__dict__,
+    },
+    "pretrained": pretrained,
+    "config": cfg.to_dict(),
+}
 path = vl.reproduce.write_results("mocogan_hd", cfg.profile, results, protocol)
 print("wrote", path)
 
@@ -986,23 +1431,31 @@ print("wrote", path)
 #
 # Three pieces to write yourself; `check` compares each with an independent reference on random inputs.
 
+
 # %% tags=["exercise"]
 def modulated_conv(x, weight, scales, demodulate):
-    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in] -> [N, out, H, W]."""
+    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
+    -> [N, out, H, W]."""
     raise NotImplementedError
 
 
 vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
 
+
 # %% tags=["solution", "hide-cell"]
 def modulated_conv(x, weight, scales, demodulate):
-    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in] -> [N, out, H, W]."""
+    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
+    -> [N, out, H, W]."""
     n, c, h, w_ = x.shape
-    w = weight[None] * scales[:, None, :, None, None]                  # [N, out, in, k, k]
+    w = weight[None] * scales[:, None, :, None, None]  # [N, out, in, k, k]
     if demodulate:
         w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
-    out = torch.nn.functional.conv2d(x.reshape(1, n * c, h, w_), w.reshape(-1, c, *weight.shape[2:]),
-                                     padding=weight.shape[-1] // 2, groups=n)
+    out = torch.nn.functional.conv2d(
+        x.reshape(1, n * c, h, w_),
+        w.reshape(-1, c, *weight.shape[2:]),
+        padding=weight.shape[-1] // 2,
+        groups=n,
+    )
     return out.reshape(n, -1, h, w_)
 
 
@@ -1013,18 +1466,22 @@ vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
 # function of the per-component standard deviations `std [K]` and `lambda`? (Reason about `tanh` and the rows
 # of `U`; no network is needed.)
 
+
 # %% tags=["exercise"]
 def max_step(std, lam):
-    """The largest possible ||z_{t+1} - z_t|| of Eq. 2 (official form) -> a 0-d tensor."""
-    return lam * std.sum()            # a guess: is it right?
+    """The largest possible ||z_{t+1} - z_t|| of Eq. 2 (official form): 0-d tensor."""
+    return lam * std.sum()  # a guess: is it right?
 
 
 vl.exercises.check("mocogan_hd.max_step", max_step)
 
+
 # %% tags=["solution", "hide-cell"]
 def max_step(std, lam):
-    """The largest possible ||z_{t+1} - z_t|| of Eq. 2 (official form) -> a 0-d tensor."""
-    return lam * torch.linalg.vector_norm(std)   # orthonormal rows keep the norm; |tanh| -> 1
+    """The largest possible ||z_{t+1} - z_t|| of Eq. 2 (official form): 0-d tensor."""
+    return lam * torch.linalg.vector_norm(
+        std
+    )  # orthonormal rows keep the norm; |tanh| -> 1
 
 
 vl.exercises.check("mocogan_hd.max_step", max_step)
@@ -1034,6 +1491,7 @@ vl.exercises.check("mocogan_hd.max_step", max_step)
 # generator before training the motion generator. The checker runs it on small networks. Find out why it fails,
 # fix it, then train G_M for a few steps with your frozen generator (section 5) and check with
 # `vl.nn.changed_since` that the generator did not move.
+
 
 # %% tags=["exercise"]
 def toggle_grad(model, on):
@@ -1045,11 +1503,12 @@ def toggle_grad(model, on):
 
 vl.exercises.check("mocogan_hd.toggle_grad", toggle_grad)
 
+
 # %% tags=["solution", "hide-cell"]
 def toggle_grad(model, on):
     """Switch every parameter's gradient on or off; return the flags it leaves."""
     for p in model.parameters():
-        p.requires_grad_(on)          # `required_grad` only created a new, unused attribute
+        p.requires_grad_(on)  # `required_grad` only created a new, unused attribute
     return [p.requires_grad for p in model.parameters()]
 
 
