@@ -121,7 +121,7 @@ cfg = vl.config.resolve(
 )
 cfg = cfg.validate()
 device = vl.runtime.start(cfg)
-run_root = vl.paths.runs_dir() / f"mocogan_hd-{cfg.profile}-seed{cfg.seed}"
+run_root = vl.config.run_dir(cfg)  # runs/mocogan_hd-<profile>-<key of config + code>
 pretrained = cfg.use_pretrained
 timings: dict[str, float] = {}
 results: dict = {}
@@ -1283,11 +1283,9 @@ NOT_WORSE = ("Sec. 4.4", "cross-domain: later frames")
 def decide(name, v):
     """-> (reproduced, resolved, numbers) of a Verdict, paired_verdict or check."""
     if isinstance(v, vl.metrics.evaluation.Verdict):
-        if name.startswith(
-            NOT_WORSE
-        ):  # "A is not worse than B": fails only if B resolvedly wins
-            return not (v.resolved and v.winner == v.b), v.resolved, v.text
-        return v.resolved and v.winner == v.a, v.resolved, v.text
+        if name.startswith(NOT_WORSE):  # fails only if B wins, resolved
+            return v.a_better is not False, v.resolved, v.text
+        return v.a_better is True, v.resolved, v.text
     if "a_better" in v:
         text = (
             f"{v['a']:.4g} vs {v['b']:.4g} (difference {v['difference']:+.4g}, std "
