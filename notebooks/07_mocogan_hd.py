@@ -536,7 +536,7 @@ out = G_M(z1, 5)
 my_lm = -F.cosine_similarity(out.noise_pred, out.noise, dim=-1).mean()
 torch.testing.assert_close(my_lm, mh.mutual_information_loss(out.noise_pred, out.noise))
 print(
-    f"L_m at initialisation: {float(my_lm):+.3f} (cosine of random vectors is about 0)"
+    f"L_m at initialisation: {float(my_lm.detach()):+.3f} (cosine of random vectors is about 0)"
 )
 
 # %% [markdown]
