@@ -380,9 +380,11 @@ def _git_commit() -> str:
 
 
 def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Path | None = None,
-             device=None) -> list[Path]:
+             device=None, curves: bool = True) -> list[Path]:
     """Train the shipped checkpoints (resumable: each stage's run lives in ``runs/mocogan_hd-pretrain-<profile>``;
-    rerunning continues it). Stages run in :data:`STAGES` order; a motion stage needs its image stage's file."""
+    rerunning continues it, or only rewrites the files when it is complete). Stages run in :data:`STAGES`
+    order; a motion stage needs its image stage's file. ``curves``: measure each image stage's FID-syn against
+    CPU-minutes (needs the SynVideo feature network; ``False`` leaves the curve for a later call)."""
     import time
 
     cfg = vl_config.resolve(MoCoGANHDChapterConfig, {"profile": profile}).validate()
@@ -405,7 +407,7 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
             result = train_image_generator(cfg, images, steps=steps, run_dir=root / stage, device=device,
                                            desc=stage, snapshot_every=cfg.curve_every)
             module = ema_generator(result)
-            extra = {"curve": image_curve(cfg, world, root / stage, device=device)}
+            extra = {"curve": image_curve(cfg, world, root / stage, device=device) if curves else []}
         else:
             G = sg.Generator(image_config(cfg))
             load_pretrained(stage_of("image", world), G, folder)
