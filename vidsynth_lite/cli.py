@@ -37,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
 
         from vidsynth_lite.chapters import CHAPTERS
 
-        module = importlib.import_module(f"vidsynth_lite.chapters.{CHAPTERS[args.chapter].module}")
+        modules = {n: importlib.import_module(f"vidsynth_lite.chapters.{c.module}") for n, c in CHAPTERS.items()}
+        module = modules.get(args.chapter)
+        if not hasattr(module, "pretrain"):
+            known = sorted(n for n, m in modules.items() if hasattr(m, "pretrain"))
+            print(f"error: chapter {args.chapter!r} has no pretrain(); chapters that ship checkpoints: {known}",
+                  file=sys.stderr)
+            return 2
         for path in module.pretrain(args.profile, stages=args.stage):
             print(path)
         return 0
