@@ -46,12 +46,14 @@ class MoCoGANHDChapterConfig(ChapterConfig):
     channel_max: int = param(64, "most channels of any resolution (paper: 512)", min=4)
     image_batch: int = param(16, "image GAN batch (paper: 32)", min=2)
     image_steps: int = param(150, "image GAN steps trained live in the chapter", min=1)
-    image_lr: float = param(0.002, "Adam learning rate of G and D (paper: 0.002)", min=1e-6, max=1.0)
-    r1_gamma: float = param(0.05, "R1 weight gamma (paper: 10 at 1024x1024 FFHQ)", min=0.0)
+    image_lr: float = param(0.0025, "Adam learning rate of G and D (paper: 0.002; StyleGAN2-ADA's 32x32 "
+                            "CIFAR-10 setting: 0.0025)", min=1e-6, max=1.0)
+    r1_gamma: float = param(0.01, "R1 weight gamma (paper: 10 at 1024x1024 FFHQ; 0.01 at 32x32 CIFAR-10)", min=0.0)
     r1_every: int = param(16, "lazy R1 interval (paper: 16)", min=1)
     pl_weight: float = param(0.0, "path-length weight (paper: 2; 0 at lite: its extra backward pass)", min=0.0)
     pl_every: int = param(4, "lazy path-length interval (paper: 4)", min=1)
-    mixing: float = param(0.9, "style-mixing probability (paper: 0.9)", min=0.0, max=1.0)
+    mixing: float = param(0.0, "style-mixing probability (paper: 0.9; 0 in StyleGAN2-ADA's 32x32 setting)",
+                          min=0.0, max=1.0)
     ema_kimg: float = param(2.0, "generator EMA half-life in thousands of images (paper: 10)", min=0.01)
     # style-space PCA
     pca_samples: int = param(20000, "mapped codes for the PCA (official code: 100 000)", min=16)
