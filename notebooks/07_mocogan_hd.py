@@ -37,8 +37,9 @@
 #    frame on `sky` (Tab. 3).
 #
 # At `lite` everything runs at 32x32 on a 2-core CPU. A few CPU-minutes of live training show the process;
-# the same recipes trained longer (`python -m vidsynth_lite pretrain mocogan_hd`) ship with the book as small
-# checkpoints, and the chapter shows both. `full` (`configs/mocogan_hd/full.yaml`) holds the paper's sizes.
+# the same recipes trained longer (`python -m vidsynth_lite pretrain mocogan_hd`) are meant to ship as small
+# checkpoints, and with `use_pretrained` on the chapter shows both (they are not built yet: `lite` runs on
+# the live networks). `full` (`configs/mocogan_hd/full.yaml`) holds the paper's sizes.
 
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
@@ -48,7 +49,7 @@ frames = None  # frames per training clip
 train_videos = None  # training clips per world
 style_dim = None  # w dimension
 n_mlp = None  # mapping-network layers
-channel_base = None  # channels(res) = min(channel_max, channel_base / res)
+channel_base = None  # channels at resolution res: min(channel_max, channel_base / res)
 channel_max = None  # most channels at any resolution
 image_batch = None  # image GAN batch
 image_steps = None  # image GAN steps trained live
@@ -287,8 +288,9 @@ show_images(
 
 # %% [markdown]
 # A few hundred steps give colour blobs in the right places at best. The same recipe trained for
-# `pretrain_image_steps` steps ships with the book; the chapter loads it next (unless `use_pretrained` is off,
-# as at `smoke`, where the live networks are used everywhere).
+# `pretrain_image_steps` steps (`python -m vidsynth_lite pretrain mocogan_hd`) is loaded next when
+# `use_pretrained` is on; otherwise (`smoke`, and `lite` until those checkpoints are built) the live
+# networks are used everywhere and the rows that need the longer runs are reported as not tested.
 
 # %%
 if pretrained:
@@ -649,9 +651,9 @@ for ax, keys in zip(
 plt.show()
 
 # %% [markdown]
-# The live run is short. The same recipe trained for `pretrain_motion_steps` steps ships with the book, for
-# the full model and for each ablation of Tab. 5 (each from the same seed and data, only the switched-off term
-# differs).
+# The live run is short. With `use_pretrained` on, the same recipe trained for `pretrain_motion_steps` steps
+# is loaded for the full model and for each ablation of Tab. 5 (each from the same seed and data, only the
+# switched-off term differs); without it, only the live full model is measured.
 
 # %%
 VARIANT_STAGES = {

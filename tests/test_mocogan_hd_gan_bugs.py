@@ -175,3 +175,21 @@ def test_quality_matching_takes_the_first_frame_as_real_and_a_later_frame_as_fak
     torch.testing.assert_close(real_scores, torch.ones(2))               # the first frames, as real
     torch.testing.assert_close(fake_scores, -torch.ones(2))              # later frames, as fake
     assert float(state["losses"]["D_I"]) == pytest.approx(0.0)
+
+
+def test_video_gradient_penalty_is_the_official_per_voxel_form():
+    """``compute_gradient_penalty_T`` takes the gradient's norm over the channel axis (one per voxel). For a
+    D_V that scores ``sum_c a_c x_c`` at every voxel, that norm is ``||a||`` everywhere: the penalty is
+    ``(||a|| - 1)^2``; the norm over the whole clip would give ``(sqrt(T H W) ||a|| - 1)^2`` instead."""
+    a = torch.tensor([0.3, -0.2, 0.1, 0.5, 0.4, -0.6])                 # 6 channels: [x_1, x_t] pairs
+
+    class State(dict):
+        def update(self, name, loss):
+            self.setdefault("losses", {})[name] = loss.detach()
+
+    d_v = mh.VideoDiscriminator(mh.VideoDiscriminatorConfig(base_channels=2))
+    d_v.logits = lambda x: [(x * a.view(1, -1, 1, 1, 1)).sum(1, keepdim=True)] * 2   # two scales, same map
+    state = State(D_V=d_v)
+    settings = mh_training.StepSettings(frames=5, image_discriminator=False, video_loss="ralsgan")
+    logs = mh_training.update_discriminators(state, _clips(2, 6), _clips(2, 7), settings)
+    assert float(logs["gp"]) == pytest.approx(float((a.norm() - 1) ** 2), rel=1e-5)

@@ -357,6 +357,11 @@ def _roundtrip(module: torch.nn.Module, half_state: dict) -> torch.nn.Module:
 def load_pretrained(stage: str, module: torch.nn.Module, folder: Path | None = None) -> dict:
     """Load a shipped checkpoint into ``module`` (strictly; its config must equal the module's) -> its info."""
     folder = Path(folder or PRETRAINED_DIR)
+    if not (folder / f"{stage}.safetensors").is_file():
+        raise FileNotFoundError(f"{stage}: no shipped checkpoint {folder / f'{stage}.safetensors'}; build it with "
+                                + PRETRAIN_COMMAND.format(profile="lite").replace("[--stage NAME ...]",
+                                                                                  f"--stage {stage}")
+                                + ", or run the chapter with use_pretrained false")
     state, meta = vl_io.load_weights(folder / f"{stage}.safetensors")
     want = json.loads(json.dumps(asdict(module.cfg)))
     if meta["config"].get("model") != want:

@@ -22,8 +22,24 @@ image domain exist), two augmentations of one generated frame. After D_I's step 
 memory bank as negatives for later steps.
 
 Losses: D_I uses the hinge loss (the official code); D_V uses ``video_loss`` -- ``"ralsgan"`` (the official
-code's relativistic-average LSGAN with a gradient penalty of weight ``gp_weight``) or ``"nonsaturating"`` (the
-standard objective that Eq. 4 writes). Every random draw uses the global generator (saved in checkpoints).
+code's relativistic-average LSGAN with its gradient penalty of weight ``gp_weight``: the norm of the input
+gradient over the channel axis, one per voxel, as ``compute_gradient_penalty_T`` computes it) or
+``"nonsaturating"`` (the standard objective that Eq. 4 writes). Every random draw uses the global generator
+(saved in checkpoints).
+
+Where this step differs from the official code (the paper says nothing on these points):
+
+- the clips D_V sees are mirrored left-right per clip with probability 1/2; the official ``flip_video`` instead
+  reverses the *time* axis of the whole batch with probability 1/2 (which would hide the arrow of time from
+  D_V);
+- the D step scores the clips of the last G_M step (generated before that update, detached); the official
+  ``D_step`` draws a fresh batch (one more generator pass per step);
+- in-domain, the official code replaces D_I by a 2D PatchGAN on ``[x_1, x_t]`` pairs of real and generated
+  videos (relativistic LSGAN, no contrastive loss); we follow the paper (Sec. 3.2): Eq. 5's quality matching
+  and Eq. 6's content matching in both settings;
+- the memory bank holds one queue of the momentum encoder's projections of the step's contrastive views (real
+  frames in-domain, generated later frames across domains); the official cross-domain code keeps two, one for
+  first frames and one for later frames, each with its own loss.
 """
 
 from __future__ import annotations
@@ -162,7 +178,9 @@ def update_discriminators(state, real: torch.Tensor, fake: torch.Tensor, setting
     d_v = _video_d_loss(settings, _video_scores(D_V, real), _video_scores(D_V, fake))
     logs = {"d_video": d_v.detach()}
     if settings.video_loss == "ralsgan" and settings.gp_weight > 0:
-        gp = vnn.wgan_gp_penalty(lambda x: D_V.logits(x), D_V.prepare(real), D_V.prepare(fake))
+        # the official code's penalty: per scale, the gradient norm over the channel axis only (one norm per
+        # voxel of [B, C, T, H, W]), (norm - 1)^2 averaged, then averaged over the scales
+        gp = vnn.wgan_gp_penalty(lambda x: D_V.logits(x), D_V.prepare(real), D_V.prepare(fake), norm_dims=(1,))
         d_v = d_v + settings.gp_weight * gp
         logs["gp"] = gp.detach()
     state.update("D_V", d_v)
