@@ -73,3 +73,20 @@ def test_save_and_load_round_trip(tmp_path, lite):
         torch.testing.assert_close(b, a.half().float(), msg=name)            # fp16 on disk
     assert math.isclose(ch.fingerprint_sample(twin.eval(), cfg), info["fingerprint"], rel_tol=1e-6)
     assert json.loads((tmp_path / "image_faces.json").read_text())["stage"] == "image_faces"
+
+
+def test_pretrain_command_line(capsys, monkeypatch):
+    """``python -m vidsynth_lite pretrain mocogan_hd ...`` reaches :func:`ch.pretrain_main` with the chapter's own
+    arguments; an unknown stage and a chapter without checkpoints are clear errors."""
+    from vidsynth_lite import cli
+
+    seen = {}
+    monkeypatch.setattr(ch, "pretrain", lambda profile, stages=None, curves=True: seen.update(
+        profile=profile, stages=stages, curves=curves) or [])
+    assert cli.main(["pretrain", "mocogan_hd", "--profile", "smoke", "--stage", "image_sky", "--no-curves"]) == 0
+    assert seen == {"profile": "smoke", "stages": ["image_sky"], "curves": False}
+    with pytest.raises(SystemExit):
+        ch.pretrain_main(["--stage", "image_moon"])
+    assert "invalid choice: 'image_moon'" in capsys.readouterr().err
+    assert cli.main(["pretrain", "vqvae"]) == 2
+    assert "has no pretrain_main()" in capsys.readouterr().err

@@ -4,7 +4,7 @@
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
                                             (NOTEBOOK: the .ipynb or its jupytext .py source; -p NAME VALUE
                                             overrides a parameter, checked before anything runs)
-    pretrain CHAPTER --profile P [--stage S] train a chapter's shipped checkpoints (resumable)
+    pretrain CHAPTER [ARGS...]              train a chapter's shipped checkpoints (resumable)
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="override a parameter (value parsed as YAML)")
     pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoints (resumable)")
     pre.add_argument("chapter", help="a chapter with a pretrain() function, e.g. mocogan_hd")
-    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
-    pre.add_argument("--stage", action="append", default=None, help="train only these stages (repeatable)")
+    pre.add_argument("args", nargs=argparse.REMAINDER, help="the chapter's own arguments (see its --help)")
     args = parser.parse_args(argv)
 
     if args.command == "pretrain":
@@ -39,14 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
         modules = {n: importlib.import_module(f"vidsynth_lite.chapters.{c.module}") for n, c in CHAPTERS.items()}
         module = modules.get(args.chapter)
-        if not hasattr(module, "pretrain"):
-            known = sorted(n for n, m in modules.items() if hasattr(m, "pretrain"))
-            print(f"error: chapter {args.chapter!r} has no pretrain(); chapters that ship checkpoints: {known}",
-                  file=sys.stderr)
+        if not hasattr(module, "pretrain_main"):
+            known = sorted(n for n, m in modules.items() if hasattr(m, "pretrain_main"))
+            print(f"error: chapter {args.chapter!r} has no pretrain_main(); chapters that ship checkpoints: "
+                  f"{known}", file=sys.stderr)
             return 2
-        for path in module.pretrain(args.profile, stages=args.stage):
-            print(path)
-        return 0
+        return module.pretrain_main(args.args)
 
     if args.command == "env":
         from vidsynth_lite import runtime

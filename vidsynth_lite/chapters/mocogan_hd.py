@@ -437,6 +437,24 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
     return written
 
 
+def pretrain_main(argv: list[str]) -> int:
+    """``python -m vidsynth_lite pretrain mocogan_hd [--profile P] [--stage NAME ...] [--no-curves]``: parse the
+    arguments, run :func:`pretrain`, print the written files; returns the exit status."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain mocogan_hd",
+                                     description="train chapter 7's checkpoints (resumable)")
+    parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    parser.add_argument("--stage", action="append", default=None, choices=list(STAGES),
+                        help="train only these stages (repeatable; default: all, in order)")
+    parser.add_argument("--no-curves", action="store_true",
+                        help="skip the FID-syn-against-CPU-minutes curve of the image stages")
+    args = parser.parse_args(argv)
+    for path in pretrain(args.profile, stages=args.stage, curves=not args.no_curves):
+        print(path)
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- evaluation
 def pseudo_clips(images: torch.Tensor, frames: int) -> torch.Tensor:
     """Images ``[N, 3, S, S]`` grouped into ``[N // frames, frames, 3, S, S]`` "clips" for the shared
