@@ -89,4 +89,4 @@ def test_pretrain_command_line(capsys, monkeypatch):
         ch.pretrain_main(["--stage", "image_moon"])
     assert "invalid choice: 'image_moon'" in capsys.readouterr().err
     assert cli.main(["pretrain", "vqvae"]) == 2
-    assert "has no pretrain_main()" in capsys.readouterr().err
+    assert "no pretrain for 'vqvae'" in capsys.readouterr().err
