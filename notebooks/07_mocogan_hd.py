@@ -586,8 +586,10 @@ bank.push(torch.arange(8.0, 16.0).reshape(4, 2))  # 8 keys into 6 slots
 print("memory bank, oldest to newest:", bank.ordered()[:, 0].tolist())
 
 aug = mh.augment(real_clips[:8, 0], torch.Generator().manual_seed(cfg.seed))
+# brightness and colour shifts leave [-1, 1]: D_I sees them as they are, the
+# picture shows them clipped
 show_images(
-    torch.cat([real_clips[:8, 0], aug]),
+    torch.cat([real_clips[:8, 0], aug.clamp(-1, 1)]),
     "augmentations (App. A.2.2): originals, then one "
     "view each (cutout + flip / colour / affine)",
 )
