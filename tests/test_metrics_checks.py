@@ -12,7 +12,9 @@ from vidsynth_lite.metrics import (
     fid,
     frechet_distance_from_features,
     frechet_score,
+    fvd,
     inception_score,
+    kvd,
     mmd2_unbiased,
     psnr,
     ssim,
@@ -64,3 +66,29 @@ def test_fid_states_frames_and_clips():
     s = fid(a, b, network=Frames(), draws=2)
     assert s.protocol["metric"] == "FID-syn" and s.protocol["n_real"] == 3 and s.protocol["n_frames"] == 15
     assert s.protocol["frames_per_clip"] == 5 and len(s.draws) == 2
+
+
+class Pooled:
+    """Features of one size whatever the clip length (as I3D's time-averaged logits): only a check can tell."""
+    name, hash, preprocessing = "syn-pooled", "pooled", "none"
+
+    def __call__(self, videos):
+        return videos.mean(dim=(1, 3, 4))                                   # [N, 3]
+
+
+@pytest.mark.parametrize("real, fake, words", [
+    (GOOD, GOOD[:, :2], ["real and fake", "same [T, C, H, W]"]),
+    ([GOOD[:1], GOOD[1:]], [GOOD[:1, :2], GOOD[1:, :2]], ["real and fake", "4 frames", "2 at"]),
+    ([GOOD[:1], GOOD[1:, :2]], [GOOD[:1], GOOD[1:]], ["real: batch 1", "(2, 3, 16, 16)", "same length"]),
+    ([GOOD], [NAN], ["fake (batch 0)", "NaN"]),
+    (GOOD * 127.5 + 127.5, GOOD, ["real:", "[-1, 1]", "uint8"]),
+    (GOOD, GOOD.to(torch.uint8), ["fake:", "dtype torch.uint8"]),
+])
+@pytest.mark.parametrize("metric", [fvd, kvd])
+def test_video_distances_refuse_sets_of_other_clip_lengths_naming_the_set(metric, real, fake, words):
+    """Issue 9: clips of 4 and of 2 frames used to give a number (and a protocol saying 4 frames) when the sets
+    came as iterables of batches; now every batch and both sets are checked, and the message names the set."""
+    with pytest.raises(InputError) as info:
+        metric(real, fake, network=Pooled())
+    for word in words:
+        assert word in str(info.value)

@@ -113,6 +113,30 @@ def test_cli_reproduce_refuses_bad_input_with_one_line_before_running(tmp_path, 
     assert not (tmp_path / "out.ipynb").exists()
 
 
+def test_cli_reproduce_takes_the_notebook_as_the_readme_writes_it(tmp_path, capsys, monkeypatch):
+    """README: 'reproduce notebooks/03_vqvae.ipynb vqvae'. The notebook given (source or .ipynb) is the one run;
+    one that is missing, no chapter's, or another chapter's than the name beside it is one line, before any run."""
+    import vidsynth_lite.reproduce.run as run_module
+    from vidsynth_lite.cli import main
+
+    ran = []
+    monkeypatch.setattr(run_module, "run_chapter", lambda notebook, chapter, profile, *a, **k: ran.append(
+        (notebook, chapter, profile)) or {"metrics": {"a": 1}})
+    source = REPO / "notebooks" / "00_running_the_book.py"
+    for args in ([str(source)], [str(source), "running"], ["running"]):
+        assert main(["reproduce", *args, "--profile", "smoke", "--output", str(tmp_path / "o.ipynb")]) == 0
+    assert [r[1:] for r in ran] == [("running", "smoke")] * 3
+    assert ran[0][0] == ran[1][0] == source and ran[2][0] == REPO / "notebooks" / "00_running_the_book.py"
+    capsys.readouterr()
+    for args, message in [([str(tmp_path / "00_running_the_book.ipynb")], "run 'make notebooks'"),
+                          ([str(source), "vqvae"], "name different chapters"),
+                          (["notebooks/99_mine.py"], "is not a chapter's notebook")]:
+        assert main(["reproduce", *args, "--profile", "smoke"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert len(ran) == 3
+
+
 def test_cli_pretrain_names_the_chapters_that_have_one(capsys, monkeypatch):
     import types
 
@@ -166,6 +190,7 @@ def test_reproduce_accepts_the_jupytext_source(tmp_path):
     import nbformat
 
     cells = nbformat.read(notebook, as_version=4).cells
-    assert notebook.suffix == ".ipynb" and "parameters" in cells[1].metadata["tags"]
+    first_code = next(c for c in cells if c.cell_type == "code")
+    assert notebook.suffix == ".ipynb" and "parameters" in first_code.metadata["tags"]
     with pytest.raises(ValueError, match="neither a notebook"):
         as_notebook(REPO / "pyproject.toml", tmp_path)

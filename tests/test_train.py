@@ -407,6 +407,19 @@ def test_damaged_checkpoints_raise_checkpoint_errors_naming_the_file(tmp_path):
         _fit_tiny(tmp_path, steps=4)
 
 
+def test_a_damaged_latest_json_deleted_as_its_message_advises_resumes_from_the_newest_step(tmp_path):
+    """The message for a damaged latest.json says: delete it to resume from the newest step folder. Without
+    the pointer the run used to start again from step 0 (and overwrite the saved steps)."""
+    _fit_tiny(tmp_path, steps=4)
+    pointer = vl.train.CheckpointStore(tmp_path).root / "latest.json"
+    pointer.write_text('{"step": 4}')
+    with pytest.raises(vl.io.CheckpointError, match=r"delete it to resume from the newest step folder"):
+        _fit_tiny(tmp_path, steps=6)
+    pointer.unlink()
+    assert vl.train.CheckpointStore(tmp_path).latest().name == "step_00000004"
+    assert _fit_tiny(tmp_path, steps=6).resumed_from == 4
+
+
 def test_the_gan_step_in_the_parts_docstring_runs_and_resumes():
     """Chapter authors start from the module docstring's example: it must run as written."""
     import textwrap

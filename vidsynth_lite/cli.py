@@ -5,7 +5,9 @@
     reproduce CHAPTER [--profile P]       run a chapter with papermill at a profile (default: full), one progress
               [-p NAME VALUE ...]         line per section, then its claims and the paper's tables beside ours;
                                           -p overrides a parameter, checked before anything runs; re-running after
-                                          an interruption resumes the chapter's training runs
+                                          an interruption resumes the chapter's training runs. CHAPTER may
+                                          be its notebook instead (notebooks/03_vqvae.py or .ipynb): that
+                                          file is run (a jupytext source is converted first)
     pretrain CHAPTER [ARGS...]            train a chapter's shipped checkpoint (resumable: rerun to finish);
                                           ARGS belong to the chapter (pretrain CHAPTER --help lists them)
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 PROFILES = ("smoke", "lite", "full")
 
@@ -25,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print the environment report")
     rep = sub.add_parser("reproduce", help="run a chapter with papermill at a profile, or --list the chapters")
-    rep.add_argument("chapter", nargs="?", help="a chapter name from --list, e.g. vqvae")
+    rep.add_argument("chapter", nargs="*", metavar="CHAPTER",
+                     help="a chapter name from --list (e.g. vqvae), or its notebook: notebooks/03_vqvae.py, "
+                          "or the .ipynb made by 'make notebooks'")
     rep.add_argument("--list", action="store_true", help="list the chapters, their profiles and tables")
     rep.add_argument("--profile", default="full", help="smoke | lite | full (default: full)")
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
@@ -97,6 +102,25 @@ def _check(args) -> str | None:
 
     if not args.chapter:
         return "name a chapter (python -m vidsynth_lite reproduce --list shows them)"
+    args.notebook = None
+    names = set()
+    for given in args.chapter:   # a chapter's name or its notebook (the README's 'reproduce NOTEBOOK CHAPTER')
+        if Path(given).suffix not in (".py", ".ipynb"):
+            names.add(given)
+            continue
+        by_notebook = {c.notebook: n for n, c in CHAPTERS.items()}
+        if Path(given).stem not in by_notebook:
+            return (f"{given!r} is not a chapter's notebook; expected one of "
+                    f"{[f'notebooks/{nb}.py' for nb in by_notebook]} (see --list)")
+        if not Path(given).is_file():
+            source = f"notebooks/{Path(given).stem}.py"
+            hint = f" (run 'make notebooks' to make it, or give its source {source})" if given.endswith(".ipynb") else ""
+            return f"notebook {given!r} not found{hint}"
+        names.add(by_notebook[Path(given).stem])
+        args.notebook = Path(given)
+    if len(names) != 1:
+        return f"{' and '.join(repr(g) for g in args.chapter)} name different chapters; name one"
+    args.chapter = names.pop()
     if args.chapter not in CHAPTERS:
         return f"unknown chapter {args.chapter!r}; expected one of {sorted(CHAPTERS)} (see --list)"
     if args.profile not in PROFILES:
@@ -119,15 +143,13 @@ def _check(args) -> str | None:
 
 
 def _reproduce(args) -> int:
-    from pathlib import Path
-
     from vidsynth_lite import paths
     from vidsynth_lite.chapters import CHAPTERS
     from vidsynth_lite.reproduce import claims as claims_module
     from vidsynth_lite.reproduce.run import run_chapter
 
     chapter = CHAPTERS[args.chapter]
-    notebook = Path(paths.repo_root()) / "notebooks" / f"{chapter.notebook}.py"
+    notebook = args.notebook or Path(paths.repo_root()) / "notebooks" / f"{chapter.notebook}.py"
     output = args.output or f"_build/executed/{chapter.notebook}-{args.profile}.ipynb"
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     results = run_chapter(notebook, chapter.config_class().chapter, args.profile, output, args.overrides,

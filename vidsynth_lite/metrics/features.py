@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from vidsynth_lite.checks import InputError
 from vidsynth_lite.metrics.preprocess import check_video_batch, i3d_preprocess
 
 
@@ -79,31 +80,37 @@ def get_network(network, device: torch.device | str = "cpu", **kwargs):
     raise ValueError(f"network must be one of {NETWORKS} or a feature-network object, got {network!r}")
 
 
-def iter_batches(videos, batch_size: int = 16) -> Iterable[torch.Tensor]:
+def iter_batches(videos, batch_size: int = 16, name: str = "videos") -> Iterable[torch.Tensor]:
     """Yield ``[B, T, 3, H, W]`` batches from a tensor ``[N, T, 3, H, W]`` or pass an iterable's batches through.
 
-    Items of an iterable may be tensors ``[B, T, 3, H, W]`` or dicts with a ``video`` entry.
+    Items of an iterable may be tensors ``[B, T, 3, H, W]`` or dicts with a ``video`` entry; every batch is
+    checked (``name`` says which set in the message), and all must share the first one's ``[T, 3, H, W]``.
     """
     if isinstance(videos, torch.Tensor):
-        check_video_batch(videos)
+        check_video_batch(videos, name)
         for i in range(0, videos.shape[0], batch_size):
             yield videos[i:i + batch_size]
         return
-    for batch in videos:
+    first = None
+    for index, batch in enumerate(videos):
         if isinstance(batch, dict):
             batch = batch["video"]
         if isinstance(batch, torch.Tensor) and batch.ndim == 4:
             batch = batch[None]                                 # one clip [T, 3, H, W] -> [1, T, 3, H, W]
-        check_video_batch(batch)
+        check_video_batch(batch, f"{name} (batch {index})")
+        first = first if first is not None else tuple(batch.shape[1:])
+        if tuple(batch.shape[1:]) != first:
+            raise InputError(f"{name}: batch {index} holds clips [T, C, H, W] = {tuple(batch.shape[1:])}, batch 0 "
+                             f"{first}; every clip of a set must have the same length and size")
         yield batch
 
 
-def extract_features(net, videos, batch_size: int = 16) -> tuple[np.ndarray, dict]:
+def extract_features(net, videos, batch_size: int = 16, name: str = "videos") -> tuple[np.ndarray, dict]:
     """Features ``[N, D]`` (float64 numpy) of every clip, plus the clip shape seen (``frames``, ``resolution``)."""
     feats, shape = [], None
-    for batch in iter_batches(videos, batch_size):
+    for batch in iter_batches(videos, batch_size, name):
         shape = shape or {"frames": int(batch.shape[1]), "resolution": f"{batch.shape[3]}x{batch.shape[4]}"}
         feats.append(torch.as_tensor(net(batch)).detach().double().cpu().numpy())
     if not feats:
-        raise ValueError("no videos given")
+        raise ValueError(f"no videos given ({name} is empty)")
     return np.concatenate(feats), shape

@@ -111,9 +111,13 @@ def _features(net, real, fake, real_ref, batch_size):
     if isinstance(real, torch.Tensor) and isinstance(fake, torch.Tensor):
         check_same_clips(real, fake, names=("real", "fake"))
         check_same_count(real, fake, names=("real", "fake"))
-    fr, shape = extract_features(net, real, batch_size)
-    ff, _ = extract_features(net, fake, batch_size)
-    fref = extract_features(net, real_ref, batch_size)[0] if real_ref is not None else None
+    fr, shape = extract_features(net, real, batch_size, "real")
+    ff, fake_shape = extract_features(net, fake, batch_size, "fake")
+    fref, ref_shape = extract_features(net, real_ref, batch_size, "real_ref") if real_ref is not None else (None, shape)
+    for other, seen in (("fake", fake_shape), ("real_ref", ref_shape)):   # iterables: checked batch by batch
+        if seen != shape:
+            raise InputError(f"real and {other} must hold clips of the same length and size; got {shape['frames']} "
+                             f"frames at {shape['resolution']} and {seen['frames']} at {seen['resolution']}")
     return fr, ff, fref, shape
 
 

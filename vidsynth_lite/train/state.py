@@ -70,10 +70,16 @@ class CheckpointStore:
         self.keep = keep
 
     def latest(self) -> Path | None:
-        """The newest complete checkpoint folder, or ``None`` for a run that has none yet."""
+        """The newest complete checkpoint folder, or ``None`` for a run that has none yet.
+
+        ``latest.json`` names it. Without that file (deleted after it was damaged, or a crash between a step
+        folder's rename and the pointer's write) the newest ``step_*`` folder holding a ``state.pt`` is taken:
+        step folders appear only when complete, and :meth:`verify` checks its files before anything is loaded.
+        """
         pointer = self.root / "latest.json"
         if not pointer.is_file():
-            return None
+            complete = sorted(p for p in self.root.glob("step_*") if (p / "state.pt").is_file())
+            return complete[-1] if complete else None
         try:
             entry = json.loads(pointer.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
