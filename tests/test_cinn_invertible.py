@@ -69,7 +69,7 @@ def test_log_det_matches_autograd_jacobian(name, reverse):
     g = torch.Generator().manual_seed(2)
     for _ in range(4):
         x, c = torch.randn(1, D, generator=g, dtype=torch.float64), torch.randn(1, C, generator=g, dtype=torch.float64)
-        jac = torch.func.jacrev(lambda v: block(v[None], c, reverse=reverse)[0][0])(x[0])     # [D, D]
+        jac = torch.func.jacrev(lambda v, c=c: block(v[None], c, reverse=reverse)[0][0])(x[0])   # [D, D]
         _, log_det = block(x, c, reverse=reverse)
         torch.testing.assert_close(log_det[0], torch.linalg.slogdet(jac).logabsdet, atol=1e-9, rtol=1e-9)
 

@@ -57,8 +57,8 @@ class VideoDecoderConfig:
         """(time, space) factors after each block but the last: space doubles until ``size``, time doubles
         until ``frames`` (the official decoder's schedule, generalised)."""
         n = len(self.widths) - 1
-        s_steps = int(round(math.log2(self.size / self.start_size)))
-        t_steps = int(round(math.log2(self.frames / self.start_frames)))
+        s_steps = round(math.log2(self.size / self.start_size))
+        t_steps = round(math.log2(self.frames / self.start_frames))
         if not (0 <= s_steps <= n and 0 <= t_steps <= n):
             raise ValueError(f"{len(self.widths)} blocks cannot grow {self.start_frames}x{self.start_size}^2 to "
                              f"{self.frames}x{self.size}^2 by doubling after each block but the last")

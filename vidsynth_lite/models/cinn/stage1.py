@@ -14,6 +14,7 @@ closed form of the KL term.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -60,7 +61,7 @@ class VideoEncoder(nn.Module):
     def __init__(self, cfg: VideoEncoderConfig):
         super().__init__()
         self.cfg = cfg
-        t_final, s_final = cfg.final_shape
+        _t_final, s_final = cfg.final_shape
         if cfg.size % 2 ** (len(cfg.channels) - 1) or s_final != cfg.head_kernel:
             raise ValueError(f"encoder: {len(cfg.channels) - 1} halvings take size {cfg.size} to {s_final}, but "
                              f"the head convolutions are {cfg.head_kernel}x{cfg.head_kernel}; change channels")
@@ -68,7 +69,7 @@ class VideoEncoder(nn.Module):
         self.stem = nn.Sequential(nn.Conv3d(3, c[0], (3, 7, 7), (2 if cfg.frames > 1 else 1, 2, 2), (1, 3, 3),
                                             bias=False), group_norm(c[0], cfg.groups), nn.ReLU())
         stages, t = [], max(cfg.frames // 2, 1)
-        for i, (c_in, c_out) in enumerate(zip(c[:-1], c[1:])):
+        for i, (c_in, c_out) in enumerate(itertools.pairwise(c)):
             st = 1 if i == 0 or t == 1 else 2
             ss = 1 if i == 0 else 2
             t = t // st

@@ -1,0 +1,320 @@
+"""Settings and glue of chapter 5 (``notebooks/05_cinn.py``): stochastic image-to-video synthesis with a cINN.
+
+Profile values live in ``configs/cinn/<profile>.yaml``; :func:`model_configs` turns the flat settings into the
+model's config dataclasses (:mod:`vidsynth_lite.models.cinn.config`). The glue here: clip tensors with their
+control annotations, one training function per network (all through ``vl.train``), the measurements of control
+accuracy (where is the gripper, which way do the clouds move), and the ``pretrain`` command that trains the
+shipped checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from vidsynth_lite import data as vdata
+from vidsynth_lite import io as vio
+from vidsynth_lite import paths, train
+from vidsynth_lite.config import ChapterConfig, ConfigError, param
+from vidsynth_lite.models import cinn as cm
+from vidsynth_lite.models.cinn import steps as cs
+from vidsynth_lite.models.cinn.discriminators import TemporalDiscriminator, spatial_discriminator
+
+
+@dataclass
+class CINNChapterConfig(ChapterConfig):
+    """Chapter 5, "Stochastic image-to-video synthesis with a cINN" (Dorkenwald et al. 2021)."""
+
+    chapter = "cinn"
+    worlds: list = param(["pushbot", "sky"], "worlds to train on (pushbot: BAIR stand-in; sky: clouds)")  # noqa: RUF009
+    size: int = param(32, "frame height and width (paper: 64 for BAIR, 128 for DTDB)", choices=(32, 64, 128))
+    frames: int = param(8, "predicted frames x_1..x_T after the start frame x_0 (paper: 16)", choices=(4, 8, 16))
+    train_videos: int = param(2000, "training clips per world", min=8, max=10_000_000)
+    test_videos: int = param(64, "test start frames per world (M of the evaluation)", min=2, max=100_000)
+    samples: int = param(4, "samples per start frame (K; the paper's diversity uses 5)", min=2, max=100)
+    z_dim: int = param(64, "d_z, the video representation (paper: 64)", min=2)
+    embed_dim: int = param(32, "x_0 embedding: the image autoencoder's code (official BAIR: 64)", min=2)
+    enc_channels: list = param([16, 32, 48, 64], "video encoder: stem, then one ResNet stage each")  # noqa: RUF009
+    enc_blocks: int = param(1, "basic blocks per encoder stage (ResNet-18: 2)", min=1, max=4)
+    dec_channel_factor: int = param(8, "ch_f of the decoder (paper: 64 BAIR, 32 otherwise)", min=1)
+    dec_widths: list = param([8, 4, 2, 1], "decoder blocks' widths in units of ch_f (paper: 16,16,8,4,2,1)")  # noqa: RUF009
+    dec_start_frames: int = param(1, "time steps of the decoder's first feature map (paper: 1)", min=1)
+    spade_hidden: int = param(32, "SPADE's hidden convolution width (official: 128)", min=4)
+    disc_patch_width: int = param(16, "D_S base channels (official: 64)", min=4)
+    disc_patch_layers: int = param(2, "D_S stride-2 layers (official: 3)", min=1, max=5)
+    disc_temporal_channels: list = param([16, 32, 64], "D_T block widths (official: 64,64,128,256,512)")  # noqa: RUF009
+    ae_widths: list = param([16, 32, 64], "image AE stages (stride 2 each)")  # noqa: RUF009
+    flows: int = param(12, "cINN blocks n_f (paper: 20)", min=1)
+    flow_hidden: int = param(128, "width of each coupling's s and t networks (official: 8 d_z = 512)", min=4)
+    flow_depth: int = param(2, "hidden layers of each s / t network (official: 2)", min=0, max=8)
+    ae_steps: int = param(600, "image autoencoder steps", min=1)
+    ae_batch: int = param(32, "image autoencoder batch (frames)", min=2)
+    ae_lr: float = param(1e-3, "image autoencoder Adam learning rate", min=1e-7, max=1.0)
+    stage1_steps: int = param(1000, "stage-1 steps (cVAE and both discriminators)", min=1)
+    stage1_batch: int = param(8, "stage-1 batch (official BAIR: 10)", min=2)
+    stage1_lr: float = param(2e-4, "stage-1 Adam learning rate (paper: 2e-4)", min=1e-7, max=1.0)
+    adversarial_from: int = param(500, "stage-1 step from which D_S, D_T train (official: after 1 epoch)", min=0)
+    w_perceptual: float = param(0.0, "weight of the perceptual loss (official 30; 0: not used)", min=0.0)
+    kl_weight: float = param(1e-5, "beta of the KL term (paper: 1e-5)", min=0.0)
+    cinn_steps: int = param(1500, "cINN steps", min=1)
+    cinn_batch: int = param(64, "cINN batch (official: 50)", min=2)
+    cinn_lr: float = param(5e-4, "cINN Adam learning rate (paper: 1e-5)", min=1e-7, max=1.0)
+    leaky_alpha: float = param(0.9, "slope of the invertible leaky ReLU for x < 0 (official: 0.9)", min=0.01,
+                               max=1.0)
+    ablation_steps: int = param(1000, "stage-1 steps of each Table-4 ablation (w/o x_0, w/o AdaIN)", min=0)
+    live_stage1_steps: int = param(60, "stage-1 steps the chapter trains live before loading the "
+                                   "checkpoint", min=1)
+    use_checkpoint: bool = param(True, "load the shipped checkpoint (trained by `python -m vidsynth_lite "
+                                 "pretrain cinn`) instead of training every network in the chapter")
+    fvd_draws: int = param(3, "independent draws of the samples for FVD-syn mean +- std", min=1, max=20)
+    ckpt_every: int = param(250, "checkpoint period in steps", min=1)
+    bf16: bool = param(False, "bf16 autocast on a GPU")
+
+    def validate(self) -> None:
+        unknown = [w for w in self.worlds if w not in ("pushbot", "sky")]
+        if unknown or not self.worlds:
+            raise ConfigError(f"worlds must be a non-empty list of 'pushbot' and 'sky', got {self.worlds!r}")
+        model_configs(self, self.worlds[0])                      # the sizes must fit together
+
+
+# --- model sizes ------------------------------------------------------------------------------------------------
+
+def control_bins(world: str) -> tuple[int, ...]:
+    return {"pushbot": cm.PUSHBOT_BINS, "sky": cm.SKY_BINS}[world]
+
+
+def model_configs(cfg: CINNChapterConfig, world: str, *, control: bool = False, use_x0: bool = True,
+                  use_adain: bool = True) -> cm.CINNModels:
+    """The networks' configs for one world (and one ablation) at the chapter's settings."""
+    full = cm.CINNModels()
+    try:
+        enc = replace(full.encoder, frames=cfg.frames, size=cfg.size, z_dim=cfg.z_dim,
+                      channels=tuple(cfg.enc_channels), blocks=cfg.enc_blocks)
+        dec = replace(full.decoder, frames=cfg.frames, size=cfg.size, z_dim=cfg.z_dim,
+                      channel_factor=cfg.dec_channel_factor, widths=tuple(cfg.dec_widths),
+                      start_frames=cfg.dec_start_frames, spade_hidden=cfg.spade_hidden, use_x0=use_x0,
+                      use_adain=use_adain)
+        dec.upsampling                                             # noqa: B018 - raises if the sizes cannot fit
+        n = len(enc.channels) - 1
+        if cfg.size // 2 ** n != enc.head_kernel:
+            raise ValueError(f"enc_channels: {n} halvings take size {cfg.size} to {cfg.size // 2 ** n}, the "
+                             f"head needs {enc.head_kernel}")
+    except ValueError as error:
+        raise ConfigError(f"model sizes do not fit: {error}") from error
+    disc = replace(full.discriminator, patch_width=cfg.disc_patch_width, patch_layers=cfg.disc_patch_layers,
+                   temporal_channels=tuple(cfg.disc_temporal_channels))
+    loss = replace(full.loss, lr=cfg.stage1_lr, perceptual=cfg.w_perceptual, kl=cfg.kl_weight)
+    ae = replace(full.image_ae, size=cfg.size, z_dim=cfg.embed_dim, widths=tuple(cfg.ae_widths), lr=cfg.ae_lr)
+    flow = replace(full.cinn, z_dim=cfg.z_dim, embed_dim=cfg.embed_dim, n_flows=cfg.flows, hidden=cfg.flow_hidden,
+                   depth=cfg.flow_depth, leaky_alpha=cfg.leaky_alpha, lr=cfg.cinn_lr,
+                   control_bins=control_bins(world) if control else ())
+    return cm.CINNModels(encoder=enc, decoder=dec, discriminator=disc, loss=loss, image_ae=ae, cinn=flow)
+
+
+# --- data -------------------------------------------------------------------------------------------------------
+
+def load_clips(cfg: CINNChapterConfig, world: str, split: str, count: int, offset: int = 0) -> dict:
+    """``count`` clips of ``1 + frames`` frames -> ``{"video": [N, 1 + T, 3, H, W], "eta": [N, n_eta], ...}``
+    with the control annotation (``pushbot``: last-frame gripper state ``[N, 3]``; ``sky``: direction ``[N]``)."""
+    ds = vdata.load(world, split, frames=cfg.frames + 1, size=cfg.size, seed=cfg.seed, length=offset + count)
+    items = [ds[i] for i in range(offset, offset + count)]
+    video = torch.stack([it["video"] for it in items])                       # [N, 1 + T, 3, H, W]
+    if world == "pushbot":
+        state = torch.stack([it["state"] for it in items])                   # [N, 1 + T, 3]
+        return {"video": video, "state": state, "eta": cm.pushbot_eta(state[:, -1])}
+    direction = torch.stack([it["direction"] for it in items])               # [N]
+    speed = torch.stack([it["speed"] for it in items])
+    return {"video": video, "direction": direction, "speed": speed, "eta": cm.sky_eta(direction)}
+
+
+class Rows(torch.utils.data.Dataset):
+    """A dict of equally long tensors as a map-style dataset (rows as dicts)."""
+
+    def __init__(self, **tensors):
+        self.tensors = tensors
+        self.n = len(next(iter(tensors.values())))
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return {k: v[i] for k, v in self.tensors.items()}
+
+
+# --- training: each network through vl.train ---------------------------------------------------------------------
+
+def train_image_ae(cfg: CINNChapterConfig, models: cm.CINNModels, clips: dict, run_dir: Path, device=None,
+                   steps: int | None = None, progress: bool = True) -> cm.ImageAE:
+    """The x_0 embedding: an image AE on single frames of the training clips."""
+    torch.manual_seed(cfg.seed)
+    frames = clips["video"].flatten(0, 1)                                    # [N * (1 + T), 3, H, W]
+    model = cm.ImageAE(models.image_ae)
+    opt = torch.optim.Adam(model.parameters(), lr=models.image_ae.lr)
+    result = train.fit(model, lambda m, b: cm.image_ae_loss(m, b), train.StepBatches(frames, cfg.ae_batch,
+                       seed=cfg.seed), steps=steps or cfg.ae_steps, optimizer=opt, run_dir=run_dir,
+                       ckpt_every=cfg.ckpt_every, log_every=10, config=dataclasses.asdict(models.image_ae),
+                       device=device, desc="image AE", progress=progress)
+    return result.model.eval()
+
+
+def train_stage1(cfg: CINNChapterConfig, models: cm.CINNModels, clips: dict, run_dir: Path, device=None,
+                 steps: int | None = None, perceptual=None, progress: bool = True) -> cm.VideoCVAE:
+    """Stage 1: the cVAE with D_S and D_T (Eq. 10-12), Adam (B.2) with exponential decay per epoch."""
+    torch.manual_seed(cfg.seed)
+    w = models.loss
+    cvae = cm.VideoCVAE(models.encoder, models.decoder)
+    d_s, d_t = spatial_discriminator(models.discriminator), TemporalDiscriminator(models.discriminator)
+    steps_per_epoch = max(len(clips["video"]) // cfg.stage1_batch, 1)
+    gamma = w.lr_decay ** (1 / steps_per_epoch)                              # lr_decay per epoch
+
+    def part(module):
+        opt = torch.optim.Adam(module.parameters(), lr=w.lr, betas=tuple(w.betas), weight_decay=w.weight_decay)
+        return train.Part(module, opt, scheduler=torch.optim.lr_scheduler.ExponentialLR(opt, gamma))
+
+    parts = {"cvae": part(cvae), "D_T": part(d_t), "D_S": part(d_s)}
+
+    def step(state, batch):
+        return cs.stage1_step(state, batch, weights=w, perceptual=perceptual, adversarial_from=cfg.adversarial_from)
+
+    result = train.fit_parts(parts, step, train.StepBatches(Rows(video=clips["video"]), cfg.stage1_batch,
+                             seed=cfg.seed), steps=steps or cfg.stage1_steps, run_dir=run_dir,
+                             ckpt_every=cfg.ckpt_every, log_every=10, config=models.to_dict(), device=device,
+                             bf16=cfg.bf16, desc="stage 1", progress=progress)
+    return result.parts["cvae"].model.eval()
+
+
+@torch.no_grad()
+def posterior_table(cvae: cm.VideoCVAE, image_ae: cm.ImageAE, clips: dict, control: bool,
+                    batch: int = 64) -> dict:
+    """The frozen encoder's ``mu, logvar`` and the cINN condition of every clip (computed once; the cINN then
+    draws a fresh posterior sample per step)."""
+    mus, logvars, conds = [], [], []
+    for i in range(0, len(clips["video"]), batch):
+        v = clips["video"][i:i + batch]
+        mu, logvar = cvae.encoder(v[:, 1:])
+        emb = image_ae.embed(v[:, 0])
+        conds.append(torch.cat([emb, clips["eta"][i:i + batch]], 1) if control else emb)
+        mus.append(mu)
+        logvars.append(logvar)
+    return {"mu": torch.cat(mus), "logvar": torch.cat(logvars), "cond": torch.cat(conds)}
+
+
+def train_cinn(cfg: CINNChapterConfig, models: cm.CINNModels, table: dict, run_dir: Path, device=None,
+               steps: int | None = None, progress: bool = True) -> cm.CINN:
+    """Stage 2 by Eq. 7 on posterior samples of the frozen stage 1; Adam (official betas (0.9, 0.99), amsgrad)
+    with linear decay to zero (B.2)."""
+    torch.manual_seed(cfg.seed)
+    flow = cm.CINN(models.cinn, seed=cfg.seed)
+    n = steps or cfg.cinn_steps
+    with torch.no_grad():                                                     # ActNorm's data-dependent start
+        first = train.StepBatches(Rows(**table), cfg.cinn_batch, seed=cfg.seed)(0)
+        flow(cm.reparameterize(first["mu"], first["logvar"]), first["cond"])
+    opt = torch.optim.Adam(flow.parameters(), lr=models.cinn.lr, betas=tuple(models.cinn.betas), amsgrad=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(1 - s / n, 0.0))
+    result = train.fit(flow, cs.cinn_step, train.StepBatches(Rows(**table), cfg.cinn_batch, seed=cfg.seed),
+                       steps=n, optimizer=opt, scheduler=sched, run_dir=run_dir, ckpt_every=cfg.ckpt_every,
+                       log_every=10, config=dataclasses.asdict(models.cinn), device=device, desc="cINN",
+                       progress=progress)
+    return result.model.eval()
+
+
+# --- checkpoints: a stage-2 file records the stage 1 it was trained on ------------------------------------------
+
+def save_stage1(path, cvae: cm.VideoCVAE, step: int = 0) -> Path:
+    cfg = {"kind": "stage1", "encoder": dataclasses.asdict(cvae.encoder.cfg),
+           "decoder": dataclasses.asdict(cvae.decoder.cfg)}
+    return vio.save_weights(path, cvae, config=cfg, step=step,
+                            extra={"stage1": stage1_fingerprint(cvae)})
+
+
+def stage1_fingerprint(cvae: cm.VideoCVAE) -> str:
+    return cm.fingerprint(cm.CINNModels(encoder=cvae.encoder.cfg, decoder=cvae.decoder.cfg))
+
+
+def load_stage1(path, device="cpu") -> cm.VideoCVAE:
+    state, meta = vio.load_weights(path, device)
+    c = meta["config"]
+    if c.get("kind") != "stage1":
+        raise vio.CheckpointError(f"{str(path)!r} holds no stage-1 cVAE (kind {c.get('kind')!r})")
+    cvae = cm.VideoCVAE(_dc(cm.VideoEncoderConfig, c["encoder"]), _dc(cm.VideoDecoderConfig, c["decoder"]))
+    cvae.load_state_dict({k: v.float() for k, v in state.items()})
+    return cvae.to(device).eval()
+
+
+def save_stage2(path, flow: cm.CINN, image_ae: cm.ImageAE, stage1: cm.VideoCVAE, step: int = 0) -> Path:
+    """The cINN and its x_0 embedding, with the fingerprint of the stage 1 whose posterior it models."""
+    state = {**{f"cinn.{k}": v for k, v in flow.state_dict().items()},
+             **{f"image_ae.{k}": v for k, v in image_ae.state_dict().items()}}
+    cfg = {"kind": "stage2", "cinn": dataclasses.asdict(flow.cfg), "image_ae": dataclasses.asdict(image_ae.cfg)}
+    return vio.save_weights(path, state, config=cfg, step=step, extra={"stage1": stage1_fingerprint(stage1)})
+
+
+def load_stage2(path, stage1: cm.VideoCVAE, device="cpu") -> tuple[cm.CINN, cm.ImageAE]:
+    """Load a cINN for ``stage1``; refuses one trained on the posterior of a stage 1 of another configuration."""
+    state, meta = vio.load_weights(path, device)
+    c = meta["config"]
+    if c.get("kind") != "stage2":
+        raise vio.CheckpointError(f"{str(path)!r} holds no stage-2 cINN (kind {c.get('kind')!r})")
+    want, got = meta["extra"].get("stage1"), stage1_fingerprint(stage1)
+    if want != got:
+        raise vio.CheckpointError(f"{str(path)!r} was trained on a stage 1 of another configuration "
+                                  f"(fingerprint {want}, this stage 1: {got}); its residuals mean nothing here")
+    flow = cm.CINN(_dc(cm.CINNConfig, c["cinn"]))
+    ae = cm.ImageAE(_dc(cm.ImageAEConfig, c["image_ae"]))
+    flow.load_state_dict({k[5:]: v.float() for k, v in state.items() if k.startswith("cinn.")})
+    ae.load_state_dict({k[9:]: v.float() for k, v in state.items() if k.startswith("image_ae.")})
+    return flow.to(device).eval(), ae.to(device).eval()
+
+
+def _dc(cls, values: dict):
+    """Rebuild a config dataclass from its JSON form (lists back to tuples)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in fields})
+
+
+# --- measurements of control (the world's own annotations as ground truth) ----------------------------------------
+
+GRIPPER_CAP = torch.tensor([0.97, 0.82, 0.12]) * 2 - 1                      # pushbot's cap colour in [-1, 1]
+
+
+def locate_gripper(frames: torch.Tensor, top: int = 3) -> torch.Tensor:
+    """Gripper position ``[N, 2]`` (x, y in [0, 1], image coordinates) in frames ``[N, 3, H, W]``: the centroid of
+    the ``top`` pixels closest in colour to the gripper's yellow cap, which pushbot draws exactly at ``state``."""
+    n, _, h, w = frames.shape
+    dist = (frames - GRIPPER_CAP.to(frames)[None, :, None, None]).pow(2).sum(1).flatten(1)   # [N, H*W]
+    idx = dist.topk(top, dim=1, largest=False).indices                      # [N, top]
+    ys, xs = (idx // w).float(), (idx % w).float()
+    return torch.stack([(xs.mean(1) + 0.5) / w, (ys.mean(1) + 0.5) / h], 1)
+
+
+def sky_motion(clip: torch.Tensor, lag: int | None = None) -> torch.Tensor:
+    """Measured cloud displacement ``(dx, dy)`` in pixels per frame for clips ``[N, 1 + T, 3, H, W]``: phase
+    correlation (``vl.data.measure``) of the grey sky band (top half, above every horizon) between frame 0 and
+    frame ``lag`` (default: the last), detrended by row and tapered, divided by ``lag``."""
+    n, t, _, h, w = clip.shape
+    lag = t - 1 if lag is None else lag
+    band = clip.mean(2)[:, :, : h // 2]                                      # [N, T, H/2, W]
+    band = band - band.mean(-1, keepdim=True)
+    window = torch.outer(torch.hann_window(h // 2, periodic=False), torch.hann_window(w, periodic=False))
+    out = [vdata.measure.phase_correlation(b[0] * window, b[lag] * window) / lag for b in band]
+    return torch.stack(out)
+
+
+def angle_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Absolute angular difference in radians, wrapped to [0, pi]."""
+    return (torch.remainder(a - b + math.pi, 2 * math.pi) - math.pi).abs()
+
+
+def direction_of(motion: torch.Tensor) -> torch.Tensor:
+    """The sky world's convention: radians counter-clockwise from "moving right", image y pointing down."""
+    return torch.atan2(-motion[:, 1], motion[:, 0])
+
+
+# --- the shipped checkpoint -----------------------------------------------------------------------------------------
+
+def checkpoint_dir() -> Path:
+    return paths.repo_root() / "checkpoints" / "cinn"
