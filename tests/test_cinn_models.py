@@ -104,7 +104,7 @@ def test_decoder_shapes_and_ablations():
     torch.manual_seed(0)
     x0, video = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 4, 3, 32, 32) * 2 - 1
     full = _tiny_stage1().eval()
-    recon, mu, logvar, z = full(x0, video)
+    recon, mu, _logvar, _z = full(x0, video)
     assert recon.shape == (2, 4, 3, 32, 32) and mu.shape == (2, 8) and recon.abs().max() <= 1
     # the start frame changes the output of the full decoder, not of the w/o-x_0 decoder
     other = torch.rand(2, 3, 32, 32) * 2 - 1
