@@ -10,6 +10,7 @@ shipped checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from vidsynth_lite import paths, train
 from vidsynth_lite.config import ChapterConfig, ConfigError, param
 from vidsynth_lite.models import cinn as cm
 from vidsynth_lite.models.cinn import steps as cs
+from vidsynth_lite.models.cinn import tasks as _tasks  # noqa: F401 - cm.tasks.ImageToVideo
 from vidsynth_lite.models.cinn.discriminators import TemporalDiscriminator, spatial_discriminator
 
 
@@ -339,7 +341,8 @@ def _half(module: torch.nn.Module) -> dict:
     return {k: (v.half() if v.is_floating_point() else v) for k, v in module.state_dict().items()}
 
 
-def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=print) -> dict:
+def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=print,
+             out_dir: Path | None = None) -> dict:
     """Train every network the chapter evaluates and write them (fp16) under ``checkpoints/cinn/``.
 
     Per world: the image AE, the full stage 1, its cINN and its controlled cINN. On ``pushbot`` also the Table-4
@@ -351,7 +354,8 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
     import time
 
     root = paths.runs_dir() / f"cinn-pretrain-{cfg.profile}-seed{cfg.seed}"
-    checkpoint_dir().mkdir(parents=True, exist_ok=True)
+    out = checkpoint_dir() if out_dir is None else Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -371,22 +375,43 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
         snap = checkpoint_path(world, "full", "stage1", cfg.ablation_steps)
         for variant in variants:
             steps = cfg.stage1_steps if variant == "full" else cfg.ablation_steps
-            keep = {cfg.ablation_steps: snap} if variant == "full" and len(variants) > 1 else None
+            keep = {cfg.ablation_steps: out / snap.name} if variant == "full" and len(variants) > 1 else None
             with timed(f"{world} {variant} stage 1"):
                 cvae = train_stage1(cfg, model_configs(cfg, world, **VARIANTS[variant]), clips,
                                     root / f"{world}-{variant}-stage1", device, steps=steps, progress=progress,
                                     snapshots=keep)
-            save_stage1(checkpoint_path(world, variant, "stage1"), cvae, steps)
+            save_stage1(out / checkpoint_path(world, variant, "stage1").name, cvae, steps)
+            (out / "logs").mkdir(exist_ok=True)                      # the training curve ships too (a few kB)
+            log_file = root / f"{world}-{variant}-stage1" / "metrics.jsonl"
+            (out / "logs" / f"{world}-{variant}-stage1.jsonl").write_text(log_file.read_text())
             runs = [(cvae, None, False)]
             if variant == "full":
                 runs.append((cvae, None, True))
                 if len(variants) > 1 and cfg.ablation_steps < cfg.stage1_steps:
-                    runs.append((load_stage1(snap), cfg.ablation_steps, False))
+                    runs.append((load_stage1(out / snap.name), cfg.ablation_steps, False))
             for s1, at, control in runs:
                 name = f"{world}-{variant}" + (f"-{at}" if at else "") + ("-control" if control else "")
                 with timed(f"{name} cINN"):
                     table = posterior_table(s1, ae, clips, control)
                     flow = train_cinn(cfg, model_configs(cfg, world, control=control, **VARIANTS[variant]), table,
                                       root / f"{name}-cinn", device, progress=progress)
-                save_stage2(checkpoint_path(world, variant, "control" if control else "stage2", at), flow, ae, s1)
+                kind = "control" if control else "stage2"
+                save_stage2(out / checkpoint_path(world, variant, kind, at).name, flow, ae, s1)
+    (out / "logs" / "cpu_seconds.json").write_text(json.dumps(seconds, indent=1))
     return seconds
+
+
+def load_models(world: str, variant: str = "full", *, at: int | None = None, control: bool = False,
+                root: Path | None = None, device="cpu") -> cm.tasks.ImageToVideo:
+    """The stage 1, x_0 embedding and cINN of one trained variant as an :class:`ImageToVideo` (from
+    ``root``, default the shipped checkpoint folder); a missing file says which command writes it."""
+    root = checkpoint_dir() if root is None else Path(root)
+    s1_path = root / checkpoint_path(world, variant, "stage1", at).name
+    s2_path = root / checkpoint_path(world, variant, "control" if control else "stage2", at).name
+    for path in (s1_path, s2_path):
+        if not path.is_file():
+            raise vio.CheckpointError(f"{path} is missing: run `python -m vidsynth_lite pretrain cinn --profile "
+                                      "lite` (about an hour on a 2-core CPU) or set use_checkpoint = False")
+    stage1 = load_stage1(s1_path, device)
+    flow, ae = load_stage2(s2_path, stage1, device)
+    return cm.tasks.ImageToVideo(stage1, ae, flow)
