@@ -604,7 +604,7 @@ if "sky" in cfg.worlds:
     new = ctl_sky.video_to_video(query, sv["eta"][:n_q], eta_dirs)           # [Q, 4, 1 + T, ...]
     fresh = ctl_sky.sample(query[:, 0].repeat_interleave(4, 0), 1, eta=eta_dirs.repeat(n_q, 1),
                            generator=gen)[:, 0].view(n_q, 4, *new.shape[2:])
-    speed = lambda c: ch.sky_motion(c.flatten(0, 1)).norm(dim=-1).view(*c.shape[:2])   # noqa: E731
+    speed = lambda c: ch.sky_motion(c.flatten(0, 1)).norm(dim=-1).view(*c.shape[:2])
     q_speed = ch.sky_motion(query).norm(dim=-1)                             # [Q] px / frame
     v2v["query_speed_px"] = q_speed.mean().item()
     v2v["kept_nu_speed_gap_px"] = (speed(new) - q_speed[:, None]).abs().mean().item()

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -37,7 +39,7 @@ class TemporalDiscriminator(nn.Module):
         self.blocks = nn.ModuleList(
             DBlock(c_in, c_out, dims=3, pool=None if i == len(widths) - 2 else 2, preactivation=True,
                    spectral=True, negative_slope=0.2)
-            for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])))
+            for i, (c_in, c_out) in enumerate(itertools.pairwise(widths)))
         self.head = ScoreHead(widths[-1], spectral=True)
 
     def forward_features(self, clip: torch.Tensor) -> list[torch.Tensor]:
