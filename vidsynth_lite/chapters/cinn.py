@@ -46,6 +46,8 @@ class CINNChapterConfig(ChapterConfig):
     dec_widths: list = param([8, 4, 2, 1], "decoder blocks' widths in units of ch_f (paper: 16,16,8,4,2,1)")  # noqa: RUF009
     dec_start_frames: int = param(1, "time steps of the decoder's first feature map (paper: 1)", min=1)
     spade_hidden: int = param(32, "SPADE's hidden convolution width (official: 128)", min=4)
+    x0_skip: bool = param(False, "decoder output = tanh(atanh(x_0) + conv): starts from x_0 (not the paper's; "
+                          "a CPU-budget aid)")
     disc_patch_width: int = param(16, "D_S base channels (official: 64)", min=4)
     disc_patch_layers: int = param(2, "D_S stride-2 layers (official: 3)", min=1, max=5)
     disc_temporal_channels: list = param([16, 32, 64], "D_T block widths (official: 64,64,128,256,512)")  # noqa: RUF009
@@ -99,7 +101,7 @@ def model_configs(cfg: CINNChapterConfig, world: str, *, control: bool = False, 
         dec = replace(full.decoder, frames=cfg.frames, size=cfg.size, z_dim=cfg.z_dim,
                       channel_factor=cfg.dec_channel_factor, widths=tuple(cfg.dec_widths),
                       start_frames=cfg.dec_start_frames, spade_hidden=cfg.spade_hidden, use_x0=use_x0,
-                      use_adain=use_adain)
+                      use_adain=use_adain, x0_skip=cfg.x0_skip)
         dec.upsampling                                             # noqa: B018 - raises if the sizes cannot fit
         n = len(enc.channels) - 1
         if cfg.size // 2 ** n != enc.head_kernel:

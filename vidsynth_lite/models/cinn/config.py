@@ -51,6 +51,8 @@ class VideoDecoderConfig:
     spectral_norm: bool = True            # "spectral norm is used in the decoder"
     use_x0: bool = True                   # Table 4 "w/o x_0": False removes the SPADE input
     use_adain: bool = True                # Table 4 "w/o ADAIN": False, z only enters through the first map
+    x0_skip: bool = False                 # ours, not the paper's: the output is x_0 moved in tanh's pre-image,
+                                          # tanh(atanh(x_0) + conv); a CPU-budget aid (lite), off at full
 
     @property
     def upsampling(self) -> list[tuple[int, int]]:

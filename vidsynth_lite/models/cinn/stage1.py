@@ -200,8 +200,10 @@ class VideoDecoder(nn.Module):
             if i < len(self.schedule):
                 ft, fs = self.schedule[i]
                 h = F.interpolate(h, scale_factor=(ft, fs, fs), mode="nearest")   # [B, C, T*ft, H*fs, W*fs]
-        out = torch.tanh(self.to_rgb(F.leaky_relu(h, 0.2)))                          # [B, 3, T, H, W]
-        return out.transpose(1, 2)                                                   # [B, T, 3, H, W]
+        out = self.to_rgb(F.leaky_relu(h, 0.2))                                      # [B, 3, T, H, W]
+        if cfg.x0_skip and cfg.use_x0:                     # not in the paper: start from x_0 (see config)
+            out = out + torch.atanh(x0.clamp(-0.999, 0.999))[:, :, None]
+        return torch.tanh(out).transpose(1, 2)                                       # [B, T, 3, H, W]
 
 
 class VideoCVAE(nn.Module):
