@@ -400,6 +400,7 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
                 kind = "control" if control else "stage2"
                 save_stage2(out / checkpoint_path(world, variant, kind, at).name, flow, ae, s1)
     (out / "logs" / "cpu_seconds.json").write_text(json.dumps(seconds, indent=1))
+    write_recorded_metrics(cfg, out)
     return seconds
 
 
@@ -417,3 +418,25 @@ def load_models(world: str, variant: str = "full", *, at: int | None = None, con
     stage1 = load_stage1(s1_path, device)
     flow, ae = load_stage2(s2_path, stage1, device)
     return cm.tasks.ImageToVideo(stage1, ae, flow)
+
+
+@torch.no_grad()
+def recorded_metrics(cfg: CINNChapterConfig, world: str, root: Path | None = None, clips: int = 8) -> dict:
+    """Two numbers the shipped checkpoint is checked against (``tests/test_cinn_checkpoint.py``): the full stage
+    1's test L1 reconstruction error on the first ``clips`` test clips, and the cINN's held-out NLL (nats per
+    dimension) of posterior samples of those clips with a fixed seed."""
+    models = load_models(world, root=root)
+    test = load_clips(cfg, world, "test", clips)
+    mu, logvar = models.cvae.encoder(test["video"][:, 1:])
+    recon = models.cvae.decoder(test["video"][:, 0], mu)
+    l1 = (recon - test["video"][:, 1:]).abs().mean().item()
+    z = cm.reparameterize(mu, logvar, torch.Generator().manual_seed(0))
+    nll = models.cinn.nll(z, models.condition(test["video"][:, 0])).mean().item() / models.cinn.cfg.z_dim
+    return {"world": world, "clips": clips, "test_l1": l1, "test_nll_per_dim": nll}
+
+
+def write_recorded_metrics(cfg: CINNChapterConfig, root: Path | None = None) -> dict:
+    out = checkpoint_dir() if root is None else Path(root)
+    record = {w: recorded_metrics(cfg, w, out) for w in cfg.worlds}
+    (out / "logs" / "recorded_metrics.json").write_text(json.dumps(record, indent=1))
+    return record
