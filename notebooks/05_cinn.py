@@ -285,9 +285,9 @@ for w in cfg.worlds:
 # + \lambda_F\,\ell_F(X, \hat X) + \beta\,D_{KL}(q_\phi(z|X)\,\|\,\mathcal{N}(0, I))$$
 #
 # with hinge losses for the spatial (patch) and temporal (3D ResNet) discriminators and a gradient penalty on
-# the temporal one (Eqs. 11-12), $\lambda = \lambda_F = 10$, $\beta = 10^{-5}$. The official code also weighs a
-# perceptual (LPIPS) loss by 30; no perceptual network with real weights is available here, so at `lite`
-# $w_p = 0$ (the chapter says so below). First, the KL term against torch's closed form:
+# the temporal one (Eqs. 11-12), $\lambda = \lambda_F = 10$, $\beta = 10^{-5}$. The official code weighs a
+# perceptual loss (LPIPS) by 30; `full` does the same with the package's LPIPS (real AlexNet weights), while
+# `lite` sets $w_p = 0$ to spend its CPU minutes on more steps. First, the KL term against torch's closed form:
 
 # %%
 mu, logvar = torch.randn(4, 8, generator=g), torch.randn(4, 8, generator=g)
@@ -1012,8 +1012,8 @@ for k, v in timings.items():
 #
 # - **Data and scale**: `pushbot` / `sky` at 32x32 with 8 predicted frames (paper: BAIR 64x64 and DTDB
 #   128x128, 16 frames); small widths (`configs/cinn/lite.yaml`); `full` restores the paper's sizes.
-# - **Perceptual loss**: weight 0 at `lite` (no perceptual network with real weights here); the official code
-#   uses LPIPS x 30, the paper an unweighted frame-wise perceptual loss.
+# - **Perceptual loss**: weight 0 at `lite` (CPU time); `full` uses LPIPS (AlexNet) x 30 like the official
+#   code (the paper writes an unweighted frame-wise perceptual loss).
 # - **Decoder output** (ours, `x0_skip`, `lite` only): $\hat X = \tanh(\operatorname{atanh}(x_0) + \text{conv})$,
 #   so the decoder starts from the start frame. Without it, 250 CPU steps of stage 1 gave grey blurs (test L1
 #   0.093); with it the scene is sharp after 120 steps (test L1 0.058) and training goes into the motion. The

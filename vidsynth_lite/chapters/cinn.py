@@ -25,6 +25,7 @@ from vidsynth_lite.models import cinn as cm
 from vidsynth_lite.models.cinn import steps as cs
 from vidsynth_lite.models.cinn import tasks as _tasks  # noqa: F401 - cm.tasks.ImageToVideo
 from vidsynth_lite.models.cinn.discriminators import TemporalDiscriminator, spatial_discriminator
+from vidsynth_lite.nn.perceptual import load_perceptual
 
 
 @dataclass
@@ -172,6 +173,9 @@ def train_stage1(cfg: CINNChapterConfig, models: cm.CINNModels, clips: dict, run
     ``snapshots`` ``{step: path}`` writes the cVAE as it is after that step (the ablations' equal-step rows)."""
     torch.manual_seed(cfg.seed)
     w = models.loss
+    if w.perceptual and perceptual is None:                  # l^phi: LPIPS (AlexNet), the official choice
+        lpips_net = load_perceptual("alex", device=device or "cpu")
+        perceptual = lambda a, b: lpips_net.lpips(a, b).mean()
     cvae = cm.VideoCVAE(models.encoder, models.decoder)
     d_s, d_t = spatial_discriminator(models.discriminator), TemporalDiscriminator(models.discriminator)
     steps_per_epoch = max(len(clips["video"]) // cfg.stage1_batch, 1)
