@@ -416,7 +416,7 @@ timings["cinn_logdet_experiment_s"] = time.perf_counter() - t0
 
 @torch.no_grad()
 def nll_report(flow, tab):
-    """Claimed NLL (its own log-det) and true NLL (exact log-det, same weights), per dim."""
+    """Claimed NLL (own log-det) and true NLL (exact log-det, same weights), per dim."""
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     z = tab["mu"] + (0.5 * tab["logvar"]).exp() * torch.randn(
         tab["mu"].shape, generator=gen
@@ -441,7 +441,8 @@ def nll_report(flow, tab):
 logdet_table = {name: nll_report(f, held) for name, f in flows_trained.items()}
 for name, r in logdet_table.items():
     print(
-        f"{name:<22} claimed NLL {r['claimed']:+.3f}  true NLL {r['true']:+.3f} nats/dim   "
+        f"{name:<22} claimed NLL {r['claimed']:+.3f}  "
+        f"true NLL {r['true']:+.3f} nats/dim   "
         f"share of negative leaky-ReLU inputs {r['negative_share']:.2f}"
     )
 
@@ -564,14 +565,16 @@ ours_rows = {
     "Ours w/o ADAIN": f"w/o AdaIN @ {cfg.ablation_steps}",
 }
 print(
-    f"{'':<16} {'paper FVD':>9} {'DIV VGG':>8} {'DIV I3D':>8}   | ours: row, FVD-syn (mean +- std), DIV-syn"
+    f"{'':<16} {'paper FVD':>9} {'DIV VGG':>8} {'DIV I3D':>8}   "
+    "| ours: row, FVD-syn (mean +- std), DIV-syn"
 )
 for k, (fvd_p, dv, di) in paper_table4.items():
     r = ours_rows[k]
     if r in ev.scores:
         s, d = ev.scores[r]["FVD-syn"], ev.scores[r]["DIV-syn"]
         print(
-            f"{k:<16} {fvd_p:>9.1f} {dv:>8.2f} {di:>8.2f}   | {r:<24} {s.value:8.2f} +- {s.std or 0:.2f}"
+            f"{k:<16} {fvd_p:>9.1f} {dv:>8.2f} {di:>8.2f}   "
+            f"| {r:<24} {s.value:8.2f} +- {s.std or 0:.2f}"
             f"   {d.value:.3f}"
         )
 
@@ -640,7 +643,8 @@ verdict(
 )
 for claim, c in claims.items():
     print(
-        f"{c['status']:<14} {claim}\n               {c.get('verdict', {}).get('text', c.get('why', ''))}"
+        f"{c['status']:<14} {claim}\n               "
+        f"{c.get('verdict', {}).get('text', c.get('why', ''))}"
     )
 
 # %% [markdown]
@@ -862,7 +866,8 @@ if "sky" in cfg.worlds:
     vl.viz.show_video(
         torch.cat([query[:1], new[0], fresh[0]]),
         caption="video-to-video: query, the same residual "
-        "with four directions (row 2), fresh residuals with the same directions (row 3)",
+        "with four directions (row 2), fresh residuals with the same directions "
+        "(row 3)",
     )
 timings["transfer_v2v_s"] = time.perf_counter() - t0
 v2v
@@ -903,21 +908,25 @@ if "pushbot" in control:
             p["controlled_px"] < 0.5 * p["uncontrolled_px"]
             and p["controlled_px"] < 2 * p["bin_width_px"]
         ),
-        "numbers": f"{p['controlled_px']:.2f} px controlled vs {p['uncontrolled_px']:.2f} px uncontrolled, "
-        f"{p['x0_position_px']:.2f} px staying at x_0; bin width {p['bin_width_px']:.1f} px; "
+        "numbers": f"{p['controlled_px']:.2f} px controlled vs "
+        f"{p['uncontrolled_px']:.2f} px uncontrolled, "
+        f"{p['x0_position_px']:.2f} px staying at x_0; "
+        f"bin width {p['bin_width_px']:.1f} px; "
         f"locator on real frames {p['real_frames_px']:.2f} px",
     }
 if "sky" in control:
     s = control["sky"]
     claims["control: the motion direction follows eta (sky)"] = {
         "status": status(s["controlled_deg"] < 0.5 * s["uncontrolled_deg"]),
-        "numbers": f"{s['controlled_deg']:.1f} deg controlled vs {s['uncontrolled_deg']:.1f} deg uncontrolled "
+        "numbers": f"{s['controlled_deg']:.1f} deg controlled vs "
+        f"{s['uncontrolled_deg']:.1f} deg uncontrolled "
         f"(chance 90); measurement on real clips {s['real_clips_deg']:.1f} deg",
     }
 if v2v:
     claims["motion transfer keeps the query's direction (sky)"] = {
         "status": status(v2v["transfer_deg"] < 0.5 * v2v["random_nu_deg"]),
-        "numbers": f"{v2v['transfer_deg']:.1f} deg vs {v2v['random_nu_deg']:.1f} deg with random residuals",
+        "numbers": f"{v2v['transfer_deg']:.1f} deg vs "
+        f"{v2v['random_nu_deg']:.1f} deg with random residuals",
     }
     tol = 2 * v2v["measurement_speed_error_px"]
     claims["video-to-video keeps the speed (sky)"] = {
@@ -925,13 +934,15 @@ if v2v:
             v2v["kept_nu_speed_gap_px"] < tol
             and v2v["kept_nu_speed_gap_px"] < v2v["fresh_nu_speed_gap_px"]
         ),
-        "numbers": f"|speed - query speed| {v2v['kept_nu_speed_gap_px']:.3f} px/frame with the kept residual "
+        "numbers": "|speed - query speed| "
+        f"{v2v['kept_nu_speed_gap_px']:.3f} px/frame with the kept residual "
         f"(tolerance {tol:.3f} = 2x the measurement's error on real clips) vs "
         f"{v2v['fresh_nu_speed_gap_px']:.3f} with fresh residuals",
     }
     claims["video-to-video: the direction follows eta (sky)"] = {
         "status": status(v2v["kept_nu_direction_deg"] < 45),
-        "numbers": f"{v2v['kept_nu_direction_deg']:.1f} deg from the requested directions (chance 90)",
+        "numbers": f"{v2v['kept_nu_direction_deg']:.1f} deg from the requested "
+        "directions (chance 90)",
     }
 ex, of = logdet_table["exact"], logdet_table["official (log-det 0)"]
 claims[
@@ -940,7 +951,8 @@ claims[
     "status": status(
         of["claimed"] < of["true"] - 1e-3 and abs(ex["claimed"] - ex["true"]) < 1e-6
     ),
-    "numbers": f"official: claimed {of['claimed']:.3f}, true {of['true']:.3f} nats/dim; exact: claimed = true = "
+    "numbers": f"official: claimed {of['claimed']:.3f}, true {of['true']:.3f} "
+    "nats/dim; exact: claimed = true = "
     f"{ex['true']:.3f}",
 }
 counts = {}
@@ -948,7 +960,8 @@ for claim, c in claims.items():
     counts[c["status"]] = counts.get(c["status"], 0) + 1
     print(f"{c['status']:<14} {claim}")
     print(
-        f"               {c.get('numbers', c.get('verdict', {}).get('text', c.get('why', '')))}"
+        "               "
+        + c.get("numbers", c.get("verdict", {}).get("text", c.get("why", "")))
     )
 print(counts)
 
@@ -987,7 +1000,8 @@ protocol = {
     "samples_per_input": cfg.samples,
     "fvd_draws": cfg.fvd_draws,
     "feature_network": "SynVideo (syn-video)",
-    "control_measurement": "gripper: nearest pixel to the cap colour in the last frame; sky: phase "
+    "control_measurement": "gripper: nearest pixel to the cap colour in the last "
+    "frame; sky: phase "
     "correlation of the sky band, frame 0 vs frame 3T/4",
     "checkpoint": str(ckpt_root),
     "config": cfg.to_dict(),
@@ -1086,7 +1100,7 @@ vl.exercises.check("cinn.actnorm_start", actnorm_start)
 
 # %% tags=["exercise"]
 def official_nll_gap(pre_activations, alpha):
-    """Claimed minus true NLL per sample [B] (nats) when each leaky ReLU's log-det is 0."""
+    """Claimed minus true NLL per sample [B] (nats) if every leaky log-det is 0."""
     raise NotImplementedError
 
 
@@ -1098,9 +1112,9 @@ import math
 
 
 def official_nll_gap(pre_activations, alpha):
-    """Claimed minus true NLL per sample [B] (nats) when each leaky ReLU's log-det is 0."""
-    # NLL = 0.5 ||nu||^2 - sum log|det|; the true term n_neg log(alpha) < 0 becomes 0, so the claimed
-    # NLL is lower by |n_neg log(alpha)|: claimed - true = n_neg * log(alpha)
+    """Claimed minus true NLL per sample [B] (nats) if every leaky log-det is 0."""
+    # NLL = 0.5 ||nu||^2 - sum log|det|; the true n_neg log(alpha) < 0 becomes 0:
+    # the claimed NLL is lower by |n_neg log(alpha)|: claimed - true = n_neg log(alpha)
     return sum((h < 0).sum(1).to(torch.float64) for h in pre_activations) * math.log(
         alpha
     )
