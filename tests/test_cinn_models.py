@@ -113,7 +113,8 @@ def test_decoder_shapes_and_ablations():
     torch.testing.assert_close(no_x0.decoder(x0, mu), no_x0.decoder(other, mu))
     assert no_x0.decoder(None, mu).shape == (2, 4, 3, 32, 32)
     no_adain = _tiny_stage1(use_adain=False)
-    assert not any("linear" in n for n, _ in no_adain.decoder.blocks.named_parameters())
+    assert not any(isinstance(m, cm.stage1.AdaIN) for m in no_adain.decoder.modules())
+    assert sum(isinstance(m, cm.stage1.AdaIN) for m in full.decoder.modules()) == 4
     with pytest.raises(ValueError, match="x0 of shape"):
         full.decoder(None, mu)
     with pytest.raises(ValueError, match="cannot grow"):

@@ -84,6 +84,9 @@ class CINNChapterConfig(ChapterConfig):
         if unknown or not self.worlds:
             raise ConfigError(f"worlds must be a non-empty list of 'pushbot' and 'sky', got {self.worlds!r}")
         model_configs(self, self.worlds[0])                      # the sizes must fit together
+        if self.test_videos % self.fvd_draws:
+            raise ConfigError(f"test_videos = {self.test_videos} must be divisible by fvd_draws = "
+                              f"{self.fvd_draws} (the evaluation splits the inputs into equal draws)")
 
 
 # --- model sizes ------------------------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from vidsynth_lite.checks import check_video
+from vidsynth_lite.nn.normalization import SPADE, AdaIN
+from vidsynth_lite.nn.spectral import spectral_norm
 
 from .config import VideoDecoderConfig, VideoEncoderConfig
 
@@ -103,49 +104,6 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 # --- p_psi(X | x_0, z) -------------------------------------------------------------------------------------------
 
-class VideoSPADE(nn.Module):
-    """SPADE for video features (Park et al. 2019, Eq. 1; B.1: GroupNorm): ``GN(h) * (1 + gamma(x_0)) +
-    beta(x_0)`` with ``gamma, beta`` ``[B, C, H, W]`` computed from ``x_0`` resized (bilinear) to the feature
-    size, shared by every time step. With ``x0=None`` (the "w/o x_0" ablation) it is a plain affine GroupNorm."""
-
-    def __init__(self, channels: int, hidden: int, groups: int, use_x0: bool = True):
-        super().__init__()
-        self.use_x0 = use_x0
-        self.norm = group_norm(channels, groups, affine=not use_x0)
-        if use_x0:
-            self.shared = nn.Sequential(nn.Conv2d(3, hidden, 3, 1, 1), nn.LeakyReLU(0.2))
-            self.gamma = nn.Conv2d(hidden, channels, 3, 1, 1)
-            self.beta = nn.Conv2d(hidden, channels, 3, 1, 1)
-
-    def forward(self, h: torch.Tensor, x0: torch.Tensor | None) -> torch.Tensor:
-        normalized = self.norm(h)                                                  # [B, C, T, H, W]
-        if not self.use_x0:
-            return normalized
-        x0 = F.interpolate(x0, size=h.shape[-2:], mode="bilinear", align_corners=True)
-        a = self.shared(x0)                                                        # [B, hidden, H, W]
-        gamma, beta = self.gamma(a)[:, :, None], self.beta(a)[:, :, None]          # [B, C, 1, H, W]
-        return normalized * (1 + gamma) + beta
-
-
-class VideoAdaIN(nn.Module):
-    """AdaIN (Huang & Belongie 2017) with z: ``gamma(z) * IN(h) + beta(z)`` (B.1: instance normalisation, one
-    linear layer). With ``use_z=False`` (the "w/o ADAIN" ablation) it is an instance norm with learned affine."""
-
-    def __init__(self, channels: int, z_dim: int, use_z: bool = True):
-        super().__init__()
-        self.use_z = use_z
-        self.norm = nn.InstanceNorm3d(channels, affine=not use_z)
-        if use_z:
-            self.linear = nn.Linear(z_dim, 2 * channels)
-
-    def forward(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        normalized = self.norm(h)                                                  # [B, C, T, H, W]
-        if not self.use_z:
-            return normalized
-        gamma, beta = self.linear(z)[:, :, None, None, None].chunk(2, dim=1)      # [B, C, 1, 1, 1] each
-        return gamma * normalized + beta
-
-
 class VideoResBlock(nn.Module):
     """The video residual block (Fig. 2, bottom right; official ``GeneratorBlock``)::
 
@@ -158,9 +116,14 @@ class VideoResBlock(nn.Module):
         super().__init__()
         sn = spectral_norm if cfg.spectral_norm else (lambda m: m)
         mid = min(c_in, c_out)
-        self.spade = VideoSPADE(c_in, cfg.spade_hidden, cfg.groups, cfg.use_x0)
+        self.use_x0, self.use_z = cfg.use_x0, cfg.use_adain
+        # SPADE(x_0) with GroupNorm (B.1) and LeakyReLU(0.2) as in the official layer; "w/o x_0": GroupNorm
+        self.spade = (SPADE(c_in, 3, hidden=cfg.spade_hidden, norm="group", groups=cfg.groups,
+                            resize="bilinear", negative_slope=0.2)
+                      if cfg.use_x0 else group_norm(c_in, cfg.groups))
         self.conv0 = sn(nn.Conv3d(c_in, mid, 3, 1, 1))
-        self.adain = VideoAdaIN(mid, cfg.z_dim, cfg.use_adain)
+        # AdaIN(z) with instance norm (B.1); "w/o ADAIN": an instance norm with a learned affine
+        self.adain = AdaIN(mid, cfg.z_dim) if cfg.use_adain else nn.InstanceNorm3d(mid, affine=True)
         self.conv1 = sn(nn.Conv3d(mid, c_out, 3, 1, 1))
         self.shortcut = None
         if c_in != c_out:
@@ -168,8 +131,16 @@ class VideoResBlock(nn.Module):
 
     def forward(self, h, x0, z):
         skip = h if self.shortcut is None else self.shortcut(h)
-        dh = self.conv0(F.leaky_relu(self.spade(h, x0), 0.2))
-        dh = self.conv1(F.leaky_relu(self.adain(dh, z), 0.2))
+        if self.use_x0:
+            # x_0 resized as the official SPADE does (bilinear, align_corners=True); the shared layer's own
+            # resize to the same size is then the identity
+            x0 = F.interpolate(x0, size=h.shape[-2:], mode="bilinear", align_corners=True)
+            normed = self.spade(h, x0)                       # GN(h) * (1 + gamma(x_0)) + beta(x_0)
+        else:
+            normed = self.spade(h)
+        dh = self.conv0(F.leaky_relu(normed, 0.2))
+        normed = self.adain(dh, z) if self.use_z else self.adain(dh)   # gamma(z) * IN(dh) + beta(z)
+        dh = self.conv1(F.leaky_relu(normed, 0.2))
         return skip + dh
 
 
