@@ -684,7 +684,6 @@ if "pushbot" in cfg.worlds:
         .mean()
         .item(),
         "bin_width_px": cfg.size / cm.PUSHBOT_BINS[0],
-        "per_sample": end_error(ctl_out).flatten().tolist(),
     }
     control["pushbot"]["controlled_fraction"] = (
         control["pushbot"]["controlled_px"] / cfg.size
