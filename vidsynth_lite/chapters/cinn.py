@@ -70,6 +70,7 @@ class CINNChapterConfig(ChapterConfig):
     cinn_lr: float = param(5e-4, "cINN Adam learning rate (paper: 1e-5)", min=1e-7, max=1.0)
     leaky_alpha: float = param(0.9, "slope of the invertible leaky ReLU for x < 0 (official: 0.9)", min=0.01,
                                max=1.0)
+    ablations: list = param(["no_x0", "no_adain"], "Table-4 ablations trained on pushbot (no_x0, no_adain)")  # noqa: RUF009
     ablation_steps: int = param(1000, "stage-1 steps of each Table-4 ablation (w/o x_0, w/o AdaIN)", min=0)
     live_stage1_steps: int = param(60, "stage-1 steps the chapter trains live before loading the "
                                    "checkpoint", min=1)
@@ -80,6 +81,8 @@ class CINNChapterConfig(ChapterConfig):
     bf16: bool = param(False, "bf16 autocast on a GPU")
 
     def validate(self) -> None:
+        if any(a not in ("no_x0", "no_adain") for a in self.ablations):
+            raise ConfigError(f"ablations must be a list of 'no_x0' and 'no_adain', got {self.ablations!r}")
         unknown = [w for w in self.worlds if w not in ("pushbot", "sky")]
         if unknown or not self.worlds:
             raise ConfigError(f"worlds must be a non-empty list of 'pushbot' and 'sky', got {self.worlds!r}")
@@ -374,38 +377,43 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
         seconds[name] = time.process_time() - t0
         log(f"{name}: {seconds[name]:.0f} CPU-s")
 
-    for world in cfg.worlds:
-        with timed(f"{world} data"):
-            clips = load_clips(cfg, world, "train", cfg.train_videos)
-        with timed(f"{world} image AE"):
-            ae = train_image_ae(cfg, model_configs(cfg, world), clips, root / f"{world}-ae", device,
-                                progress=progress)
-        variants = ["full"] + (["no_x0", "no_adain"] if world == "pushbot" and cfg.ablation_steps else [])
+    # every world's main networks first, then the ablations (a run cut short still has the chapter's core)
+    plan = [(w, "full") for w in cfg.worlds]
+    plan += [("pushbot", v) for v in cfg.ablations if "pushbot" in cfg.worlds and cfg.ablation_steps]
+    clips, aes = {}, {}
+    for world, variant in plan:
+        if world not in clips:
+            with timed(f"{world} data"):
+                clips[world] = load_clips(cfg, world, "train", cfg.train_videos)
+            with timed(f"{world} image AE"):
+                aes[world] = train_image_ae(cfg, model_configs(cfg, world), clips[world], root / f"{world}-ae",
+                                            device, progress=progress)
+        ae, data = aes[world], clips[world]
+        ablating = world == "pushbot" and bool(cfg.ablations) and cfg.ablation_steps > 0
         snap = checkpoint_path(world, "full", "stage1", cfg.ablation_steps)
-        for variant in variants:
-            steps = cfg.stage1_steps if variant == "full" else cfg.ablation_steps
-            keep = {cfg.ablation_steps: out / snap.name} if variant == "full" and len(variants) > 1 else None
-            with timed(f"{world} {variant} stage 1"):
-                cvae = train_stage1(cfg, model_configs(cfg, world, **VARIANTS[variant]), clips,
-                                    root / f"{world}-{variant}-stage1", device, steps=steps, progress=progress,
-                                    snapshots=keep)
-            save_stage1(out / checkpoint_path(world, variant, "stage1").name, cvae, steps)
-            (out / "logs").mkdir(exist_ok=True)                      # the training curve ships too (a few kB)
-            log_file = root / f"{world}-{variant}-stage1" / "metrics.jsonl"
-            (out / "logs" / f"{world}-{variant}-stage1.jsonl").write_text(log_file.read_text())
-            runs = [(cvae, None, False)]
-            if variant == "full":
-                runs.append((cvae, None, True))
-                if len(variants) > 1 and cfg.ablation_steps < cfg.stage1_steps:
-                    runs.append((load_stage1(out / snap.name), cfg.ablation_steps, False))
-            for s1, at, control in runs:
-                name = f"{world}-{variant}" + (f"-{at}" if at else "") + ("-control" if control else "")
-                with timed(f"{name} cINN"):
-                    table = posterior_table(s1, ae, clips, control)
-                    flow = train_cinn(cfg, model_configs(cfg, world, control=control, **VARIANTS[variant]), table,
-                                      root / f"{name}-cinn", device, progress=progress)
-                kind = "control" if control else "stage2"
-                save_stage2(out / checkpoint_path(world, variant, kind, at).name, flow, ae, s1)
+        steps = cfg.stage1_steps if variant == "full" else cfg.ablation_steps
+        keep = {cfg.ablation_steps: out / snap.name} if variant == "full" and ablating else None
+        with timed(f"{world} {variant} stage 1"):
+            cvae = train_stage1(cfg, model_configs(cfg, world, **VARIANTS[variant]), data,
+                                root / f"{world}-{variant}-stage1", device, steps=steps, progress=progress,
+                                snapshots=keep)
+        save_stage1(out / checkpoint_path(world, variant, "stage1").name, cvae, steps)
+        (out / "logs").mkdir(exist_ok=True)                      # the training curve ships too (a few kB)
+        log_file = root / f"{world}-{variant}-stage1" / "metrics.jsonl"
+        (out / "logs" / f"{world}-{variant}-stage1.jsonl").write_text(log_file.read_text())
+        runs = [(cvae, None, False)]
+        if variant == "full":
+            runs.append((cvae, None, True))
+            if ablating and cfg.ablation_steps < cfg.stage1_steps:
+                runs.append((load_stage1(out / snap.name), cfg.ablation_steps, False))
+        for s1, at, control in runs:
+            name = f"{world}-{variant}" + (f"-{at}" if at else "") + ("-control" if control else "")
+            with timed(f"{name} cINN"):
+                table = posterior_table(s1, ae, data, control)
+                flow = train_cinn(cfg, model_configs(cfg, world, control=control, **VARIANTS[variant]), table,
+                                  root / f"{name}-cinn", device, progress=progress)
+            kind = "control" if control else "stage2"
+            save_stage2(out / checkpoint_path(world, variant, kind, at).name, flow, ae, s1)
     (out / "logs" / "cpu_seconds.json").write_text(json.dumps(seconds, indent=1))
     write_recorded_metrics(cfg, out)
     return seconds
