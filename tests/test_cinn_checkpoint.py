@@ -28,12 +28,12 @@ def test_shipped_files_are_small_and_complete():
     cfg = _lite()
     names = [ch.checkpoint_path(w, "full", kind).name for w in cfg.worlds for kind in ("stage1", "stage2",
                                                                                           "control")]
-    names += [ch.checkpoint_path("pushbot", v, k).name for v in ("no_x0", "no_adain") for k in ("stage1", "stage2")]
+    names += [ch.checkpoint_path("pushbot", v, k).name for v in cfg.ablations for k in ("stage1", "stage2")]
     names += [ch.checkpoint_path("pushbot", "full", k, cfg.ablation_steps).name for k in ("stage1", "stage2")]
     missing = [n for n in names if not (ROOT / n).is_file()]
     assert not missing, f"missing from {ROOT}: {missing}"
     total = sum((ROOT / n).stat().st_size for n in names)
-    assert total < 12 * 2**20, f"the shipped checkpoint is {total / 2**20:.1f} MB"
+    assert total < 16 * 2**20, f"the shipped checkpoint is {total / 2**20:.1f} MB"   # 13 MB: 8 networks
 
 
 @pytest.mark.parametrize("world", ["pushbot", "sky"])
