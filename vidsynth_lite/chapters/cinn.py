@@ -76,6 +76,8 @@ class CINNChapterConfig(ChapterConfig):
                                    "checkpoint", min=1)
     use_checkpoint: bool = param(True, "load the shipped checkpoint (trained by `python -m vidsynth_lite "
                                  "pretrain cinn`) instead of training every network in the chapter")
+    skip_metrics: list = param(["FVD"], "metric families the shared evaluation leaves out (it says so in "  # noqa: RUF009
+                               "its table); the real-I3D FVD is left out at every profile here")
     fvd_draws: int = param(3, "independent draws of the samples for FVD-syn mean +- std", min=1, max=20)
     ckpt_every: int = param(250, "checkpoint period in steps", min=1)
     bf16: bool = param(False, "bf16 autocast on a GPU")
