@@ -523,7 +523,8 @@ if ab_world == "pushbot" and cfg.ablation_steps and cfg.ablations:
         x0, cfg.samples, generator=gen
     )
 SYN = ("FVD-syn", "KVD-syn", "FID-syn", "FVD*-syn", "DIV-syn")
-syn_network = (  # the shared SynVideo features, loaded only when a -syn metric is computed
+# the shared SynVideo features, loaded only when a -syn metric is computed
+syn_network = (
     vl.metrics.syn_video.features(cfg.profile, device=device)
     if any(m not in cfg.skip_metrics for m in SYN)
     else "syn-video"
@@ -599,7 +600,8 @@ def verdict(claim, a, b, metric, want):
     """``want``: the row the paper says wins; REPRODUCED only when it wins, resolved."""
     family = metric.split(" ")[0]
     if family in ev.skipped:
-        claims[claim] = {"status": "NOT TESTED", "why": f"{metric}: {ev.skipped[family]}"}
+        why = f"{metric}: {ev.skipped[family]}"
+        claims[claim] = {"status": "NOT TESTED", "why": why}
         return
     if a not in ev.scores or b not in ev.scores:
         claims[claim] = {
