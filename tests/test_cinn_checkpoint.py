@@ -33,7 +33,7 @@ def test_shipped_files_are_small_and_complete():
     missing = [n for n in names if not (ROOT / n).is_file()]
     assert not missing, f"missing from {ROOT}: {missing}"
     total = sum((ROOT / n).stat().st_size for n in names)
-    assert total < 16 * 2**20, f"the shipped checkpoint is {total / 2**20:.1f} MB"   # 13 MB: 8 networks
+    assert total < 18 * 2**20, f"the shipped checkpoint is {total / 2**20:.1f} MB"   # 16.4 MB: 10 files, fp16
 
 
 @pytest.mark.parametrize("world", ["pushbot", "sky"])
