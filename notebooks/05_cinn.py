@@ -450,10 +450,13 @@ for name, r in logdet_table.items():
 
 # %% [markdown]
 # With the exact log-determinant the claimed and the true NLL are the same number. With the official 0, the
-# flow is rewarded for a contraction it does not pay for: every negative input shrinks by $\alpha$ "for free",
-# so the claimed NLL is lower than the truth by $|\log\alpha|$ per negative input and layer, and training
-# pushes more inputs below zero to collect the reward. Its reported likelihood is not a likelihood, and the
-# density it samples from is not the one it reports.
+# flow reports a contraction it never pays for: every negative input shrinks by $\alpha$ "for free", so the
+# claimed NLL is lower than the truth by $|\log\alpha|$ per negative input and layer -- here by the gap printed
+# above, with most leaky-ReLU inputs negative. The *weights* come out the same: $n_{<0}\log\alpha$ is a count,
+# piecewise constant in the parameters, so its gradient is zero almost everywhere and dropping it changes the
+# loss value, not the training. What the bug breaks is every number read off the likelihood: a reported NLL
+# (or bits per dimension), and any comparison of models by it -- a smaller $\alpha$ or more blocks would look
+# better by construction.
 
 # %% [markdown]
 # ## 5. Samples from one start frame
@@ -1030,7 +1033,8 @@ for k, v in timings.items():
 #   of a **video cVAE**, and back. Its blocks -- ActNorm, leaky ReLU, affine couplings, shuffles -- invert
 #   exactly and have cheap, exact log-determinants; we checked each against autograd and FrEIA.
 # - The likelihood (Eq. 7) is only a likelihood if every log-determinant is right: the official code's 0 for
-#   the leaky ReLU makes the reported NLL lower than the true one, and training exploits it.
+#   the leaky ReLU makes the reported NLL lower than the true one (the training itself is unchanged: the
+#   missing term has no gradient), so every likelihood read off the official code is flattered.
 # - Sampling $\nu$ gives diverse videos from one image; $\eta$ steers the end position or the direction;
 #   inverting a video gives a residual that carries its motion to other images or keeps its speed under a new
 #   direction. The claims cell above says which of these this run reproduces, with the numbers.
