@@ -72,7 +72,7 @@ class CINNChapterConfig(ChapterConfig):
                                max=1.0)
     ablations: list = param(["no_x0", "no_adain"], "Table-4 ablations trained on pushbot (no_x0, no_adain)")  # noqa: RUF009
     ablation_steps: int = param(1000, "stage-1 steps of each Table-4 ablation (w/o x_0, w/o AdaIN)", min=0)
-    live_stage1_steps: int = param(60, "stage-1 steps the chapter trains live before loading the "
+    live_stage1_steps: int = param(40, "stage-1 steps the chapter trains live before loading the "
                                    "checkpoint", min=1)
     use_checkpoint: bool = param(True, "load the shipped checkpoint (trained by `python -m vidsynth_lite "
                                  "pretrain cinn`) instead of training every network in the chapter")
