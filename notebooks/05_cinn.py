@@ -1070,6 +1070,12 @@ for k, v in timings.items():
 # - Sampling $\nu$ gives diverse videos from one image; $\eta$ steers the end position or the direction;
 #   inverting a video gives a residual that carries its motion to other images or keeps its speed under a new
 #   direction. The claims cell above says which of these this run reproduces, with the numbers.
+# - **What `lite` can and cannot show.** The shipped networks had about 14 CPU-minutes (700 stage-1 steps; the
+#   paper's BAIR model, 55 epochs at batch 10). They draw the scene sharply and the cINN's samples differ from
+#   each other, but the videos hold little of the motion: the arm ghosts instead of travelling, clouds dissolve
+#   instead of drifting. Control, transfer and video-to-video need a stage 1 whose $z$ encodes where the
+#   gripper ends and which way the clouds go; they are measured here and tested properly by the `full` run
+#   (`python -m vidsynth_lite reproduce notebooks/05_cinn.py cinn --profile full` on a GPU).
 #
 # ### Deviations from the paper
 #
