@@ -137,6 +137,23 @@ def test_stage2_checkpoint_refuses_a_stage1_of_another_configuration(tmp_path):
     s1_path = ch.save_stage1(tmp_path / "s1.safetensors", s1)
     with pytest.raises(CheckpointError, match="no stage-2"):
         ch.load_stage2(s1_path, s1)
+    ch.load_stage2(path, ch.load_stage1(s1_path))                 # the same stage 1 after its fp16 round trip
+
+
+def test_stage2_checkpoint_refuses_a_stage1_of_the_same_configuration_with_other_weights(tmp_path):
+    """A snapshot of the same run, or another seed, has the same config but another posterior."""
+    from vidsynth_lite.chapters import cinn as ch
+    from vidsynth_lite.io import CheckpointError
+
+    torch.manual_seed(0)
+    s1 = _tiny_stage1()
+    torch.manual_seed(1)
+    other = _tiny_stage1()
+    flow = cm.CINN(replace(SMALL_FLOW, z_dim=8, control_bins=()))
+    ae = cm.ImageAE(cm.ImageAEConfig(size=32, z_dim=4, widths=(8, 8, 8)))
+    path = ch.save_stage2(tmp_path / "s2.safetensors", flow, ae, s1)
+    with pytest.raises(CheckpointError, match="other weights"):
+        ch.load_stage2(path, other)
 
 
 def test_paper_sizes_build_on_the_meta_device():

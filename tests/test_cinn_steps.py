@@ -55,3 +55,17 @@ def test_cinn_step_uses_a_fresh_posterior_sample():
     c, _ = cs.cinn_step(flow, sharp)
     d, _ = cs.cinn_step(flow, sharp)
     torch.testing.assert_close(c, d)
+
+
+def test_one_temporal_discriminator_pass_per_clip_and_role():
+    """An adversarial step runs D_T on: real and fake for Eq. 11, then the fake once for both -D_T and l_F and
+    the real once for l_F (4 passes). A second pass over the same fake clip only costs CPU time."""
+    state, modules = _state()
+    calls = []
+    original = modules["D_T"].forward_features
+    modules["D_T"].forward_features = lambda clip: calls.append(clip.requires_grad) or original(clip)
+    state._begin(5)
+    cs.stage1_step(state, {"video": torch.rand(2, 5, 3, 32, 32) * 2 - 1}, weights=cm.Stage1Loss(spatial_frames=4),
+                   adversarial_from=0)
+    state._end()
+    assert len(calls) == 4, calls

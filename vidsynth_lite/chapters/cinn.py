@@ -10,6 +10,7 @@ shipped checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
@@ -249,11 +250,23 @@ def train_cinn(cfg: CINNChapterConfig, models: cm.CINNModels, table: dict, run_d
 def save_stage1(path, cvae: cm.VideoCVAE, step: int = 0) -> Path:
     cfg = {"kind": "stage1", "encoder": dataclasses.asdict(cvae.encoder.cfg),
            "decoder": dataclasses.asdict(cvae.decoder.cfg)}
-    return vio.save_weights(path, _half(cvae), config=cfg, step=step, extra={"stage1": stage1_fingerprint(cvae)})
+    return vio.save_weights(path, _half(cvae), config=cfg, step=step, extra={"stage1": stage1_fingerprint(cvae),
+                                                                            "stage1_weights": stage1_weights(cvae)})
 
 
 def stage1_fingerprint(cvae: cm.VideoCVAE) -> str:
+    """A short hash of the stage 1's configuration."""
     return cm.fingerprint(cm.CINNModels(encoder=cvae.encoder.cfg, decoder=cvae.decoder.cfg))
+
+
+def stage1_weights(cvae: cm.VideoCVAE) -> str:
+    """A short hash of the stage 1's weights as shipped (fp16): two stage 1s of one configuration (a snapshot
+    and the final model, two seeds) have different posteriors, and a cINN fits only the one it was trained on."""
+    digest = hashlib.sha256()
+    for key, value in sorted(_half(cvae).items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def load_stage1(path, device="cpu") -> cm.VideoCVAE:
@@ -271,7 +284,8 @@ def save_stage2(path, flow: cm.CINN, image_ae: cm.ImageAE, stage1: cm.VideoCVAE,
     state = {**{f"cinn.{k}": v for k, v in _half(flow).items()},
              **{f"image_ae.{k}": v for k, v in _half(image_ae).items()}}
     cfg = {"kind": "stage2", "cinn": dataclasses.asdict(flow.cfg), "image_ae": dataclasses.asdict(image_ae.cfg)}
-    return vio.save_weights(path, state, config=cfg, step=step, extra={"stage1": stage1_fingerprint(stage1)})
+    return vio.save_weights(path, state, config=cfg, step=step, extra={"stage1": stage1_fingerprint(stage1),
+                                                                      "stage1_weights": stage1_weights(stage1)})
 
 
 def load_stage2(path, stage1: cm.VideoCVAE, device="cpu") -> tuple[cm.CINN, cm.ImageAE]:
@@ -284,6 +298,10 @@ def load_stage2(path, stage1: cm.VideoCVAE, device="cpu") -> tuple[cm.CINN, cm.I
     if want != got:
         raise vio.CheckpointError(f"{str(path)!r} was trained on a stage 1 of another configuration "
                                   f"(fingerprint {want}, this stage 1: {got}); its residuals mean nothing here")
+    want, got = meta["extra"].get("stage1_weights"), stage1_weights(stage1)
+    if want != got:
+        raise vio.CheckpointError(f"{str(path)!r} was trained on a stage 1 of this configuration but other weights "
+                                  f"(weights {want}, this stage 1: {got}); its residuals mean nothing here")
     flow = cm.CINN(_dc(cm.CINNConfig, c["cinn"]))
     ae = cm.ImageAE(_dc(cm.ImageAEConfig, c["image_ae"]))
     flow.load_state_dict({k[5:]: v.float() for k, v in state.items() if k.startswith("cinn.")})

@@ -52,5 +52,9 @@ class TemporalDiscriminator(nn.Module):
             feats.append(h)
         return feats
 
+    def score(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """The score ``[B]`` from :meth:`forward_features`' output (one pass serves the score and l_F)."""
+        return self.head(features[-1])
+
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(clip)[-1])   # [B]
+        return self.score(self.forward_features(clip))      # [B]

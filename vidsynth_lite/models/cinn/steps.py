@@ -68,10 +68,10 @@ def update_cvae(state, x0, real, recon, mu, logvar, w: Stage1Loss, perceptual: C
         logs["perceptual"] = perc.detach()
     if adversarial:
         d_t, d_s = state["D_T"], state["D_S"]
-        fake_feats = d_t.forward_features(recon.transpose(1, 2))
+        fake_feats = d_t.forward_features(recon.transpose(1, 2))    # one pass: -D_T and l_F
         with torch.no_grad():
             real_feats = d_t.forward_features(real.transpose(1, 2))
-        g_t = hinge_g_loss(d_t(recon.transpose(1, 2)))
+        g_t = hinge_g_loss(d_t.score(fake_feats))
         g_s = hinge_g_loss(d_s(_frames(recon, index)))
         fm = feature_matching_loss(real_feats, fake_feats)
         loss = loss + w.adversarial_t * g_t + w.adversarial_s * g_s + w.feature_matching * fm
