@@ -2,7 +2,7 @@
 score rises with the damage; the rule fails for a network blind to appearance (the old SynI3D fails it in chapter
 2, whose lite run shows the numbers).
 
-Kept small: N = 48 clips per set (2 draws of 24), two strengths per family (the second and the strongest), one
+Kept small: N = 96 clips per set (2 draws of 48), two strengths per family (the second and the strongest), one
 pass of features per set. Chapter 2 runs the full grid at N = 64 per draw and prints its verdict.
 """
 
@@ -12,7 +12,7 @@ import torch
 from vidsynth_lite import data
 from vidsynth_lite.metrics import battery, syn_video
 
-N, DRAWS = 48, 2
+N, DRAWS = 96, 2
 
 
 @pytest.fixture(scope="module")
