@@ -72,7 +72,6 @@ class CINNChapterConfig(ChapterConfig):
     leaky_alpha: float = param(0.9, "slope of the invertible leaky ReLU for x < 0 (official: 0.9)", min=0.01,
                                max=1.0)
     ablations: list = param(["no_x0", "no_adain"], "Table-4 ablations trained on pushbot (no_x0, no_adain)")  # noqa: RUF009
-    ablation_steps: int = param(1000, "stage-1 steps of each Table-4 ablation (w/o x_0, w/o AdaIN)", min=0)
     live_stage1_steps: int = param(40, "stage-1 steps the chapter trains live before loading the "
                                    "checkpoint", min=1)
     use_checkpoint: bool = param(True, "load the shipped checkpoint (trained by `python -m vidsynth_lite "
@@ -179,7 +178,7 @@ def train_stage1(cfg: CINNChapterConfig, models: cm.CINNModels, clips: dict, run
                  steps: int | None = None, perceptual=None, progress: bool = True,
                  snapshots: dict[int, Path] | None = None) -> cm.VideoCVAE:
     """Stage 1: the cVAE with D_S and D_T (Eq. 10-12), Adam (B.2) with exponential decay per epoch.
-    ``snapshots`` ``{step: path}`` writes the cVAE as it is after that step (the ablations' equal-step rows)."""
+    ``snapshots`` ``{step: path}`` writes the cVAE as it is after that step (to follow a run's progress)."""
     torch.manual_seed(cfg.seed)
     w = models.loss
     if w.perceptual and perceptual is None:                  # l^phi: LPIPS (AlexNet), the official choice
@@ -227,9 +226,10 @@ def posterior_table(cvae: cm.VideoCVAE, image_ae: cm.ImageAE, clips: dict, contr
 
 
 def train_cinn(cfg: CINNChapterConfig, models: cm.CINNModels, table: dict, run_dir: Path, device=None,
-               steps: int | None = None, progress: bool = True) -> cm.CINN:
+               steps: int | None = None, progress: bool = True, stage1: cm.VideoCVAE | None = None) -> cm.CINN:
     """Stage 2 by Eq. 7 on posterior samples of the frozen stage 1; Adam (official betas (0.9, 0.99), amsgrad)
-    with linear decay to zero (B.2)."""
+    with linear decay to zero (B.2). ``stage1`` (the network ``table`` came from) joins the run's identity: a
+    run directory of a cINN fitted to another stage 1 is refused instead of resumed."""
     torch.manual_seed(cfg.seed)
     flow = cm.CINN(models.cinn, seed=cfg.seed)
     n = steps or cfg.cinn_steps
@@ -238,20 +238,42 @@ def train_cinn(cfg: CINNChapterConfig, models: cm.CINNModels, table: dict, run_d
         flow(cm.reparameterize(first["mu"], first["logvar"]), first["cond"])
     opt = torch.optim.Adam(flow.parameters(), lr=models.cinn.lr, betas=tuple(models.cinn.betas), amsgrad=True)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(1 - s / n, 0.0))
+    identity = {**dataclasses.asdict(models.cinn),
+                "stage1_weights": None if stage1 is None else stage1_weights(stage1)}
     result = train.fit(flow, cs.cinn_step, train.StepBatches(Rows(**table), cfg.cinn_batch, seed=cfg.seed),
                        steps=n, optimizer=opt, scheduler=sched, run_dir=run_dir, ckpt_every=cfg.ckpt_every,
-                       log_every=10, config=dataclasses.asdict(models.cinn), device=device, desc="cINN",
-                       progress=progress)
+                       log_every=10, config=identity, device=device, desc="cINN", progress=progress)
     return result.model.eval()
+
+
+def fit_cinn(cfg: CINNChapterConfig, world: str, stage1: cm.VideoCVAE, image_ae: cm.ImageAE, clips: dict,
+             run_root: Path, device=None, *, variant: str = "full", control: bool = False,
+             official_zero_log_det: bool = False, steps: int | None = None) -> tuple[cm.CINN, list[dict]]:
+    """Train one cINN on ``stage1``'s posterior of ``clips`` (the chapter's stage 2) -> ``(cinn, log)``. Its run
+    directory is named by the stage 1's weights, so a rerun after the stage 1 changed trains afresh."""
+    models = model_configs(cfg, world, control=control, **VARIANTS[variant])
+    models.cinn = replace(models.cinn, official_zero_log_det=official_zero_log_det)
+    name = (f"cinn-{world}-{variant}" + ("-control" if control else "") + ("-official" if official_zero_log_det
+            else "") + (f"-{steps}" if steps else "") + f"-{stage1_weights(stage1)[:8]}")
+    table = posterior_table(stage1, image_ae, clips, control)
+    flow = train_cinn(cfg, models, table, run_root / name, device, steps=steps, progress=False, stage1=stage1)
+    log = [json.loads(line) for line in (run_root / name / "metrics.jsonl").read_text().splitlines() if line]
+    return flow, log
 
 
 # --- checkpoints: a stage-2 file records the stage 1 it was trained on ------------------------------------------
 
-def save_stage1(path, cvae: cm.VideoCVAE, step: int = 0) -> Path:
+def save_stage1(path, cvae: cm.VideoCVAE, step: int = 0, image_ae: cm.ImageAE | None = None) -> Path:
+    """Stage 1 (fp16), and with ``image_ae`` the x_0 embedding's encoder (``image_ae.*``, all the cINN needs)."""
     cfg = {"kind": "stage1", "encoder": dataclasses.asdict(cvae.encoder.cfg),
-           "decoder": dataclasses.asdict(cvae.decoder.cfg)}
-    return vio.save_weights(path, _half(cvae), config=cfg, step=step, extra={"stage1": stage1_fingerprint(cvae),
-                                                                            "stage1_weights": stage1_weights(cvae)})
+           "decoder": dataclasses.asdict(cvae.decoder.cfg),
+           "image_ae": None if image_ae is None else dataclasses.asdict(image_ae.cfg)}
+    state = _half(cvae)
+    if image_ae is not None:
+        encoder = cm.ImageAE(image_ae.cfg, decoder=False).state_dict()     # the encoder's keys
+        state.update({f"image_ae.{k}": v for k, v in _half(image_ae).items() if k in encoder})
+    return vio.save_weights(path, state, config=cfg, step=step, extra={"stage1": stage1_fingerprint(cvae),
+                                                                       "stage1_weights": stage1_weights(cvae)})
 
 
 def stage1_fingerprint(cvae: cm.VideoCVAE) -> str:
@@ -275,8 +297,19 @@ def load_stage1(path, device="cpu") -> cm.VideoCVAE:
     if c.get("kind") != "stage1":
         raise vio.CheckpointError(f"{str(path)!r} holds no stage-1 cVAE (kind {c.get('kind')!r})")
     cvae = cm.VideoCVAE(_dc(cm.VideoEncoderConfig, c["encoder"]), _dc(cm.VideoDecoderConfig, c["decoder"]))
-    cvae.load_state_dict({k: v.float() for k, v in state.items()})
+    cvae.load_state_dict({k: v.float() for k, v in state.items() if not k.startswith("image_ae.")})
     return cvae.to(device).eval()
+
+
+def load_embedding(path, device="cpu") -> cm.ImageAE:
+    """The x_0 embedding's encoder stored beside a stage 1 by :func:`save_stage1`."""
+    state, meta = vio.load_weights(path, device)
+    c = meta["config"]
+    if c.get("kind") != "stage1" or not c.get("image_ae"):
+        raise vio.CheckpointError(f"{str(path)!r} holds no x_0 embedding (kind {c.get('kind')!r})")
+    ae = cm.ImageAE(_dc(cm.ImageAEConfig, c["image_ae"]), decoder=False)
+    ae.load_state_dict({k[9:]: v.float() for k, v in state.items() if k.startswith("image_ae.")})
+    return ae.to(device).eval()
 
 
 def save_stage2(path, flow: cm.CINN, image_ae: cm.ImageAE, stage1: cm.VideoCVAE, step: int = 0) -> Path:
@@ -303,9 +336,10 @@ def load_stage2(path, stage1: cm.VideoCVAE, device="cpu") -> tuple[cm.CINN, cm.I
         raise vio.CheckpointError(f"{str(path)!r} was trained on a stage 1 of this configuration but other weights "
                                   f"(weights {want}, this stage 1: {got}); its residuals mean nothing here")
     flow = cm.CINN(_dc(cm.CINNConfig, c["cinn"]))
-    ae = cm.ImageAE(_dc(cm.ImageAEConfig, c["image_ae"]))
+    ae_state = {k[9:]: v.float() for k, v in state.items() if k.startswith("image_ae.")}
+    ae = cm.ImageAE(_dc(cm.ImageAEConfig, c["image_ae"]), decoder="from_z.weight" in ae_state)
     flow.load_state_dict({k[5:]: v.float() for k, v in state.items() if k.startswith("cinn.")})
-    ae.load_state_dict({k[9:]: v.float() for k, v in state.items() if k.startswith("image_ae.")})
+    ae.load_state_dict(ae_state)
     return flow.to(device).eval(), ae.to(device).eval()
 
 
@@ -354,6 +388,69 @@ def direction_of(motion: torch.Tensor) -> torch.Tensor:
     return torch.atan2(-motion[:, 1], motion[:, 0])
 
 
+# --- diagnostics: what stage 1's z holds, and paired verdicts ----------------------------------------------------
+
+@torch.no_grad()
+def stage1_diagnostics(cvae: cm.VideoCVAE, clips: dict, generator: torch.Generator | None = None) -> dict:
+    """Is the video code ``z`` informative? Mean L1 of the decoder's output against the true frames when it is
+    fed the clip's own posterior mean, another clip's (the batch rolled by one), ``z = 0``, a draw of the prior
+    N(0, I), and the *copy x_0* baseline, over all pixels and over the pixels that move (more than 0.05 from
+    x_0, max over channels). A ``z`` that carries the motion beats the other clip's on the moving pixels."""
+    video = clips["video"]                                                    # [N, 1 + T, 3, H, W]
+    x0, truth = video[:, 0], video[:, 1:]
+    moving = ((truth - video[:, :1]).abs().amax(2, keepdim=True) > 0.05).expand_as(truth)
+    mu, logvar = cvae.encoder(truth)
+    fed = {"own z": mu, "another clip's z": mu.roll(1, 0), "z = 0": torch.zeros_like(mu),
+           "prior z": torch.randn(mu.shape, generator=generator)}
+    outs = {name: cvae.decoder(x0 if cvae.decoder.cfg.use_x0 else None, z) for name, z in fed.items()}
+    outs["copy x_0"] = video[:, :1].expand_as(truth)
+    err = {name: (o - truth).abs() for name, o in outs.items()}
+    return {"l1": {k: e.mean().item() for k, e in err.items()},
+            "l1_moving": {k: e[moving].mean().item() for k, e in err.items()},
+            "moving_share": moving.float().mean().item(),
+            "posterior_sigma": (0.5 * logvar).exp().mean().item(),
+            "z_spread": mu.std(0).mean().item()}
+
+
+@torch.no_grad()
+def control_probe(cvae: cm.VideoCVAE, train_clips: dict, test_clips: dict, world: str, ridge: float = 1.0) -> dict:
+    """Does ``z`` encode the control factor? A linear (ridge) probe from the posterior mean to it, fitted on
+    the training clips and scored on the test clips, beside predicting the training mean. ``pushbot``: the
+    gripper's (x, y) in the last frame, error in pixels; ``sky``: the direction as (cos, sin), error in degrees
+    (predicting a constant is 90 degrees off on average)."""
+    def target(c):
+        if world == "pushbot":
+            return c["state"][:, -1, :2]                                       # [N, 2] in [0, 1]
+        return torch.stack([c["direction"].cos(), c["direction"].sin()], 1)   # [N, 2]
+
+    def error(pred, c):
+        if world == "pushbot":
+            return (pred - target(c)).norm(dim=1).mean().item() * c["video"].shape[-1]
+        return math.degrees(angle_error(torch.atan2(pred[:, 1], pred[:, 0]), c["direction"]).mean().item())
+
+    a, b = cvae.encoder(train_clips["video"][:, 1:])[0], cvae.encoder(test_clips["video"][:, 1:])[0]
+    mean, std = a.mean(0), a.std(0) + 1e-6
+    design = lambda m: torch.cat([(m - mean) / std, torch.ones(len(m), 1)], 1)   # [N, d_z + 1]
+    x = design(a)
+    weights = torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ target(train_clips))
+    constant = target(train_clips).mean(0, keepdim=True).expand(len(b), -1)
+    unit = "px" if world == "pushbot" else "deg"
+    return {"probe": error(design(b) @ weights, test_clips), "constant": error(constant, test_clips),
+            "unit": unit, "train_clips": len(a), "test_clips": len(b)}
+
+
+def paired(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, unit: str) -> dict:
+    """Per-input errors ``a``, ``b`` ``[M]`` (lower is better), paired: "A beats B" only when the mean
+    difference exceeds twice its standard error over the M inputs; otherwise not resolved."""
+    diff = (a - b).double()
+    mean, se = diff.mean().item(), (diff.std() / math.sqrt(len(diff))).item()
+    resolved = abs(mean) > 2 * se
+    text = (f"{name_a} {a.mean().item():.3g} {unit} vs {name_b} {b.mean().item():.3g} {unit} "
+            f"(difference {mean:+.3g} +- {se:.2g} s.e. over {len(diff)} inputs)")
+    return {"a": a.mean().item(), "b": b.mean().item(), "difference": mean, "se": se, "resolved": resolved,
+            "a_better": (mean < 0) if resolved else None, "text": text}
+
+
 # --- the shipped checkpoint -----------------------------------------------------------------------------------------
 
 def checkpoint_dir() -> Path:
@@ -363,10 +460,9 @@ def checkpoint_dir() -> Path:
 VARIANTS = {"full": {}, "no_x0": {"use_x0": False}, "no_adain": {"use_adain": False}}
 
 
-def checkpoint_path(world: str, variant: str, stage: str, steps: int | None = None) -> Path:
-    """``checkpoints/cinn/<world>-<variant>[-<steps>]-<stage>.safetensors`` (stage: stage1, stage2, control)."""
-    tag = f"{world}-{variant}" + (f"-{steps}" if steps is not None else "")
-    return checkpoint_dir() / f"{tag}-{stage}.safetensors"
+def checkpoint_path(world: str, variant: str = "full", root: Path | None = None) -> Path:
+    """``checkpoints/cinn/<world>-<variant>.safetensors``: a stage 1 and its x_0 embedding's encoder (fp16)."""
+    return (checkpoint_dir() if root is None else Path(root)) / f"{world}-{variant}.safetensors"
 
 
 def _half(module: torch.nn.Module) -> dict:
@@ -375,19 +471,20 @@ def _half(module: torch.nn.Module) -> dict:
 
 def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=print,
              out_dir: Path | None = None) -> dict:
-    """Train every network the chapter evaluates and write them (fp16) under ``checkpoints/cinn/``.
+    """Train every stage 1 the chapter evaluates and write each with its x_0 embedding (fp16) to ``out_dir``
+    (default ``checkpoints/cinn/``). The cINNs are not shipped: small and fast, they train in the chapter.
 
-    Per world: the image AE, the full stage 1, its cINN and its controlled cINN. On ``pushbot`` also the Table-4
-    ablations at ``ablation_steps``: the full stage 1 at that step (a snapshot of the same run), w/o x_0 and
-    w/o AdaIN, each with its cINN. Every run lives in ``runs/cinn-pretrain-*`` and resumes where it stopped;
-    rerunning the command after an interruption finishes the job. Returns the CPU seconds of each piece.
+    Per world: the image AE, then the full stage 1; on ``pushbot`` also the Table-4 ablations in
+    ``cfg.ablations``, each trained for as many steps as the full model. Every run lives in
+    ``runs/cinn-pretrain-*`` and resumes where it stopped; rerunning the command after an interruption finishes
+    the job. Returns the CPU seconds of each piece (also in ``logs/cpu_seconds.json``).
     """
     import contextlib
     import time
 
     root = paths.runs_dir() / f"cinn-pretrain-{cfg.profile}-seed{cfg.seed}"
     out = checkpoint_dir() if out_dir is None else Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -397,9 +494,8 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
         seconds[name] = time.process_time() - t0
         log(f"{name}: {seconds[name]:.0f} CPU-s")
 
-    # every world's main networks first, then the ablations (a run cut short still has the chapter's core)
-    plan = [(w, "full") for w in cfg.worlds]
-    plan += [("pushbot", v) for v in cfg.ablations if "pushbot" in cfg.worlds and cfg.ablation_steps]
+    # every world's full model first, then the ablations (a run cut short still has the chapter's core)
+    plan = [(w, "full") for w in cfg.worlds] + [("pushbot", v) for v in cfg.ablations if "pushbot" in cfg.worlds]
     clips, aes = {}, {}
     for world, variant in plan:
         if world not in clips:
@@ -408,70 +504,45 @@ def pretrain(cfg: CINNChapterConfig, device=None, progress: bool = True, log=pri
             with timed(f"{world} image AE"):
                 aes[world] = train_image_ae(cfg, model_configs(cfg, world), clips[world], root / f"{world}-ae",
                                             device, progress=progress)
-        ae, data = aes[world], clips[world]
-        ablating = world == "pushbot" and bool(cfg.ablations) and cfg.ablation_steps > 0
-        snap = checkpoint_path(world, "full", "stage1", cfg.ablation_steps)
-        steps = cfg.stage1_steps if variant == "full" else cfg.ablation_steps
-        keep = {cfg.ablation_steps: out / snap.name} if variant == "full" and ablating else None
         with timed(f"{world} {variant} stage 1"):
-            cvae = train_stage1(cfg, model_configs(cfg, world, **VARIANTS[variant]), data,
-                                root / f"{world}-{variant}-stage1", device, steps=steps, progress=progress,
-                                snapshots=keep)
-        save_stage1(out / checkpoint_path(world, variant, "stage1").name, cvae, steps)
-        (out / "logs").mkdir(exist_ok=True)                      # the training curve ships too (a few kB)
-        log_file = root / f"{world}-{variant}-stage1" / "metrics.jsonl"
+            cvae = train_stage1(cfg, model_configs(cfg, world, **VARIANTS[variant]), clips[world],
+                                root / f"{world}-{variant}-stage1", device, progress=progress)
+        save_stage1(checkpoint_path(world, variant, out), cvae, cfg.stage1_steps, image_ae=aes[world])
+        log_file = root / f"{world}-{variant}-stage1" / "metrics.jsonl"       # the training curve ships too
         (out / "logs" / f"{world}-{variant}-stage1.jsonl").write_text(log_file.read_text())
-        runs = [(cvae, None, False)]
-        if variant == "full":
-            runs.append((cvae, None, True))
-            if ablating and cfg.ablation_steps < cfg.stage1_steps:
-                runs.append((load_stage1(out / snap.name), cfg.ablation_steps, False))
-        for s1, at, control in runs:
-            name = f"{world}-{variant}" + (f"-{at}" if at else "") + ("-control" if control else "")
-            with timed(f"{name} cINN"):
-                table = posterior_table(s1, ae, data, control)
-                flow = train_cinn(cfg, model_configs(cfg, world, control=control, **VARIANTS[variant]), table,
-                                  root / f"{name}-cinn", device, progress=progress)
-            kind = "control" if control else "stage2"
-            save_stage2(out / checkpoint_path(world, variant, kind, at).name, flow, ae, s1)
     (out / "logs" / "cpu_seconds.json").write_text(json.dumps(seconds, indent=1))
     write_recorded_metrics(cfg, out)
     return seconds
 
 
-def load_models(world: str, variant: str = "full", *, at: int | None = None, control: bool = False,
-                root: Path | None = None, device="cpu") -> cm.tasks.ImageToVideo:
-    """The stage 1, x_0 embedding and cINN of one trained variant as an :class:`ImageToVideo` (from
-    ``root``, default the shipped checkpoint folder); a missing file says which command writes it."""
-    root = checkpoint_dir() if root is None else Path(root)
-    s1_path = root / checkpoint_path(world, variant, "stage1", at).name
-    s2_path = root / checkpoint_path(world, variant, "control" if control else "stage2", at).name
-    for path in (s1_path, s2_path):
-        if not path.is_file():
-            raise vio.CheckpointError(f"{path} is missing: run `python -m vidsynth_lite pretrain cinn --profile "
-                                      "lite` (about an hour on a 2-core CPU) or set use_checkpoint = False")
-    stage1 = load_stage1(s1_path, device)
-    flow, ae = load_stage2(s2_path, stage1, device)
-    return cm.tasks.ImageToVideo(stage1, ae, flow)
+def load_models(world: str, variant: str = "full", *, root: Path | None = None,
+                device="cpu") -> tuple[cm.VideoCVAE, cm.ImageAE]:
+    """The stage 1 and x_0 embedding of one trained variant (from ``root``, default the shipped checkpoint
+    folder); a missing file says which command writes it."""
+    path = checkpoint_path(world, variant, root)
+    if not path.is_file():
+        raise vio.CheckpointError(f"{path} is missing: run `python -m vidsynth_lite pretrain cinn --profile "
+                                  "lite` (see checkpoints/cinn/README.md) or set use_checkpoint = False")
+    return load_stage1(path, device), load_embedding(path, device)
 
 
 @torch.no_grad()
-def recorded_metrics(cfg: CINNChapterConfig, world: str, root: Path | None = None, clips: int = 8) -> dict:
-    """Two numbers the shipped checkpoint is checked against (``tests/test_cinn_checkpoint.py``): the full stage
-    1's test L1 reconstruction error on the first ``clips`` test clips, and the cINN's held-out NLL (nats per
-    dimension) of posterior samples of those clips with a fixed seed."""
-    models = load_models(world, root=root)
+def recorded_metrics(cfg: CINNChapterConfig, world: str, variant: str = "full", root: Path | None = None,
+                     clips: int = 8) -> dict:
+    """Two numbers the shipped checkpoint is checked against (``tests/test_cinn_checkpoint.py``): the stage
+    1's test L1 reconstruction error (posterior mean) on the first ``clips`` test clips, and the mean norm of
+    their x_0 embeddings."""
+    cvae, ae = load_models(world, variant, root=root)
     test = load_clips(cfg, world, "test", clips)
-    mu, logvar = models.cvae.encoder(test["video"][:, 1:])
-    recon = models.cvae.decoder(test["video"][:, 0], mu)
-    l1 = (recon - test["video"][:, 1:]).abs().mean().item()
-    z = cm.reparameterize(mu, logvar, torch.Generator().manual_seed(0))
-    nll = models.cinn.nll(z, models.condition(test["video"][:, 0])).mean().item() / models.cinn.cfg.z_dim
-    return {"world": world, "clips": clips, "test_l1": l1, "test_nll_per_dim": nll}
+    mu, _ = cvae.encoder(test["video"][:, 1:])
+    l1 = (cvae.decoder(test["video"][:, 0], mu) - test["video"][:, 1:]).abs().mean().item()
+    embed = ae.embed(test["video"][:, 0]).norm(dim=1).mean().item()
+    return {"world": world, "variant": variant, "clips": clips, "test_l1": l1, "embedding_norm": embed}
 
 
 def write_recorded_metrics(cfg: CINNChapterConfig, root: Path | None = None) -> dict:
     out = checkpoint_dir() if root is None else Path(root)
-    record = {w: recorded_metrics(cfg, w, out) for w in cfg.worlds}
+    record = {f"{w}-{v}": recorded_metrics(cfg, w, v, out) for w, v in
+              [(w, "full") for w in cfg.worlds] + [("pushbot", v) for v in cfg.ablations if "pushbot" in cfg.worlds]}
     (out / "logs" / "recorded_metrics.json").write_text(json.dumps(record, indent=1))
     return record

@@ -20,9 +20,12 @@ from .stage1 import group_norm, kl_divergence, reparameterize
 
 
 class ImageAE(nn.Module):
-    """Gaussian image autoencoder ``[B, 3, H, W] -> (mu, logvar) [B, z_dim] -> [B, 3, H, W]``."""
+    """Gaussian image autoencoder ``[B, 3, H, W] -> (mu, logvar) [B, z_dim] -> [B, 3, H, W]``.
 
-    def __init__(self, cfg: ImageAEConfig):
+    ``decoder=False`` builds the encoder only: all the cINN needs once the autoencoder is trained (the shipped
+    checkpoint keeps the encoder only)."""
+
+    def __init__(self, cfg: ImageAEConfig, decoder: bool = True):
         super().__init__()
         self.cfg = cfg
         n = len(cfg.widths)
@@ -36,6 +39,9 @@ class ImageAE(nn.Module):
         self.down = nn.Sequential(*down)
         flat = cfg.widths[-1] * self.final ** 2
         self.to_stats = nn.Linear(flat, 2 * cfg.z_dim)
+        self.has_decoder = decoder
+        if not decoder:
+            return
         self.from_z = nn.Linear(cfg.z_dim, flat)
         up = []
         for w_in, w_out in zip(cfg.widths[::-1], list(cfg.widths[::-1][1:]) + [cfg.widths[0]]):
@@ -49,6 +55,8 @@ class ImageAE(nn.Module):
         return self.to_stats(self.down(image).flatten(1)).chunk(2, dim=1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.has_decoder:
+            raise RuntimeError("this ImageAE was built with decoder=False (encoder only): it embeds, it cannot decode")
         h = self.from_z(z).view(z.shape[0], self.cfg.widths[-1], self.final, self.final)   # [B, C, 4, 4]
         return self.up(h)
 
