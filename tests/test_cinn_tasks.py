@@ -120,3 +120,19 @@ def test_cinn_training_leaves_its_stage1_and_embedding_frozen(smoke_cfg, tmp_pat
     after = {k: v for k, v in [*stage1.state_dict().items(), *embed.state_dict().items()]}
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert len(log) >= 1 and all(p.grad is None for p in stage1.parameters())
+
+
+def test_a_shared_posterior_table_trains_the_same_controlled_cinn(smoke_cfg, tmp_path):
+    cfg = smoke_cfg
+    models = ch.model_configs(cfg, "pushbot")
+    torch.manual_seed(0)
+    stage1, embed = cm.VideoCVAE(models.encoder, models.decoder).eval(), cm.ImageAE(models.image_ae).eval()
+    clips = ch.load_clips(cfg, "pushbot", "train", 16)
+    shared = ch.posterior_table(stage1, embed, clips, control=False)
+    a, _ = ch.fit_cinn(cfg, "pushbot", stage1, embed, clips, tmp_path / "a", control=True, steps=3)
+    b, _ = ch.fit_cinn(cfg, "pushbot", stage1, embed, clips, tmp_path / "b", control=True, steps=3,
+                       posterior=shared)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    with pytest.raises(ValueError, match="rows"):
+        ch.fit_cinn(cfg, "pushbot", stage1, embed, clips, tmp_path / "c", steps=3,
+                    posterior={k: v[:8] for k, v in shared.items()})

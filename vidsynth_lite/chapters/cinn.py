@@ -248,14 +248,24 @@ def train_cinn(cfg: CINNChapterConfig, models: cm.CINNModels, table: dict, run_d
 
 def fit_cinn(cfg: CINNChapterConfig, world: str, stage1: cm.VideoCVAE, image_ae: cm.ImageAE, clips: dict,
              run_root: Path, device=None, *, variant: str = "full", control: bool = False,
-             official_zero_log_det: bool = False, steps: int | None = None) -> tuple[cm.CINN, list[dict]]:
+             official_zero_log_det: bool = False, steps: int | None = None,
+             posterior: dict | None = None) -> tuple[cm.CINN, list[dict]]:
     """Train one cINN on ``stage1``'s posterior of ``clips`` (the chapter's stage 2) -> ``(cinn, log)``. Its run
-    directory is named by the stage 1's weights, so a rerun after the stage 1 changed trains afresh."""
+    directory is named by the stage 1's weights, so a rerun after the stage 1 changed trains afresh.
+    ``posterior``: ``posterior_table(stage1, image_ae, clips, control=False)`` computed once and shared by the
+    cINNs of one stage 1 (encoding every training clip is most of a short cINN run's cost); with ``control`` the
+    clips' eta is appended to its condition."""
     models = model_configs(cfg, world, control=control, **VARIANTS[variant])
     models.cinn = replace(models.cinn, official_zero_log_det=official_zero_log_det)
     name = (f"cinn-{world}-{variant}" + ("-control" if control else "") + ("-official" if official_zero_log_det
             else "") + (f"-{steps}" if steps else "") + f"-{stage1_weights(stage1)[:8]}")
-    table = posterior_table(stage1, image_ae, clips, control)
+    if posterior is None:
+        table = posterior_table(stage1, image_ae, clips, control)
+    else:
+        if len(posterior["mu"]) != len(clips["video"]):
+            raise ValueError(f"posterior has {len(posterior['mu'])} rows for {len(clips['video'])} clips")
+        cond = torch.cat([posterior["cond"], clips["eta"]], 1) if control else posterior["cond"]   # [N, cond]
+        table = {**posterior, "cond": cond}
     flow = train_cinn(cfg, models, table, run_root / name, device, steps=steps, progress=False, stage1=stage1)
     log = [json.loads(line) for line in (run_root / name / "metrics.jsonl").read_text().splitlines() if line]
     return flow, log
