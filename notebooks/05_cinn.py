@@ -37,6 +37,32 @@
 # live for a minute, then loads the same recipe trained longer (`python -m vidsynth_lite pretrain cinn`, shipped
 # in `checkpoints/cinn/`). `full` (`configs/cinn/full.yaml`) is the paper's configuration for a GPU.
 
+# %% [markdown] tags=["opening"]
+# **You will be able to**
+#
+# - build the invertible pieces of a normalising flow (ActNorm with its data-dependent start, an affine
+#   coupling, a fixed permutation, an invertible leaky ReLU) and check each log-determinant against autograd;
+# - derive the negative log-likelihood of Eq. 7 from the change of variables, and say what a wrong
+#   log-determinant does to the reported likelihood and to the training;
+# - explain the two stages of the method (a video cVAE, then a cINN on samples of its frozen posterior) and why
+#   the cINN is trained on posterior samples rather than means;
+# - use one trained model for sampling, control, motion transfer and video-to-video, and measure each with the
+#   world's own tools against a baseline;
+# - read an ablation table (Table 4) as paired comparisons with their spread, and say which claims a small run
+#   can and cannot test.
+#
+# **Prerequisites**: [chapter 2](02_measuring.ipynb) (the shared evaluation, FVD-syn and the verdict rule) and
+# [chapter 3](03_vqvae.ipynb) (a two-stage video model); variational autoencoders (the reparameterisation
+# trick, the KL term); the change-of-variables formula for densities.
+#
+# **Time**: about 2 hours for a student: 60 minutes to read and run the chapter, 60 for the exercises. At
+# `lite` the chapter trains a stage 1 briefly and its cINNs in full, then loads the longer-trained stage 1s;
+# its results cell prints how long it took.
+#
+# **Core and optional**: core -- Sections 1 to 6 (the invertible pieces, the two stages, samples and the
+# evaluation) and the first three exercises. Optional -- control, transfer and video-to-video (Sections 7-9),
+# the stage-1 diagnostics, and the open experiments.
+
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
 seed = 0  # seed of every random generator
@@ -1199,15 +1225,17 @@ print(f"  {'CPU time of this process':<32} {time.process_time():8.1f} s")
 #   0.093); with it the scene is sharp after 120 steps (test L1 0.058) and training goes into the motion. The
 #   "w/o $x_0$" ablation has neither SPADE nor this skip. `full` follows the paper (off).
 # - **Stage-1 schedule at `lite`**: Adam lr 4e-4 (paper 2e-4), 700 steps of which the last 150 adversarial (the
-#   official code starts the discriminators after one epoch); the Table-4 ablations get 400 reconstruction
-#   steps each and are compared with the full model's own snapshot at step 400.
+#   official code starts the discriminators after one epoch); the Table-4 ablation (w/o $x_0$) is trained
+#   with the same recipe and as many steps; w/o AdaIN is left to `full` (CPU budget).
 # - **Discriminators**: D_T is a stride-2 stem and 3D residual blocks (the shared `DBlock`), D_S the shared
-#   PatchGAN without normalisation (the official one uses ActNorm); both spectrally normalised.
+#   PatchGAN without normalisation (the official one uses ActNorm); both spectrally normalised. Eqs. 11-12
+#   as printed: the official code halves the hinge and differentiates the *batch mean* of D_T's scores for
+#   the gradient penalty (a penalty $1/B^2$ of the paper's).
 # - **Encoder**: the posterior's spatial head averages the remaining time steps before the two 4x4 convs.
 # - **cINN**: 8 blocks of width 96 at `lite` (paper: 20 blocks; official width 512), Adam lr 5e-4 with linear
 #   decay (paper: 1e-5, which a few thousand CPU steps cannot use); the coupling's last layers start at zero.
-#   Eq. 7 is implemented with the Gaussian's 1/2. The official code's control blocks (every fourth coupling
-#   without $x$) are not followed: the paper describes plain conditioning.
+#   Eq. 7 is implemented with the Gaussian's 1/2. The official controlled cINN feeds its couplings the
+#   condition *only* (not $x$) in three of every four blocks; we follow the paper's plain conditioning.
 # - **x_0 embedding**: a small Gaussian conv autoencoder (the official one is a larger VAE with LPIPS).
 # - **Metrics**: FVD-syn / DIV-syn on SynVideo features for 9-frame clips (SynVideo saw 16-frame clips), not
 #   FVD on Kinetics-I3D or DIV on VGG / I3D; Table 2 (iPER) has no stand-in.

@@ -45,7 +45,7 @@ def test_checkpoint_matches_the_lite_recipe_and_its_recorded_metrics(world_varia
     world, variant = world_variant.split("-")
     want = ch.model_configs(cfg, world, **ch.VARIANTS[variant])
     _, meta = io.load_weights(ch.checkpoint_path(world, variant))
-    as_json = lambda c: json.loads(json.dumps(dataclasses.asdict(c)))   # noqa: E731 - tuples become lists
+    as_json = lambda c: json.loads(json.dumps(dataclasses.asdict(c)))   # tuples become lists
     assert meta["config"]["encoder"] == as_json(want.encoder)
     assert meta["config"]["decoder"] == as_json(want.decoder)
     assert meta["config"]["image_ae"] == as_json(want.image_ae)
