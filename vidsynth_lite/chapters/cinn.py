@@ -556,3 +556,23 @@ def write_recorded_metrics(cfg: CINNChapterConfig, root: Path | None = None) -> 
               [(w, "full") for w in cfg.worlds] + [("pushbot", v) for v in cfg.ablations if "pushbot" in cfg.worlds]}
     (out / "logs" / "recorded_metrics.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def pretrain_main(argv: list[str]) -> int:
+    """``python -m vidsynth_lite pretrain cinn [--profile P]``: train and write the shipped stage 1s (resumable:
+    rerun the same command after an interruption). Prints the CPU seconds of each piece."""
+    import argparse
+
+    from vidsynth_lite import config, runtime
+
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain cinn",
+                                     description=pretrain.__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"),
+                        help="configs/cinn/<profile>.yaml (default: lite, the shipped checkpoint)")
+    parser.add_argument("--out", default=None, help="output folder (default: checkpoints/cinn/)")
+    args = parser.parse_args(argv)
+    cfg = config.resolve(CINNChapterConfig, {"profile": args.profile})
+    cfg.validate()
+    seconds = pretrain(cfg, runtime.start(cfg), out_dir=None if args.out is None else Path(args.out))
+    print(json.dumps(seconds, indent=2))
+    return 0
