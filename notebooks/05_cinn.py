@@ -116,6 +116,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import PIL.Image
 import torch
 
@@ -710,20 +711,37 @@ ours_rows = {
     "Ours w/o x_0": "w/o x_0",
     "Ours w/o ADAIN": "w/o AdaIN",
 }
-print(
-    f"{'':<16} {'paper FVD':>9} {'DIV VGG':>8} {'DIV I3D':>8}   "
-    "| ours: row, FVD-syn (mean +- std), DIV-syn"
+protocol_ours = (
+    f"pushbot {cfg.size}x{cfg.size}, x_0 + {cfg.frames} frames, {cfg.test_videos} test "
+    f"inputs x {cfg.samples} samples, {cfg.fvd_draws} draws"
 )
+table_rows = []
 for k, (fvd_p, dv, di) in paper_table4.items():
     r = ours_rows[k]
-    paper = f"{k:<16} {fvd_p:>9.1f} {dv:>8.2f} {di:>8.2f}   | {r:<24} "
     if r not in ev.scores:
-        print(paper + "not trained at this profile")
+        ours = ["not trained at this profile", "-"]
     elif "FVD-syn" not in ev.scores[r]:
-        print(paper + f"FVD-syn: {ev.skipped.get('FVD-syn', 'not computed')}")
+        ours = [f"FVD-syn: {ev.skipped.get('FVD-syn', 'not computed')}", "-"]
     else:
-        s, d = ev.scores[r]["FVD-syn"], ev.scores[r]["DIV-syn"]
-        print(paper + f"{s.value:8.2f} +- {s.std or 0:.2f}   {d.value:.3f}")
+        fvd, div = ev.scores[r]["FVD-syn"], ev.scores[r]["DIV-syn"]
+        ours = [f"{fvd.value:.1f} +- {fvd.std or 0:.1f}", f"{div.value:.3f}"]
+    table_rows.append([k, fvd_p, dv, di, r, *ours])
+table4 = vl.reproduce.PaperTable(
+    "Dorkenwald et al. Table 4",
+    [
+        "paper row",
+        "paper: FVD (BAIR 64x64, 16 frames, Kinetics I3D, 256 videos)",
+        "paper: DIV (VGG)",
+        "paper: DIV (I3D)",
+        "our row",
+        f"ours: FVD-syn mean +- std over draws ({protocol_ours})",
+        "ours: DIV-syn (SynVideo features)",
+    ],
+    table_rows,
+    note="FVD-syn / DIV-syn use SynVideo features on our worlds, not Kinetics I3D / VGG on "
+    "BAIR: rows compare with each other, directions with the paper's",
+)
+pd.DataFrame(table4.rows, columns=table4.columns)
 
 # %% [markdown]
 # ### Verdicts, computed from this run
@@ -732,72 +750,52 @@ for k, (fvd_p, dv, di) in paper_table4.items():
 # otherwise the claim is *not resolved* at this N (not "reproduced").
 
 # %%
-claims = {}
+rc = vl.reproduce.claims
+claims = []  # every claim of the chapter, as claim records (vl.reproduce.claims)
 
 
-def verdict(claim, a, b, metric, want):
-    """``want``: the row the paper says wins; REPRODUCED only when it wins, resolved."""
+def table4_claim(claim, a, b, metric, source="Dorkenwald et al. Table 4"):
+    """The paper says row ``a`` beats row ``b`` on ``metric``; the verdict is computed."""
     family = metric.split(" ")[0]
     if family in ev.skipped:
         why = f"{metric}: {ev.skipped[family]}"
-        claims[claim] = {"status": "NOT TESTED", "why": why}
-        return
+        return rc.not_tested(claim, source, why, profile=cfg.profile)
     if a not in ev.scores or b not in ev.scores:
-        claims[claim] = {
-            "status": "NOT TESTED",
-            "why": f"row missing at this profile ({a} / {b}): it trains the ablations "
-            f"{cfg.ablations}; `full` (configs/cinn/full.yaml) trains every one",
-        }
-        return
+        why = (
+            f"row missing at this profile ({a} / {b}): it trains the ablations "
+            f"{cfg.ablations}; `full` (configs/cinn/full.yaml) trains every one"
+        )
+        return rc.not_tested(claim, source, why, profile=cfg.profile)
     v = ev.compare(a, b, metric)
-    status = (
-        "REPRODUCED"
-        if v.resolved and v.winner == want
-        else ("NOT RESOLVED" if not v.resolved else "CONTRADICTED")
-    )
-    claims[claim] = {"status": status, "verdict": v.to_dict()}
+    return rc.from_verdict(claim, source, v, expect_winner=a, profile=cfg.profile)
 
 
-verdict(
-    "beats copy-last on FVD-syn",
-    "cINN (full)",
-    "copy last frame",
-    "FVD-syn",
-    "cINN (full)",
-)
-verdict(
-    "Table 4: w/o cINN, FVD is worse",
-    "cINN (full)",
-    "w/o cINN (cVAE prior)",
-    "FVD-syn",
-    "cINN (full)",
-)
-verdict(
-    "Table 4: w/o cINN, diversity is lower",
-    "cINN (full)",
-    "w/o cINN (cVAE prior)",
-    "DIV-syn",
-    "cINN (full)",
-)
-verdict(
-    "Table 4: w/o x_0, FVD is much worse",
-    "cINN (full)",
-    "w/o x_0",
-    "FVD-syn",
-    "cINN (full)",
-)
-verdict(
-    "Table 4: w/o AdaIN, FVD is worse",
-    "cINN (full)",
-    "w/o AdaIN",
-    "FVD-syn",
-    "cINN (full)",
-)
-for claim, c in claims.items():
-    print(
-        f"{c['status']:<14} {claim}\n               "
-        f"{c.get('verdict', {}).get('text', c.get('why', ''))}"
-    )
+full_row = "cINN (full)"
+claims += [
+    table4_claim(
+        "the method beats copying the start frame on FVD-syn (the book's baseline "
+        "rule, not a claim of the paper)",
+        full_row,
+        "copy last frame",
+        "FVD-syn",
+        source="book protocol",
+    ),
+    table4_claim(
+        "without the cINN (z from the cVAE prior), FVD is worse",
+        full_row,
+        "w/o cINN (cVAE prior)",
+        "FVD-syn",
+    ),
+    table4_claim(
+        "without the cINN (z from the cVAE prior), diversity is lower",
+        full_row,
+        "w/o cINN (cVAE prior)",
+        "DIV-syn",
+    ),
+    table4_claim("without x_0, FVD is much worse", full_row, "w/o x_0", "FVD-syn"),
+    table4_claim("without AdaIN, FVD is worse", full_row, "w/o AdaIN", "FVD-syn"),
+]
+vl.reproduce.show_claims(claims)
 
 # %% [markdown]
 # ## 7. Control (Sec. 3.4): the end position on `pushbot`, the direction on `sky`
@@ -1078,59 +1076,66 @@ vl.viz.show_video(
 
 
 # %%
-def status(p, want_a=True):
-    """REPRODUCED when the paired comparison resolves in the paper's direction."""
-    if not p["resolved"]:
-        return "NOT RESOLVED"
-    return "REPRODUCED" if p["a_better"] == want_a else "NOT REPRODUCED"
-
-
+source_ctl = "Dorkenwald et al. Sec. 3.4, Figs. 5-6"
+source_v2v = "Dorkenwald et al. supplement A.5"
 if "pushbot" in control:
     p = control["pushbot"]
-    close = p["vs_uncontrolled"]["a"] < 2 * p["bin_width_px"]  # within two bins
-    claims["control: the end position follows eta (pushbot)"] = {
-        "status": status(p["vs_uncontrolled"]) if close else "NOT REPRODUCED",
-        "numbers": p["vs_uncontrolled"]["text"]
-        + "; "
-        + p["vs_staying"]["text"]
-        + f"; bin width {p['bin_width_px']:.1f} px; locator on real frames "
-        f"{p['real_frames_px']:.2f} px",
-    }
-if "sky" in control:
-    s = control["sky"]
-    close = s["vs_uncontrolled"]["a"] < 45  # half of chance
-    claims["control: the motion direction follows eta (sky)"] = {
-        "status": status(s["vs_uncontrolled"]) if close else "NOT REPRODUCED",
-        "numbers": s["vs_uncontrolled"]["text"]
-        + f" (chance 90); measurement on real clips {s['real_clips_deg']:.1f} deg; "
-        f"clips measured still: {s['still_share']}",
-    }
-if v2v:
-    claims["motion transfer keeps the query's direction (sky)"] = {
-        "status": status(v2v["transfer"]),
-        "numbers": v2v["transfer"]["text"],
-    }
-    tol = 2 * v2v["measurement_speed_error_px"]  # twice the measurement's own error
-    within = v2v["speed"]["a"] < tol
-    claims["video-to-video keeps the speed (sky)"] = {
-        "status": status(v2v["speed"]) if within else "NOT REPRODUCED",
-        "numbers": v2v["speed"]["text"]
-        + f"; tolerance {tol:.3f} px/frame = twice the measurement's own speed error "
-        "on real clips",
-    }
-    claims["video-to-video: the direction follows eta (sky)"] = {
-        "status": status(v2v["direction"]),
-        "numbers": v2v["direction"]["text"],
-    }
-counts = {}
-for claim, c in claims.items():
-    counts[c["status"]] = counts.get(c["status"], 0) + 1
-    print(f"{c['status']:<14} {claim}")
-    print(
-        "               "
-        + c.get("numbers", c.get("verdict", {}).get("text", c.get("why", "")))
+    claims.append(
+        ch.claim_from_paired(
+            "control: the generated end position follows the requested one (pushbot)",
+            source_ctl,
+            p["vs_uncontrolled"],
+            profile=cfg.profile,
+            tolerance=2 * p["bin_width_px"],  # within two bins of the request
+            extra=f"{p['vs_staying']['text']}; bin width {p['bin_width_px']:.1f} px; "
+            f"locator on real frames {p['real_frames_px']:.2f} px",
+        )
     )
-print(counts)
+if "sky" in control:
+    p = control["sky"]
+    claims.append(
+        ch.claim_from_paired(
+            "control: the generated motion direction follows the requested one (sky)",
+            source_ctl,
+            p["vs_uncontrolled"],
+            profile=cfg.profile,
+            tolerance=45.0,  # half of chance (90 degrees)
+            extra=f"chance 90 deg; measurement on real clips {p['real_clips_deg']:.1f} "
+            f"deg; share of generated clips measured still: controlled "
+            f"{p['still_share']['controlled']:.2f}, uncontrolled "
+            f"{p['still_share']['uncontrolled']:.2f}",
+        )
+    )
+if v2v:
+    claims.append(
+        ch.claim_from_paired(
+            "motion transfer: the outputs move in the query's direction (sky)",
+            source_v2v,
+            v2v["transfer"],
+            profile=cfg.profile,
+        )
+    )
+    tol = 2 * v2v["measurement_speed_error_px"]  # twice the measurement's own error
+    claims.append(
+        ch.claim_from_paired(
+            "video-to-video: a kept residual keeps the query's speed (sky)",
+            source_v2v,
+            v2v["speed"],
+            profile=cfg.profile,
+            tolerance=tol,
+            extra="tolerance = twice the measurement's own speed error on real clips",
+        )
+    )
+    claims.append(
+        ch.claim_from_paired(
+            "video-to-video: the direction follows the new eta (sky)",
+            source_v2v,
+            v2v["direction"],
+            profile=cfg.profile,
+        )
+    )
+counts = rc.counts(claims)
+vl.reproduce.show_claims(claims)
 gap = logdet_table["cINN (true NLL)"] - logdet_table["cINN, official log-det (claimed)"]
 logdet_finding = {
     "status": "CONFIRMED" if gap > 1e-3 and weights_gap == 0 else "NOT CONFIRMED",
@@ -1138,8 +1143,9 @@ logdet_finding = {
     f"true {logdet_table['cINN (true NLL)']:.3f} nats/dim (gap {gap:.3f}); weights "
     f"after {twin_steps} twin steps differ by {weights_gap:.1e}",
 }
+print(counts)
 print(
-    f"\nours: the official log-det of 0 under-reports the NLL and leaves the "
+    f"ours: the official log-det of 0 under-reports the NLL and leaves the "
     f"training unchanged: {logdet_finding['status']} ({logdet_finding['numbers']})"
 )
 
@@ -1150,7 +1156,8 @@ print(
 timings["chapter_s"] = time.perf_counter() - chapter_started
 results = {
     "evaluation": ev.to_dict(),
-    "claims": claims,
+    "claims": rc.claims_record(claims),
+    "paper_tables": rc.tables_record([table4]),
     "claim_counts": counts,
     "logdet_finding": logdet_finding,
     "stage1_diagnostics": diagnostics,
@@ -1161,10 +1168,6 @@ results = {
     "eta_use": eta_use,
     "control": control,
     "transfer_video_to_video": v2v,
-    "paper_table4_bair": {
-        k: {"FVD": a, "DIV VGG": b, "DIV I3D": c}
-        for k, (a, b, c) in paper_table4.items()
-    },
     "live_vs_checkpoint_test_l1": {
         "live": live_err,
         "checkpoint": ckpt_err,
@@ -1188,12 +1191,15 @@ protocol = {
     "control_measurement": "gripper: nearest pixel to the cap colour in the last "
     "frame; sky: phase correlation of the sky band, frame 0 vs frame 3T/4",
     "checkpoint": str(ckpt_root),
-    "config": cfg.to_dict(),
 }
-print("wrote", vl.reproduce.write_results("cinn", cfg.profile, results, protocol))
+path = vl.reproduce.write_results("cinn", cfg.profile, results, protocol, config=cfg)
+print("wrote", path)
 for k, v in timings.items():
     print(f"  {k:<32} {v:8.1f} s")
 print(f"  {'CPU time of this process':<32} {time.process_time():8.1f} s")
+
+# %%
+vl.reproduce.show_run("cinn")  # profile, run time and machine of this page
 
 # %% [markdown]
 # ## Summary
@@ -1354,3 +1360,61 @@ vl.exercises.check("cinn.coupling_reverse", coupling_reverse)
 #    cINN's NLL move? (The paper's argument for the cINN is the trade-off $\beta$ controls.)
 # 3. Coarsen the sky control to 8 bins: how much does the direction error grow?
 # 4. Train with `leaky_alpha = 0.5` and the official log-det: how large does the NLL gap become?
+
+# %% [markdown] tags=["solution", "experiment"]
+# **Expected outcomes** (from the `lite` run when this key was written: posterior sigma about 0.08-0.11 per
+# dimension against a spread of the posterior means of about 0.59; 8 cINN blocks; alpha = 0.9).
+#
+# 1. The held-out NLL of posterior *samples* rises: a flow fitted to the means never saw the jitter of width
+#    sigma around each of them and puts its mass on the means. With sigma about a sixth of the spread of the
+#    means the change is modest and the videos look alike; with a larger beta (larger sigma) it grows.
+# 2. The posterior is pulled towards N(0, I): the KL term drops from about 190 nats, reconstructions lose
+#    detail, and prior draws land where the decoder was trained, so the "w/o cINN" row's FVD-syn improves and
+#    its gap to the cINN row shrinks; the cINN's NLL moves towards the prior's. This is the trade-off the paper
+#    uses beta for: a small beta keeps z informative and leaves the cINN the job of mapping N(0, I) onto it.
+# 3. The quantisation alone costs more: a request at the bin centre is up to half a bin from the true
+#    direction, on average a quarter of the bin width -- 11.25 degrees for 8 bins against 2.5 for 36 -- so the
+#    measured error cannot drop below that, whatever the model.
+# 4. The gap is `n_neg |log alpha| / d_z` summed over blocks. In our run about 94% of the leaky ReLUs' inputs
+#    were negative: 8 x 0.94 x |log 0.9| = 0.79 nats per dimension, the measured gap. With alpha = 0.5 the same
+#    share gives 8 x 0.94 x 0.69 = 5.2 nats per dimension (the share itself moves a little with training).
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Answer each question before opening the answer key.
+#
+# **Question 1.** The cINN is trained on samples $z = \mu + \sigma\varepsilon$ of the frozen posterior, not on
+# its means $\mu$. Give two reasons from Sec. 3.3 and from what the decoder is later fed.
+
+# %% [markdown] tags=["solution"]
+# **Answer 1.** (i) The cINN is a density model of $p(z|x_0)$, and a bijection to a Gaussian needs a density
+# with full support (Sec. 3.3, constraint (ii): $q_\phi(z|X)$ strictly positive); the means alone are a point
+# set, on which the likelihood can grow without bound. (ii) The decoder was trained on posterior samples, so
+# those are the codes it decodes well; a flow fitted to the means would sample a narrower set than the one
+# the decoder knows.
+
+# %% [markdown]
+# **Question 2.** In this chapter, sampling $z \sim \mathcal{N}(0, I)$ ("w/o cINN") gives a worse FVD-syn
+# but a *higher* diversity than the cINN. Explain both with $\beta = 10^{-5}$ and the stage-1 diagnostics
+# (posterior sigma about 0.1, spread of the means about 0.6).
+
+# %% [markdown] tags=["solution"]
+# **Answer 2.** With so small a $\beta$ the KL term hardly constrains the encoder: the codes of real videos
+# occupy a small region (spread about 0.6 per dimension, KL about 190 nats), far from most of the mass of
+# $\mathcal{N}(0, I)$. Prior draws land where the decoder was never trained and decode to varied but
+# unrealistic clips: far from the real ones (worse FVD) and far from each other (higher diversity). The cINN
+# maps $\mathcal{N}(0, I)$ onto the region the codes actually occupy given $x_0$. Diversity rewards any
+# variation, which is why it is only read together with a fidelity measure.
+
+# %% [markdown]
+# **Question 3.** Eq. 7 as printed minimises $\|\mathcal{T}^{-1}(z)\|^2 - \log|\det J|$, without the
+# $\tfrac12$ of the Gaussian's exponent. Would training with the printed objective and sampling
+# $\nu \sim \mathcal{N}(0, I)$ give the same samples as the official $\tfrac12$? If not, what would change?
+
+# %% [markdown] tags=["solution"]
+# **Answer 3.** No. $\|\nu\|^2 - \log|\det J|$ is, up to a constant, the NLL under the prior
+# $\mathcal{N}(0, \tfrac12 I)$: the flow learns to map the codes onto a Gaussian of variance 1/2. Sampling
+# $\nu$ from $\mathcal{N}(0, I)$ then draws at temperature $\sqrt 2$: samples more spread than the data's
+# codes, some outside the region the decoder knows. The official loss keeps the $\tfrac12$, so the printed
+# equation is a typo (like the sign of Eq. 6).

@@ -457,8 +457,37 @@ def paired(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, unit: str
     resolved = abs(mean) > 2 * se
     text = (f"{name_a} {a.mean().item():.3g} {unit} vs {name_b} {b.mean().item():.3g} {unit} "
             f"(difference {mean:+.3g} +- {se:.2g} s.e. over {len(diff)} inputs)")
+    a_se = (a.double().std() / math.sqrt(len(a))).item()
     return {"a": a.mean().item(), "b": b.mean().item(), "difference": mean, "se": se, "resolved": resolved,
-            "a_better": (mean < 0) if resolved else None, "text": text}
+            "a_better": (mean < 0) if resolved else None, "a_se": a_se, "text": text}
+
+
+def claim_from_paired(claim: str, source: str, p: dict, *, profile: str, tolerance: float | None = None,
+                      extra: str = ""):
+    """A :class:`~vidsynth_lite.reproduce.claims.Claim` from :func:`paired`, where A is the row the paper says
+    is better (lower error). With ``tolerance`` the claim also needs A's mean error below it (e.g. "the end
+    position is within two bins of the request"), judged with A's own standard error:
+
+    - reproduced: A beats B, resolved, and A's error + 2 s.e. < tolerance;
+    - not reproduced: B beats A, resolved, or A's error - 2 s.e. > tolerance (resolved miss);
+    - not resolved at this N: otherwise.
+    """
+    from vidsynth_lite.reproduce import claims as rc
+
+    near = tolerance is None or p["a"] + 2 * p["a_se"] < tolerance
+    far = tolerance is not None and p["a"] - 2 * p["a_se"] > tolerance
+    if p["resolved"] and p["a_better"] and near:
+        verdict = rc.REPRODUCED
+    elif (p["resolved"] and not p["a_better"]) or far:
+        verdict = rc.CONTRADICTED
+    else:
+        verdict = rc.NOT_RESOLVED
+    numbers = p["text"]
+    if tolerance is not None:
+        numbers += f"; A's error {p['a']:.3g} +- {p['a_se']:.2g} s.e. against the tolerance {tolerance:.3g}"
+    numbers += f"; {extra}" if extra else ""
+    effect = p["difference"] / p["se"] if p["se"] > 0 else None
+    return rc.Claim(claim, source, verdict, numbers, profile, effect)
 
 
 # --- the shipped checkpoint -----------------------------------------------------------------------------------------

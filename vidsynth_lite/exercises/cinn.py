@@ -55,6 +55,9 @@ def _coupling_inputs(g: torch.Generator):
 
 register(Exercise(
     name="cinn.leaky_relu",
+    kind="build",
+    skill="an elementwise bijection and its exact log-determinant (the piece the official code gets wrong)",
+    forbid=("vidsynth_lite.nn.invertible",),
     reference=_leaky_reference,
     make_inputs=_leaky_inputs,
     hint="y = x where x >= 0, alpha x elsewhere; the Jacobian is diagonal: log|det| = (number of x < 0) * "
@@ -63,6 +66,9 @@ register(Exercise(
 
 register(Exercise(
     name="cinn.actnorm_start",
+    kind="build",
+    skill="ActNorm's data-dependent initialisation: the first batch leaves with zero mean and unit variance",
+    forbid=("vidsynth_lite.nn.invertible",),
     reference=_actnorm_reference,
     make_inputs=lambda g: (3 + 2 * torch.randn(64, 5, generator=g, dtype=torch.float64),),
     atol=1e-5, rtol=1e-5,
@@ -72,6 +78,9 @@ register(Exercise(
 
 register(Exercise(
     name="cinn.official_nll_gap",
+    kind="understand",
+    skill="how a missing log-determinant term biases a reported likelihood, and in which direction",
+    forbid=("vidsynth_lite.nn.invertible",),
     reference=_gap_reference,
     make_inputs=_gap_inputs,
     hint="the NLL subtracts log|det|; the leaky ReLU's true log|det| is n_neg * log(alpha) < 0, the official code "
@@ -80,6 +89,9 @@ register(Exercise(
 
 register(Exercise(
     name="cinn.coupling_reverse",
+    kind="debug",
+    skill="inverting an affine coupling without inverting its networks (finding the sign bug)",
+    forbid=("vidsynth_lite.nn.invertible",),
     reference=_coupling_reverse_reference,
     make_inputs=_coupling_inputs,
     hint="the passive half (first d - d // 2 features) is unchanged, so s and t can be recomputed from it; "
