@@ -462,17 +462,19 @@ posterior = {  # mu, log sigma^2 and x_0 code of every training clip, once per s
     w: ch.posterior_table(stage1[w], embed[w], train_clips[w], control=False)
     for w in cfg.worlds
 }
+
+
+def fit(w, s1=None, **options):
+    """One cINN on world ``w``'s stage 1 ``s1`` (default: the full model) -> (cinn, log)."""
+    s1 = stage1[w] if s1 is None else s1
+    shared = posterior[w] if s1 is stage1[w] else None  # a table of this very stage 1
+    return ch.fit_cinn(
+        cfg, w, s1, embed[w], train_clips[w], run_root, device, posterior=shared, **options
+    )
+
+
 flows, cinn_logs = {}, {}
-flows[world0], cinn_logs[world0] = ch.fit_cinn(
-    cfg,
-    world0,
-    stage1[world0],
-    embed[world0],
-    train_clips[world0],
-    run_root,
-    device,
-    posterior=posterior[world0],
-)
+flows[world0], cinn_logs[world0] = fit(world0)
 timings["cinn_first_s"] = time.perf_counter() - t0
 print(f"cINN on {world0}: {cfg.cinn_steps} steps in {timings['cinn_first_s']:.0f} s")
 
@@ -490,19 +492,7 @@ print(f"cINN on {world0}: {cfg.cinn_steps} steps in {timings['cinn_first_s']:.0f
 t0 = time.perf_counter()
 twin_steps = min(50, cfg.cinn_steps)
 twins = [
-    ch.fit_cinn(
-        cfg,
-        world0,
-        stage1[world0],
-        embed[world0],
-        train_clips[world0],
-        run_root,
-        device,
-        official_zero_log_det=zero,
-        steps=twin_steps,
-        posterior=posterior[world0],
-    )[0]
-    for zero in (False, True)
+    fit(world0, official_zero_log_det=zero, steps=twin_steps)[0] for zero in (False, True)
 ]
 weights_gap = max(
     (a - b).abs().max().item()
@@ -575,18 +565,7 @@ for w, variant, control in jobs:
         + ("-control" if control else "")
         + ("" if variant == "full" else f"-{variant}")
     )
-    flows[key], cinn_logs[key] = ch.fit_cinn(
-        cfg,
-        w,
-        s1,
-        embed[w],
-        train_clips[w],
-        run_root,
-        device,
-        variant=variant,
-        control=control,
-        posterior=posterior[w] if variant == "full" else None,
-    )
+    flows[key], cinn_logs[key] = fit(w, s1, variant=variant, control=control)
 timings["cinn_others_s"] = time.perf_counter() - t0
 fig, ax = plt.subplots(figsize=(6, 3))
 for key, log in cinn_logs.items():
