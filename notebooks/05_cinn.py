@@ -35,7 +35,7 @@
 #
 # At `lite` the networks are small and the clips 32x32 with 8 predicted frames. The chapter trains stage 1
 # live for a minute, then loads the same recipe trained longer (`python -m vidsynth_lite pretrain cinn`, shipped
-# in `checkpoints/cinn/`). `full` (`configs/cinn/full.yaml`) is the paper's configuration for a GPU.
+# in `checkpoints/cinn/`), and trains every cINN on the stage 1 it loaded. `full` (`configs/cinn/full.yaml`) is the paper's configuration for a GPU.
 
 # %% [markdown] tags=["opening"]
 # **You will be able to**
@@ -465,11 +465,12 @@ posterior = {  # mu, log sigma^2 and x_0 code of every training clip, once per s
 
 
 def fit(w, s1=None, **options):
-    """One cINN on world ``w``'s stage 1 ``s1`` (default: the full model) -> (cinn, log)."""
+    """One cINN on world ``w``'s stage 1 ``s1`` (default: the full one)."""
     s1 = stage1[w] if s1 is None else s1
     shared = posterior[w] if s1 is stage1[w] else None  # a table of this very stage 1
+    clips = train_clips[w]
     return ch.fit_cinn(
-        cfg, w, s1, embed[w], train_clips[w], run_root, device, posterior=shared, **options
+        cfg, w, s1, embed[w], clips, run_root, device, posterior=shared, **options
     )
 
 
@@ -492,7 +493,8 @@ print(f"cINN on {world0}: {cfg.cinn_steps} steps in {timings['cinn_first_s']:.0f
 t0 = time.perf_counter()
 twin_steps = min(50, cfg.cinn_steps)
 twins = [
-    fit(world0, official_zero_log_det=zero, steps=twin_steps)[0] for zero in (False, True)
+    fit(world0, official_zero_log_det=zero, steps=twin_steps)[0]
+    for zero in (False, True)
 ]
 weights_gap = max(
     (a - b).abs().max().item()
@@ -717,8 +719,8 @@ table4 = vl.reproduce.PaperTable(
         "ours: DIV-syn (SynVideo features)",
     ],
     table_rows,
-    note="FVD-syn / DIV-syn use SynVideo features on our worlds, not Kinetics I3D / VGG on "
-    "BAIR: rows compare with each other, directions with the paper's",
+    note="FVD-syn / DIV-syn use SynVideo features on our worlds, not Kinetics I3D "
+    "/ VGG on BAIR: rows compare with each other, directions with the paper's",
 )
 pd.DataFrame(table4.rows, columns=table4.columns)
 
@@ -734,7 +736,7 @@ claims = []  # every claim of the chapter, as claim records (vl.reproduce.claims
 
 
 def table4_claim(claim, a, b, metric, source="Dorkenwald et al. Table 4"):
-    """The paper says row ``a`` beats row ``b`` on ``metric``; the verdict is computed."""
+    """The paper: row ``a`` beats row ``b`` on ``metric``; the verdict is computed."""
     family = metric.split(" ")[0]
     if family in ev.skipped:
         why = f"{metric}: {ev.skipped[family]}"
@@ -1192,8 +1194,8 @@ vl.reproduce.show_run("cinn")  # profile, run time and machine of this page
 # - Sampling $\nu$ gives diverse videos from one image; $\eta$ steers the end position or the direction;
 #   inverting a video gives a residual that carries its motion to other images or keeps its speed under a new
 #   direction. The claims cell above says which of these this run reproduces, with the numbers.
-# - **What `lite` can and cannot show.** The shipped networks had about 14 CPU-minutes (700 stage-1 steps; the
-#   paper's BAIR model, 55 epochs at batch 10). They draw the scene sharply and the cINN's samples differ from
+# - **What `lite` can and cannot show.** The shipped stage 1s had about 4 CPU-minutes each (700 steps; the
+#   paper's BAIR model, 55 epochs at batch 10), each cINN under a CPU-minute. They draw the scene sharply and the cINN's samples differ from
 #   each other, but the videos hold little of the motion: the arm ghosts instead of travelling, clouds dissolve
 #   instead of drifting. Control, transfer and video-to-video need a stage 1 whose $z$ encodes where the
 #   gripper ends and which way the clouds go; they are measured here and tested properly by the `full` run
