@@ -39,6 +39,9 @@ CHAPTERS: dict[str, Chapter] = {
     "vqvae": Chapter(notebook="03_vqvae", module="vqvae", config="VQVAEChapterConfig", results="vqvae",
                      title="Predicting video with a hierarchical VQ-VAE (Walker et al. 2021)",
                      tables=("Walker et al. Table 2",)),
+    "cinn": Chapter(notebook="05_cinn", module="cinn", config="CINNChapterConfig", results="cinn",
+                    title="Stochastic image-to-video synthesis with a cINN (Dorkenwald et al. 2021)",
+                    tables=("Dorkenwald et al. Table 4",)),
     "mocogan_hd": Chapter(notebook="07_mocogan_hd", module="mocogan_hd", config="MoCoGANHDChapterConfig",
                           results="mocogan_hd", title="A good image generator is what you need: MoCoGAN-HD "
                           "(Tian et al. 2021)"),
