@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from vidsynth_lite import nn as vnn
+from vidsynth_lite.nn.warp import warp
 
 
 def _unfold_reference(h, weights):
@@ -30,15 +31,23 @@ def test_pixelwise_warp_matches_unfold_reference():
         torch.testing.assert_close(vnn.pixelwise_warp(h, w), _unfold_reference(h, w))
 
 
-def test_kernel_on_left_neighbour_moves_content_right_and_flow_says_plus_one_x():
+def test_kernel_on_left_neighbour_moves_content_right_and_its_flow_reads_from_the_left():
     h = torch.zeros(1, 1, 5, 5)
     h[0, 0, 2, 1] = 1.0                                   # a dot at (y=2, x=1)
     w = torch.zeros(1, 9, 5, 5)
     w[:, 3] = 1.0                                         # offset q = 3: (dy, dx) = (0, -1), the left neighbour
     out = vnn.pixelwise_warp(h, w)
     assert out[0, 0, 2, 2] == 1.0 and out.sum() == 1.0    # the dot moved one pixel to the right
-    flow = vnn.expected_flow(w)                           # [B, 2, H, W], channels (dx, dy)
-    assert torch.equal(flow[0, 0], torch.ones(5, 5)) and torch.equal(flow[0, 1], torch.zeros(5, 5))
+    flow = vnn.expected_flow(w)                           # [B, 2, H, W], channels (dx, dy): read from p + flow
+    assert torch.equal(flow[0, 0], -torch.ones(5, 5)) and torch.equal(flow[0, 1], torch.zeros(5, 5))
+
+
+def test_one_hot_kernels_equal_the_package_warp_by_their_expected_flow():
+    g = torch.Generator().manual_seed(4)
+    h = torch.randn(2, 3, 8, 8, generator=g)
+    choice = torch.randint(0, 9, (2, 8, 8), generator=g)
+    w = torch.nn.functional.one_hot(choice, 9).permute(0, 3, 1, 2).float()     # [B, 9, H, W] one offset each
+    torch.testing.assert_close(vnn.pixelwise_warp(h, w), warp(h, vnn.expected_flow(w)))
 
 
 def test_factorised_warp_with_one_hot_selection_equals_that_single_kernel():

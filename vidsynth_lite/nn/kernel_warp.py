@@ -14,7 +14,8 @@ pseudo motion-segmentation), and combines them into per-pixel weights::
     W[i, j, q] = sum_{l=1..N} S[i, j, l] * w[q, l]                                                   (Eq. 12)
 
 When the weights at a position are a probability distribution over the ``k x k`` offsets (both TSRU
-hyper-networks end in a softmax), their expectation is a motion vector (Fig. 3): :func:`expected_flow`.
+hyper-networks end in a softmax), their expectation is a flow vector (Fig. 3): :func:`expected_flow`, in the
+convention of :func:`vidsynth_lite.nn.warp.warp`.
 Layout here: weights are ``[B, k*k, H, W]`` (channels first), offsets in raster order ``q = m k + n``.
 """
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .warp import upsample_flow
 
 
 def _check_kernel_size(k: int) -> None:
@@ -93,27 +96,26 @@ def kernel_offsets(k: int, *, dtype=None, device=None) -> torch.Tensor:
 
 
 def expected_flow(weights: torch.Tensor) -> torch.Tensor:
-    """Fig. 3: the expected motion ``[B, 2, H, W]`` (channels ``(dx, dy)``, in pixels of this resolution).
+    """Fig. 3: the expected flow ``[B, 2, H, W]`` of per-pixel kernels, channels ``(dx, dy)`` in pixels of this
+    resolution, in the package's one flow convention (:mod:`vidsynth_lite.nn.warp`: the output at ``p`` reads
+    the input at ``p + flow``).
 
-    The weights at a position are read as a probability distribution over the kernel's offsets. Eq. 11 reads the
-    value at ``p`` from ``p + offset``: the content *moved* by ``-offset``, so the motion is
-    ``-sum_q W[q] offset_q`` (a kernel that copies the left neighbour moves content one pixel to the right:
-    ``dx = +1``). Weights that do not sum to one are used as they are (a shrinking weight pulls towards zero).
+    The weights at a position are read as a probability distribution over the kernel's offsets; Eq. 11 reads
+    ``h[p + offset_q]`` with weight ``W[q]``, so the expected flow is ``sum_q W[q] offset_q``. For a one-hot kernel
+    it is exact: ``pixelwise_warp(h, W) == warp(h, expected_flow(W))``. The content *moves* by ``-flow`` (a kernel
+    on the left neighbour, ``dx = -1``, moves content one pixel to the right).
     """
     k = kernel_size_of(weights)
     off = kernel_offsets(k, dtype=weights.dtype, device=weights.device)            # [k*k, 2] (dy, dx)
-    dy = -torch.einsum("bqhw,q->bhw", weights, off[:, 0])
-    dx = -torch.einsum("bqhw,q->bhw", weights, off[:, 1])
+    dy = torch.einsum("bqhw,q->bhw", weights, off[:, 0])
+    dx = torch.einsum("bqhw,q->bhw", weights, off[:, 1])
     return torch.stack([dx, dy], dim=1)                                              # [B, 2, H, W]
 
 
 def combine_flows(flows: list[torch.Tensor]) -> torch.Tensor:
-    """Fig. 3: combine motion fields across resolutions, coarse to fine.
-
-    ``flows`` are ``[B, 2, H_l, W_l]``, each level twice the size of the previous. Iteratively: upsample the
-    running flow by 2 (bilinear), multiply it by 2 (a pixel of the coarse level is two of the finer one) and add
-    the next level's flow.
-    """
+    """Fig. 3: combine flows across resolutions, coarse to fine, each level twice the size of the previous:
+    iteratively upsample the running flow by 2 scaling its displacements by 2
+    (:func:`vidsynth_lite.nn.warp.upsample_flow`), then add the next level's flow."""
     if not flows:
         raise ValueError("combine_flows needs at least one flow field")
     total = flows[0]
@@ -121,5 +123,5 @@ def combine_flows(flows: list[torch.Tensor]) -> torch.Tensor:
         if finer.shape[-2:] != tuple(2 * s for s in total.shape[-2:]):
             raise ValueError(f"each flow must be twice the size of the previous one; got {tuple(total.shape)} "
                              f"then {tuple(finer.shape)}")
-        total = 2.0 * F.interpolate(total, scale_factor=2, mode="bilinear", align_corners=False) + finer
+        total = upsample_flow(total, tuple(finer.shape[-2:])) + finer
     return total
