@@ -32,6 +32,7 @@ import torch
 
 from vidsynth_lite import runtime
 from vidsynth_lite.chapters.trivd import PROTOCOLS, TrIVDChapterConfig, build, model_config
+from vidsynth_lite.chapters.trivd_runs import measure_step_times
 from vidsynth_lite.config import resolve
 from vidsynth_lite.models.trivd import DECOMPOSITIONS, PAPER_TABLE1
 from vidsynth_lite.models.trivd.training import time_steps
@@ -57,37 +58,18 @@ def _sync(device) -> None:
 
 
 def step_times(cfg, world: str, decompositions, device, *, batch: int, seconds: float, rounds: int) -> dict:
-    """Median wall / CPU seconds per training step of each decomposition, interleaved rounds."""
-    setups = {d: _setup(cfg, world, d, device, batch) for d in decompositions}
-    times = {d: {"wall": [], "cpu": []} for d in decompositions}
-    for d, (G, D, og, od, real, t) in setups.items():                       # warm-up step, not counted
-        time_steps(G, D, og, od, real, seconds=0.0, d_steps=t.d_steps, ortho=t.ortho, min_steps=1)
-    for _ in range(rounds):
-        for d, (G, D, og, od, real, t) in setups.items():
-            got = time_steps(G, D, og, od, real, seconds=seconds / rounds, d_steps=t.d_steps, ortho=t.ortho)
-            times[d]["wall"] += got["wall"]
-            times[d]["cpu"] += got["cpu"]
-    out = {}
-    for d in decompositions:
-        wall, cpu = times[d]["wall"], times[d]["cpu"]
-        out[d] = {"steps_timed": len(wall), "wall_s": statistics.median(wall), "cpu_s": statistics.median(cpu),
-                  "wall_iqr_s": _iqr(wall), "cpu_iqr_s": _iqr(cpu)}
+    """Median wall / CPU seconds per training step of each decomposition (interleaved rounds), with ratios to
+    DVD-GAN-FP from this run and from the paper."""
+    out = measure_step_times(cfg, world, decompositions, batch=batch, seconds=seconds, rounds=rounds,
+                             device=device)
     base = out.get(BASELINE)
     for d, row in out.items():
         if base:
             row["wall_ratio_to_dvd_gan_fp"] = row["wall_s"] / base["wall_s"]
             row["cpu_ratio_to_dvd_gan_fp"] = row["cpu_s"] / base["cpu_s"]
-        paper = PAPER_TABLE1[d]
-        row["paper_ms"] = paper["ms"]
-        row["paper_ratio_to_dvd_gan_fp"] = paper["ms"] / PAPER_TABLE1[BASELINE]["ms"]
+        row["paper_ms"] = PAPER_TABLE1[d]["ms"]
+        row["paper_ratio_to_dvd_gan_fp"] = PAPER_TABLE1[d]["ms"] / PAPER_TABLE1[BASELINE]["ms"]
     return out
-
-
-def _iqr(values: list[float]) -> float:
-    if len(values) < 4:
-        return max(values) - min(values)
-    q = statistics.quantiles(values, n=4)
-    return q[2] - q[0]
 
 
 def _vm_hwm_mb() -> float:
@@ -190,7 +172,7 @@ def main(argv=None) -> int:
 
     runtime.set_threads(args.threads)
     cfg = resolve(TrIVDChapterConfig, {"profile": args.profile})
-    batch = args.batch or cfg.step_batch
+    batch = args.batch or cfg.table_batch
     device = runtime.device()
     decompositions = args.only or list(DECOMPOSITIONS)
     if BASELINE not in decompositions:

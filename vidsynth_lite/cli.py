@@ -4,6 +4,7 @@
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
                                             (NOTEBOOK: the .ipynb or its jupytext .py source; -p NAME VALUE
                                             overrides a parameter, checked before anything runs)
+    pretrain CHAPTER --profile P            train a chapter's shipped checkpoint (resumable: rerun to finish)
 """
 
 from __future__ import annotations
@@ -25,7 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
+    pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoint (its chapters module's pretrain)")
+    pre.add_argument("chapter", help="a name in vidsynth_lite.chapters.CHAPTERS, e.g. cinn")
+    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
     args = parser.parse_args(argv)
+
+    if args.command == "pretrain":
+        import importlib
+
+        from vidsynth_lite import chapters, config, runtime
+
+        chapter = chapters.CHAPTERS[args.chapter]
+        cfg = config.resolve(chapter.config_class(), {"profile": args.profile})
+        seconds = importlib.import_module(f"vidsynth_lite.chapters.{chapter.module}").pretrain(cfg, runtime.start(cfg))
+        print(json.dumps(seconds, indent=2))
+        return 0
 
     if args.command == "env":
         from vidsynth_lite import runtime
