@@ -609,11 +609,7 @@ final = {}
 if cfg.pretrained:
     manifest = ch.read_manifest()
     for w in cfg.worlds:
-        entry = manifest["worlds"][w]
-        G_w, _ = ch.load_generator(
-            ch.weights_dir() / entry["file"],
-            expect=tm.GeneratorConfig(**entry["model"]["generator"]),
-        )
+        G_w, entry = ch.load_shipped(w)  # refused if today's lite recipe differs
         final[w] = {
             "G": G_w,
             "steps": entry["steps"],
@@ -640,6 +636,27 @@ for w in cfg.worlds:
         caption=f"{w}: truth (top 4) | {final[w]['label']} sample, "
         f"first {c} frames given",
     )
+
+# %% [markdown]
+# **The truncation trick** (App. D.2): drawing `z` from a truncated normal trades diversity for typical
+# samples; `0` gives `z = 0` (the paper's "extreme truncation"). Move the slider in JupyterLab; the static
+# grid shows four values.
+
+# %%
+w_t = cfg.worlds[0]
+cond_t = data[w_t]["test"][:1, : ch.PROTOCOLS[w_t][0]]
+
+
+def show_truncation(ax, threshold):
+    clip_t = tm.training.predict(
+        final[w_t]["G"], cond_t, 1, seed=cfg.seed + 1, truncation=threshold
+    )[0, 0]  # [T_p, 3, H, W]
+    strip = torch.cat(list(clip_t[::3]), -1).permute(1, 2, 0) * 0.5 + 0.5
+    ax.imshow(strip.clamp(0, 1))
+    ax.axis("off")
+
+
+vl.viz.explore(show_truncation, "truncation", [0.0, 0.4, 0.8, 2.0, 4.0], panel_size=3.2)
 
 # %%
 fig, axes = plt.subplots(

@@ -52,8 +52,10 @@ class TrIVDChapterConfig(ChapterConfig):
     lr_g: float = param(3e-4, "G's Adam learning rate (App. E.2: 1e-4)", min=1e-7, max=1.0)
     lr_d: float = param(3e-4, "D's Adam learning rate (App. E.2: 5e-4)", min=1e-7, max=1.0)
     ortho: float = param(1e-4, "orthogonality penalty weight on G (App. E.2: 1e-4)", min=0.0)
-    ema_decay: float = param(0.999, "EMA decay of G's weights (App. E.2: 0.9999)", min=0.0, max=0.99999)
-    ema_start: int = param(0, "step the EMA starts at (App. E.2: 20 000 of 700 000)", min=0)
+    ema_decay: float = param(0.99, "EMA decay of G's weights (App. E.2: 0.9999, a horizon of ~10k of 700k "
+                             "steps; ours ~100 of a few hundred)", min=0.0, max=0.99999)
+    ema_start: int = param(100, "step the EMA starts at, a copy of the weights before (App. E.2: 20 000)",
+                           min=0)
     standing_batches: int = param(8, "standing statistics: forward passes (App. E.2: 100)", min=1)
     standing_batch: int = param(16, "standing statistics: samples per pass (App. E.2: 256)", min=1)
     truncation: float = param(0.8, "truncation threshold of z for the samples shown (App. D.1: 0.8)", min=0.0)
@@ -260,6 +262,16 @@ def load_generator(path: Path, device=None, expect: GeneratorConfig | None = Non
     return G.to(device or "cpu").eval(), meta
 
 
+def load_shipped(world: str, device=None) -> tuple[Generator, dict]:
+    """The shipped generator of ``world`` and its manifest entry. The file must hold exactly the model that the
+    manifest's profile builds with today's code (a changed recipe must be retrained, not silently loaded)."""
+    manifest = read_manifest()
+    entry = manifest["worlds"][world]
+    cfg = vl.config.resolve(TrIVDChapterConfig, {"profile": manifest["profile"]})
+    G, _ = load_generator(weights_dir() / entry["file"], device, expect=model_config(cfg, world).generator)
+    return G, entry
+
+
 def evaluation_from_dict(d: dict) -> vl.metrics.Evaluation:
     """An :class:`~vidsynth_lite.metrics.Evaluation` back from its ``to_dict()`` (shipped Table 1 / 2 runs), so
     that its verdicts are computed here from the stored per-draw values."""
@@ -283,6 +295,6 @@ def motion_fields(kernels: list[torch.Tensor], size: int) -> torch.Tensor:
 
 
 __all__ = ["EVAL_SKIP", "PROTOCOLS", "TrIVDChapterConfig", "build", "clips", "evaluation_from_dict", "evaluation_generator",
-           "full_clips", "load_generator", "model_config", "motion_fields", "pretrain", "read_manifest", "sample_clips",
+           "full_clips", "load_generator", "load_shipped", "model_config", "motion_fields", "pretrain", "read_manifest", "sample_clips",
            "save_generator", "seed_verdict", "time_verdict", "train",
            "weights_dir"]
