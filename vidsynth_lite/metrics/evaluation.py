@@ -158,7 +158,11 @@ class Evaluation:
         spread = (f"std {std:.4g} over {len(diff)} draws" if std is not None else "one draw: no spread")
         numbers = (f"{sa.value:.4g} vs {sb.value:.4g} (difference {mean:+.4g}, {spread}"
                    + (f"; {abs(mean) / std:.1f} std)" if std else ")"))
-        if resolved:
+        if resolved and FLOOR in (a, b) and b_metric == metric:
+            other, floor_value = (b, sa.value) if a == FLOOR else (a, sb.value)
+            side = "above" if self._score(other, metric).value > floor_value else "below"
+            text = f"{other} is {side} the real-vs-real floor on {metric}: {numbers}"
+        elif resolved:
             win, lose = (la, lb) if better_a else (lb, la)
             if b_metric != metric:
                 verb = "is lower than" if metric in LOWER_IS_BETTER else "is higher than"
@@ -460,7 +464,8 @@ def evaluate(real: torch.Tensor, samples: dict[str, torch.Tensor], *, cond_frame
                      "covariance": "unbiased (N-1), float64", "floor": "real vs reference, same n per draw"}
         real_v, real_f = feats(real)
         ref_v, ref_f = feats(reference)
-        recon_v = feats(_paste(reconstructions[:, None], real, c)[:, 0])[0] if reconstructions is not None else None
+        recon_vf = feats(clips[CEILING][:, 0]) if reconstructions is not None else None   # pasted, like samples
+        recon_v = recon_vf[0] if recon_vf is not None else None
 
         def frames_of(f, idx):                                                # predicted frames of a draw, flat
             return f[idx, c:].reshape(-1, f.shape[-1])                        # [n (T - c), D']
@@ -471,7 +476,8 @@ def evaluate(real: torch.Tensor, samples: dict[str, torch.Tensor], *, cond_frame
                      if "FID-syn" in syn_families else None)
         for name, x in clips.items():
             mk, k = x.shape[0], x.shape[1]
-            v, f = feats(x.flatten(0, 1))                                     # [M*K, D], [M*K, T, D']
+            # the ceiling row is the FVD* reference set: its features are computed once
+            v, f = recon_vf if name == CEILING else feats(x.flatten(0, 1))   # [M*K, D], [M*K, T, D']
             v = v.view(mk, k, -1)                                             # [M, K, D]
             if f is not None:
                 f = f.view(mk, k, t, -1)                                      # [M, K, T, D']
