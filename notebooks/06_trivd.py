@@ -479,7 +479,7 @@ d_loss = sum(
     vl.nn.geometric_hinge_d_loss(a_real[k], a_fake[k]) for k in a_real
 )  # Eq. 13
 print(
-    f"Eq. 13 on an untrained D: {float(d_loss):.3f} "
+    f"Eq. 13 on an untrained D: {float(d_loss.detach()):.3f} "
     "(2.0 per sub-D when all outputs are 0)"
 )
 
@@ -1121,9 +1121,9 @@ print("wrote", vl.reproduce.write_results("trivd", cfg.profile, results, protoco
 # - **Data and scale**: synthetic `pushbot` and `actions` at 32x32 instead of BAIR and Kinetics-600 at 64x64;
 #   G/D multipliers 8 (Tables 1-2 runs: 4) instead of 48 / 120, stage widths (4, 4, 2) -> (4, 2, 1) x
 #   multiplier instead of our BigGAN-style reading (8, 8, 4) -> (8, 4, 2) (the paper gives no widths); batch
-#   8 (tables: 4) instead of 512; hundreds to a few thousand steps instead of 500k-1M; `lr_g` 1e-4, `lr_d`
-#   4e-4; EMA decay 0.999 from step 0 (paper: 0.9999 from step 20 000); standing statistics over 8 x 16 samples
-#   (paper: 100 x 256).
+#   4 instead of 512; hundreds to about a thousand steps instead of 500k-1M; `lr_g` = `lr_d` = 3e-4 (paper:
+#   1e-4 and 5e-4 at batch 512); EMA decay 0.99 from step 100 (paper: 0.9999 from step 20 000); standing
+#   statistics over 8 x 16 samples (paper: 100 x 256).
 # - **Table 1's budget** is CPU seconds of a step measured in one process (the paper: TPU wall time of a
 #   step); step times on a CPU weigh the generator more than on a TPU pod.
 # - **Choices the paper leaves open**: batch norm statistics per time step (App. A, "independently for each
