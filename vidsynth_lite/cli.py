@@ -4,7 +4,7 @@
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
                                             (NOTEBOOK: the .ipynb or its jupytext .py source; -p NAME VALUE
                                             overrides a parameter, checked before anything runs)
-    pretrain CHAPTER --profile P            train a chapter's shipped checkpoint (resumable: rerun to finish)
+    pretrain CHAPTER [ARGS...]              train a chapter's shipped checkpoint (resumable: rerun to finish)
 """
 
 from __future__ import annotations
@@ -28,19 +28,16 @@ def main(argv: list[str] | None = None) -> int:
                      help="override a parameter (value parsed as YAML)")
     pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoint (its chapters module's pretrain)")
     pre.add_argument("chapter", help="a name in vidsynth_lite.chapters.CHAPTERS, e.g. cinn")
-    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    pre.add_argument("args", nargs=argparse.REMAINDER, help="the chapter's own pretrain arguments")
     args = parser.parse_args(argv)
 
     if args.command == "pretrain":
         import importlib
 
-        from vidsynth_lite import chapters, config, runtime
+        from vidsynth_lite import chapters
 
         chapter = chapters.CHAPTERS[args.chapter]
-        cfg = config.resolve(chapter.config_class(), {"profile": args.profile})
-        seconds = importlib.import_module(f"vidsynth_lite.chapters.{chapter.module}").pretrain(cfg, runtime.start(cfg))
-        print(json.dumps(seconds, indent=2))
-        return 0
+        return importlib.import_module(f"vidsynth_lite.chapters.{chapter.module}").pretrain_main(args.args)
 
     if args.command == "env":
         from vidsynth_lite import runtime

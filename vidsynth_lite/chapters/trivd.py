@@ -76,7 +76,7 @@ class TrIVDChapterConfig(ChapterConfig):
     run_tables: bool = param(False, "train the Table 1 and 2 runs in the chapter (full); else read the shipped "
                              "results of `python -m vidsynth_lite pretrain trivd`")
     pretrained: bool = param(True, "load the shipped checkpoints (the same recipe trained longer)")
-    pretrain_steps: int = param(1200, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
+    pretrain_steps: int = param(400, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
                                 min=1)
     pretrain_eval_every: int = param(200, "evaluation period of the shipped checkpoints' quality curve", min=1)
     ckpt_every: int = param(50, "checkpoint period in steps", min=1)
@@ -207,12 +207,33 @@ def time_verdict(times: dict, faster: str, slower: str, key: str = "rounds_cpu_s
                     f"{len(diff)} rounds)"}
 
 
-def pretrain(cfg: TrIVDChapterConfig, device=None) -> dict:
+def pretrain(cfg: TrIVDChapterConfig, device=None, parts=("pushbot", "actions", "table1", "table2")) -> dict:
     """``python -m vidsynth_lite pretrain trivd``: the shipped checkpoints and the Table 1 / 2 runs
     (:mod:`vidsynth_lite.chapters.trivd_runs`); resumable. Returns the manifest."""
     from vidsynth_lite.chapters.trivd_runs import pretrain as run_all
 
-    return run_all(cfg, device=device)
+    return run_all(cfg, parts=tuple(parts), device=device)
+
+
+def pretrain_main(argv: list[str]) -> int:
+    """``python -m vidsynth_lite pretrain trivd [--profile P] [--parts pushbot actions table1 table2]
+    [-p NAME VALUE]...``: resumable (kill it and run the same command again)."""
+    import argparse
+
+    import yaml
+
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain trivd")
+    parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    parser.add_argument("--parts", nargs="+", default=["pushbot", "actions", "table1", "table2"],
+                        choices=["pushbot", "actions", "table1", "table2"])
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="override a chapter parameter (value parsed as YAML)")
+    args = parser.parse_args(argv)
+    overrides = {"profile": args.profile, **{k: yaml.safe_load(v) for k, v in args.param}}
+    cfg = vl.config.resolve(TrIVDChapterConfig, overrides)
+    manifest = pretrain(cfg, vl.runtime.start(cfg), parts=args.parts)
+    print(json.dumps(manifest.get("part_cpu_minutes", {}), indent=2))
+    return 0
 
 
 # -- the shipped checkpoints and Table 1 / 2 runs ---------------------------------------------------------------
@@ -295,6 +316,7 @@ def motion_fields(kernels: list[torch.Tensor], size: int) -> torch.Tensor:
 
 
 __all__ = ["EVAL_SKIP", "PROTOCOLS", "TrIVDChapterConfig", "build", "clips", "evaluation_from_dict", "evaluation_generator",
-           "full_clips", "load_generator", "load_shipped", "model_config", "motion_fields", "pretrain", "read_manifest", "sample_clips",
+           "full_clips", "load_generator", "load_shipped", "model_config", "motion_fields", "pretrain", "pretrain_main",
+           "read_manifest", "sample_clips",
            "save_generator", "seed_verdict", "time_verdict", "train",
            "weights_dir"]

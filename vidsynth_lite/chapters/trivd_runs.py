@@ -234,7 +234,7 @@ def pretrain(cfg: TrIVDChapterConfig, *, parts=("pushbot", "actions", "table1", 
     except FileNotFoundError:
         manifest = {}
     manifest.update({"chapter": "trivd", "profile": profile, "config": cfg.to_dict(), "commit": _commit(),
-                     "command": f"python -m vidsynth_lite pretrain trivd --profile {profile}",
+                     "command": f"python -m vidsynth_lite pretrain trivd --profile {profile} --parts {' '.join(parts)}",
                      "parts_run": list(parts),
                      "environment": vl.runtime.environment(device or torch.device("cpu"))})
     for part in parts:
