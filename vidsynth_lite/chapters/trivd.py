@@ -48,7 +48,7 @@ class TrIVDChapterConfig(ChapterConfig):
     frames_k: int = param(8, "K frames sampled for the frame discriminators (Sec. 4.2: 8)", min=1, max=15)
     train_videos: int = param(512, "training clips per world", min=8, max=10_000_000)
     batch: int = param(4, "batch per D update (one step: 2 D updates + 1 G update; paper: 512)", min=2)
-    live_steps: int = param(60, "training steps run live per world", min=1)
+    live_steps: int = param(30, "training steps run live per world", min=1)
     lr_g: float = param(3e-4, "G's Adam learning rate (App. E.2: 1e-4)", min=1e-7, max=1.0)
     lr_d: float = param(3e-4, "D's Adam learning rate (App. E.2: 5e-4)", min=1e-7, max=1.0)
     ortho: float = param(1e-4, "orthogonality penalty weight on G (App. E.2: 1e-4)", min=0.0)
@@ -76,7 +76,7 @@ class TrIVDChapterConfig(ChapterConfig):
     run_tables: bool = param(False, "train the Table 1 and 2 runs in the chapter (full); else read the shipped "
                              "results of `python -m vidsynth_lite pretrain trivd`")
     pretrained: bool = param(True, "load the shipped checkpoints (the same recipe trained longer)")
-    pretrain_steps: int = param(400, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
+    pretrain_steps: int = param(300, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
                                 min=1)
     pretrain_eval_every: int = param(200, "evaluation period of the shipped checkpoints' quality curve", min=1)
     ckpt_every: int = param(50, "checkpoint period in steps", min=1)
