@@ -36,6 +36,31 @@
 # with the command, commit, CPU-minutes and metrics that made them). The Table 1 and 2 runs come from the same
 # command: they take hours of CPU, not minutes. Every verdict below is computed from those runs' numbers.
 
+# %% [markdown] tags=["opening"]
+# **You will be able to**
+#
+# - write a ConvGRU step and a TSRU step from their equations, and say what the TSRU replaces (the reset gate
+#   by a predicted warp of the past state);
+# - implement kernel-based warping (pixelwise, Eq. 11, and factorised, Eq. 12), read a kernel as a motion
+#   vector, and predict which way a kernel moves content;
+# - name the views a video GAN's discriminators judge (frames, downsampled clips, crops) and reason about what
+#   each decomposition can and cannot see, and what it costs per step;
+# - find the three classic DVD-GAN reimplementation bugs from what a test measures;
+# - judge a claim from paired differences over seeds, rounds or inputs, and design a control for a claim that
+#   cannot fail (Fig. 5's best-of-l).
+#
+# **Prerequisites**: GANs and the hinge loss; BigGAN-style residual blocks, spectral normalisation and
+# conditional batch norm (chapter 0 for the training loop, chapter 2 for FVD-syn and the
+# book's verdict rule); a GRU.
+#
+# **Time**: about 120 minutes for a student: 50 to read and run the chapter, 70 for the exercises. At `lite`
+# the chapter runs in about 10-15 minutes on a 2-core CPU (its results cell prints how long it took); the
+# Table 1 / 2 training runs take hours and are read from the shipped manifest when it holds them.
+#
+# **Core and optional**: core -- sections 1-6 (the units, warping, the generator, the discriminators, one
+# training step), section 10 (evaluation) and Exercises 1-3. Optional -- the motion fields (9), Tables 1 and 2
+# (11-12), Fig. 5 (13) and the open experiments.
+
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
 seed = 0  # seed of every random generator
@@ -826,7 +851,10 @@ times = runs.measure_step_times(
 )
 timings["table1_step_time_s"] = time.perf_counter() - t0
 base = times["dvd_gan_fp"]["cpu_s"]
-print(f"{'decomposition':<20} {'CPU ms':>7} {'/DVD':>6} {'paper ms':>9} {'/DVD':>6}  views")
+print(
+    f"{'decomposition':<20} {'CPU ms':>7} {'/DVD':>6} {'paper ms':>9} {'/DVD':>6}"
+    "  views"
+)
 for d, kinds in tm.DECOMPOSITIONS.items():
     paper_ms = tm.PAPER_TABLE1[d]["ms"]
     print(
@@ -887,26 +915,42 @@ def fvd_claim(text, better, worse):
     if not fvd1:
         return C.not_tested(text, source, TABLE1_RUN, profile=cfg.profile)
     return C.from_paired_values(
-        text, source, fvd1[better], fvd1[worse], a_name=better, b_name=worse,
-        metric="FVD-syn (actions, 5 + 11)", lower_is_better=True,
-        expect_a_better=True, profile=cfg.profile,
+        text,
+        source,
+        fvd1[better],
+        fvd1[worse],
+        a_name=better,
+        b_name=worse,
+        metric="FVD-syn (actions, 5 + 11)",
+        lower_is_better=True,
+        expect_a_better=True,
+        profile=cfg.profile,
     )
 
 
 def time_claim(text, faster, slower):
     """The paper says `faster` takes less time per step: paired over the rounds."""
     return C.from_paired_values(
-        text, "Luc et al. Sec. 4.2, Table 1 (ms)",
-        times[faster]["rounds_cpu_s"], times[slower]["rounds_cpu_s"],
-        a_name=faster, b_name=slower, metric="CPU s per step",
-        lower_is_better=True, expect_a_better=True, profile=cfg.profile,
+        text,
+        "Luc et al. Sec. 4.2, Table 1 (ms)",
+        times[faster]["rounds_cpu_s"],
+        times[slower]["rounds_cpu_s"],
+        a_name=faster,
+        b_name=slower,
+        metric="CPU s per step",
+        lower_is_better=True,
+        expect_a_better=True,
+        profile=cfg.profile,
         unit="rounds",
     )
 
 
 claims1 = [
-    fvd_claim(f"adding a frame discriminator improves FVD: {with_f} beats {without}",
-              with_f, without)
+    fvd_claim(
+        f"adding a frame discriminator improves FVD: {with_f} beats {without}",
+        with_f,
+        without,
+    )
     for with_f, without in (
         ("mocogan_k8", "clip"),
         ("dvd_gan_fp", "downsampled"),
@@ -922,9 +966,13 @@ claims1 += [
 claims1 += [
     fvd_claim("Cropped + Downsampled beats Clip", "cropped_downsampled", "clip"),
     fvd_claim("DVD-GAN-FP_stronger beats DVD-GAN-FP", "stronger", "dvd_gan_fp"),
-    time_claim("Cropped + Downsampled is faster than Clip", "cropped_downsampled", "clip"),
+    time_claim(
+        "Cropped + Downsampled is faster than Clip", "cropped_downsampled", "clip"
+    ),
     time_claim("DVD-GAN-FP_faster is faster than DVD-GAN-FP", "faster", "dvd_gan_fp"),
-    time_claim("DVD-GAN-FP is faster than MoCoGAN-like K = 8", "dvd_gan_fp", "mocogan_k8"),
+    time_claim(
+        "DVD-GAN-FP is faster than MoCoGAN-like K = 8", "dvd_gan_fp", "mocogan_k8"
+    ),
     C.Claim(
         "the step-time ordering of the nine decompositions follows the paper's",
         "Luc et al. Table 1 (ms)",
@@ -954,25 +1002,49 @@ fvd2 = {}
 if table2 is not None:
     ev2 = ch.evaluation_from_dict(table2["evaluation"])
     for unit in vl.nn.RECURRENT_UNITS:
-        fvd2[unit] = [ev2.scores[f"{unit} seed {s}"]["FVD-syn"].value for s in table2["seeds"]]
-        print(f"{unit:<9} FVD-syn per seed {fvd2[unit]}   "
-              f"paper FVD {tm.PAPER_TABLE2[unit]['FVD']}")
+        fvd2[unit] = [
+            ev2.scores[f"{unit} seed {s}"]["FVD-syn"].value for s in table2["seeds"]
+        ]
+        print(
+            f"{unit:<9} FVD-syn per seed {fvd2[unit]}   "
+            f"paper FVD {tm.PAPER_TABLE2[unit]['FVD']}"
+        )
 claims2 = []
 for unit in vl.nn.WARPING_UNITS:
     for classic in ("convgru", "convlstm"):
-        text = f"transformation-based units beat ConvGRU and ConvLSTM: {unit} beats {classic}"
+        text = (
+            "transformation-based units beat ConvGRU and ConvLSTM: "
+            f"{unit} beats {classic}"
+        )
         if fvd2:
-            claims2.append(C.from_paired_values(
-                text, "Luc et al. Sec. 4.3, Table 2", fvd2[unit], fvd2[classic],
-                a_name=unit, b_name=classic, metric="FVD-syn (actions, 5 + 11)",
-                lower_is_better=True, expect_a_better=True, profile=cfg.profile))
+            claims2.append(
+                C.from_paired_values(
+                    text,
+                    "Luc et al. Sec. 4.3, Table 2",
+                    fvd2[unit],
+                    fvd2[classic],
+                    a_name=unit,
+                    b_name=classic,
+                    metric="FVD-syn (actions, 5 + 11)",
+                    lower_is_better=True,
+                    expect_a_better=True,
+                    profile=cfg.profile,
+                )
+            )
         else:
-            claims2.append(C.not_tested(
-                text, "Luc et al. Sec. 4.3, Table 2",
-                "needs the seven units trained to a fixed step budget, two seeds: `python -m "
-                "vidsynth_lite pretrain trivd --parts table2` (lite: about "
-                f"{7 * 2 * cfg.table2_steps * 2 / 3600:.1f} CPU-hours at ~2 s a step) -- not run "
-                "for this page", profile=cfg.profile))
+            claims2.append(
+                C.not_tested(
+                    text,
+                    "Luc et al. Sec. 4.3, Table 2",
+                    "needs the seven units trained to a fixed step budget, two "
+                    "seeds: `python -m "
+                    "vidsynth_lite pretrain trivd --parts table2` (lite: about "
+                    f"{7 * 2 * cfg.table2_steps * 2 / 3600:.1f} CPU-hours at ~2 s a "
+                    "step) -- not run "
+                    "for this page",
+                    profile=cfg.profile,
+                )
+            )
 for claim in claims2:
     print(claim)
 
@@ -992,7 +1064,9 @@ G5, c5 = final[w5]["G"], ch.PROTOCOLS[w5][0]
 test5 = data[w5]["test"][: cfg.fig5_videos]
 l_max, l_min = max(cfg.fig5_samples), min(cfg.fig5_samples)
 t0 = time.perf_counter()
-many = ch.sample_clips(G5, test5, l_max, seed=cfg.seed)[:, :, c5:]  # [M, L, T_p, 3, H, W]
+many = ch.sample_clips(G5, test5, l_max, seed=cfg.seed)[
+    :, :, c5:
+]  # [M, L, T_p, 3, H, W]
 own = ch.best_of_l_ssim(many, test5[:, c5:], cfg.fig5_samples)
 other = ch.best_of_l_ssim(many, test5.roll(1, 0)[:, c5:], cfg.fig5_samples)
 timings["fig5_s"] = time.perf_counter() - t0
@@ -1004,7 +1078,9 @@ copy_ssim = vl.metrics.ssim(
     test5[:, c5:].flatten(0, 1),
 ).view(len(test5), -1)
 ax.plot(range(c5 + 1, 17), copy_ssim.mean(0), "k:", label="copy last frame")
-ax.set(xlabel="frame", ylabel="SSIM", title=f"{w5}: best-of-l SSIM ({final[w5]['label']})")
+ax.set(
+    xlabel="frame", ylabel="SSIM", title=f"{w5}: best-of-l SSIM ({final[w5]['label']})"
+)
 ax.legend(fontsize=7)
 plt.show()
 gain_own = own[l_max]["per_input"] - own[l_min]["per_input"]  # [M]
@@ -1013,19 +1089,29 @@ claims5 = [
     C.from_paired_values(
         f"best-of-l SSIM rises with the number of samples l ({l_min} -> {l_max})",
         "Luc et al. App. C.1, Fig. 5",
-        own[l_max]["per_input"].tolist(), own[l_min]["per_input"].tolist(),
-        a_name=f"best of {l_max}", b_name=f"best of {l_min}",
-        metric=f"mean SSIM ({w5}, {c5} + {16 - c5})", lower_is_better=False,
-        expect_a_better=True, profile=cfg.profile, unit="inputs",
+        own[l_max]["per_input"].tolist(),
+        own[l_min]["per_input"].tolist(),
+        a_name=f"best of {l_max}",
+        b_name=f"best of {l_min}",
+        metric=f"mean SSIM ({w5}, {c5} + {16 - c5})",
+        lower_is_better=False,
+        expect_a_better=True,
+        profile=cfg.profile,
+        unit="inputs",
     ),
     C.from_paired_values(
         "the samples are meaningfully diverse: the rise is larger against the true "
         "future than against another clip's",
         "Luc et al. App. C.1 (Fig. 5's reading)",
-        gain_own.tolist(), gain_other.tolist(), a_name="true future",
+        gain_own.tolist(),
+        gain_other.tolist(),
+        a_name="true future",
         b_name="another clip's future",
-        metric=f"SSIM gain best-of-{l_max} minus best-of-{l_min}", lower_is_better=False,
-        expect_a_better=True, profile=cfg.profile, unit="inputs",
+        metric=f"SSIM gain best-of-{l_max} minus best-of-{l_min}",
+        lower_is_better=False,
+        expect_a_better=True,
+        profile=cfg.profile,
+        unit="inputs",
     ),
 ]
 for claim in claims5:
@@ -1059,8 +1145,11 @@ table1_rows = [
     for d, kinds in tm.DECOMPOSITIONS.items()
 ]
 table2_rows = [
-    [u, tm.PAPER_TABLE2[u]["FVD"],
-     " / ".join(f"{v:.2f}" for v in fvd2[u]) if fvd2 else not_run]
+    [
+        u,
+        tm.PAPER_TABLE2[u]["FVD"],
+        " / ".join(f"{v:.2f}" for v in fvd2[u]) if fvd2 else not_run,
+    ]
     for u in vl.nn.RECURRENT_UNITS
 ]
 ev_bair = evaluations.get("pushbot")
@@ -1072,35 +1161,60 @@ if ev_bair is not None:
 tables = [
     C.PaperTable(
         "Luc et al. Table 1",
-        ["decomposition", "views", "paper: FVD (Kinetics-600 val, I3D, 64x64)",
-         "paper: k-steps", "paper: ms / DVD-GAN-FP (TPU, batch 512)", "paper: GB",
-         f"ours: CPU ms per step (actions 32x32, multiplier {cfg.table_channels}, "
-         f"batch {cfg.table_batch})", "ours: / DVD-GAN-FP",
-         "ours: FVD-syn per seed (actions 5 + 11)", "ours: steps"],
+        [
+            "decomposition",
+            "views",
+            "paper: FVD (Kinetics-600 val, I3D, 64x64)",
+            "paper: k-steps",
+            "paper: ms / DVD-GAN-FP (TPU, batch 512)",
+            "paper: GB",
+            (
+                "ours: CPU ms per step (actions 32x32, multiplier "
+                f"{cfg.table_channels}, "
+                f"batch {cfg.table_batch})"
+            ),
+            "ours: / DVD-GAN-FP",
+            "ours: FVD-syn per seed (actions 5 + 11)",
+            "ours: steps",
+        ],
         table1_rows,
         "ours: CPU time of one whole step (2 D + 1 G updates) measured in one process; "
         "FVD-syn on SynVideo features, not comparable with I3D FVD",
     ),
     C.PaperTable(
         "Luc et al. Table 2",
-        ["unit", "paper: FVD (Kinetics-600 val, 500k steps)",
-         f"ours: FVD-syn per seed (actions, {cfg.table2_steps} steps)"],
+        [
+            "unit",
+            "paper: FVD (Kinetics-600 val, 500k steps)",
+            f"ours: FVD-syn per seed (actions, {cfg.table2_steps} steps)",
+        ],
         table2_rows,
         "DVD-GAN-FP_faster for every unit, as in the paper",
     ),
     C.PaperTable(
         "Luc et al. Fig. 5",
-        ["l", "paper: BAIR per-frame SSIM (figure only; rises with l)",
-         f"ours: mean best-of-l SSIM ({w5}, {c5} + {16 - c5}, {len(test5)} inputs)",
-         "ours: the same against another clip's future"],
-        [[n, "figure", round(own[n]["mean"], 4), round(other[n]["mean"], 4)]
-         for n in cfg.fig5_samples],
+        [
+            "l",
+            "paper: BAIR per-frame SSIM (figure only; rises with l)",
+            f"ours: mean best-of-l SSIM ({w5}, {c5} + {16 - c5}, {len(test5)} inputs)",
+            "ours: the same against another clip's future",
+        ],
+        [
+            [n, "figure", round(own[n]["mean"], 4), round(other[n]["mean"], 4)]
+            for n in cfg.fig5_samples
+        ],
     ),
     C.PaperTable(
         "Luc et al. Table 4",
-        ["method", "paper: FVD (BAIR 1 + 15, I3D, 64x64)",
-         f"ours: FVD-syn (pushbot 1 + 15, {cfg.size}x{cfg.size}, {cfg.test_videos} inputs "
-         f"x {cfg.samples} samples)"],
+        [
+            "method",
+            "paper: FVD (BAIR 1 + 15, I3D, 64x64)",
+            (
+                f"ours: FVD-syn (pushbot 1 + 15, {cfg.size}x{cfg.size}, "
+                f"{cfg.test_videos} inputs "
+                f"x {cfg.samples} samples)"
+            ),
+        ],
         table4_rows,
         "our rows: the shared evaluation on pushbot (mean +- std over draws)",
     ),
@@ -1126,10 +1240,16 @@ results = {
         "fvd_syn_per_seed": fvd1,
         "runs": "shipped" if table1 is not None else not_run,
     },
-    "table2": {"fvd_syn_per_seed": fvd2, "runs": "shipped" if table2 is not None else not_run},
+    "table2": {
+        "fvd_syn_per_seed": fvd2,
+        "runs": "shipped" if table2 is not None else not_run,
+    },
     "fig5": {
-        str(n): {"per_frame": own[n]["per_frame"], "mean": own[n]["mean"],
-                 "mean_other_clip": other[n]["mean"]}
+        str(n): {
+            "per_frame": own[n]["per_frame"],
+            "mean": own[n]["mean"],
+            "mean_other_clip": other[n]["mean"],
+        }
         for n in cfg.fig5_samples
     },
     "claims": C.claims_record(claims_all),
@@ -1138,7 +1258,8 @@ results = {
 }
 protocol = {
     "worlds": {
-        w: f"{ch.PROTOCOLS[w][0]} given + {ch.PROTOCOLS[w][1]} predicted" for w in cfg.worlds
+        w: f"{ch.PROTOCOLS[w][0]} given + {ch.PROTOCOLS[w][1]} predicted"
+        for w in cfg.worlds
     },
     "resolution": f"{cfg.size}x{cfg.size}",
     "frames": 16,
@@ -1147,13 +1268,21 @@ protocol = {
     "draws": cfg.draws,
     "seed": cfg.seed,
     "feature_network": "SynVideo (FVD-syn; not comparable with I3D FVD)",
-    "table1": f"world actions, step times over {3 * cfg.step_seconds} s in 3 rounds; FVD runs: "
-    + (f"budget {table1['budget_cpu_s']} CPU s, seeds {table1['seeds']}" if table1 else not_run),
+    "table1": f"world actions, step times over {3 * cfg.step_seconds} s in 3 rounds; "
+    "FVD runs: "
+    + (
+        f"budget {table1['budget_cpu_s']} CPU s, seeds {table1['seeds']}"
+        if table1
+        else not_run
+    ),
     "table2": f"world actions, {cfg.table2_steps} steps, faster"
     + ("" if table2 else f" ({not_run})"),
     "fig5": f"{w5}, {len(test5)} inputs, l in {list(cfg.fig5_samples)}",
 }
-print("wrote", vl.reproduce.write_results("trivd", cfg.profile, results, protocol, config=cfg))
+print(
+    "wrote",
+    vl.reproduce.write_results("trivd", cfg.profile, results, protocol, config=cfg),
+)
 
 # %%
 vl.reproduce.show_run("trivd")

@@ -331,8 +331,26 @@ def motion_fields(kernels: list[torch.Tensor], size: int) -> torch.Tensor:
     return combined.view(*lead, 2, size, size)
 
 
-__all__ = ["EVAL_SKIP", "PROTOCOLS", "TrIVDChapterConfig", "build", "clips", "evaluation_from_dict", "evaluation_generator",
-           "full_clips", "load_generator", "load_shipped", "model_config", "motion_fields", "pretrain", "pretrain_main",
-           "read_manifest", "sample_clips",
-           "save_generator", "rank_agreement", "best_of_l_ssim", "train",
-           "weights_dir"]
+__all__ = [
+    "EVAL_SKIP",
+    "PROTOCOLS",
+    "TrIVDChapterConfig",
+    "best_of_l_ssim",
+    "build",
+    "clips",
+    "evaluation_from_dict",
+    "evaluation_generator",
+    "full_clips",
+    "load_generator",
+    "load_shipped",
+    "model_config",
+    "motion_fields",
+    "pretrain",
+    "pretrain_main",
+    "rank_agreement",
+    "read_manifest",
+    "sample_clips",
+    "save_generator",
+    "train",
+    "weights_dir",
+]
