@@ -1442,3 +1442,46 @@ vl.exercises.check("trivd.learned_flow", learned_flow)
 # 3. Sample with `truncation` from 0 to 2 and plot DIV-syn against FVD-syn (App. D.2 describes the effect).
 # 4. Freeze the TSRU's kernels to the identity (`update(x, h, identity_weights(...))`) after training: how
 #    much does FVD-syn change? That is how much the model *uses* its warps.
+
+# %% [markdown] tags=["solution", "experiment"]
+# **Expected outcomes.**
+#
+# 1. At a few hundred CPU steps the two units' FVD-syn differ by less than the spread between two seeds: the
+#    verdict stays "not resolved". The paper's gap (49.4 vs 43.7 FVD) appeared after 500k steps at batch 512;
+#    expect it to open only once the generator uses its given frames at all (compare each model's samples with
+#    the copy-last-frame baseline first).
+# 2. Shared statistics mix the frames of a clip; early in training the difference is within the spread of
+#    two seeds. Per-time-step statistics let each predicted frame keep its own brightness and contrast, which
+#    matters once the model predicts fades or lighting changes.
+# 3. Lower truncation gives lower DIV-syn (samples closer to each other; `truncation = 0` makes them all the
+#    same given the frames) and, for a trained model, lower FVD-syn up to a point, then higher FVD-syn as the
+#    set loses the real data's variety -- the trade-off App. D.2 describes in words.
+# 4. For a model that uses its warps, identity kernels raise FVD-syn beyond its spread; for an undertrained
+#    model whose kernels are still near uniform the change is small, and the motion fields of section 9 are
+#    near zero too -- the two measurements should agree.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# 1. The TSRU replaces ConvGRU's reset gate by a warp. With identity kernels, which ConvGRU is it exactly?
+# 2. DVD-GAN-FP_faster judges `(K + T) x H/s x W/s` pixels per clip instead of `K x H x W + T x H/s x W/s`.
+#    What can it no longer see, and which sub-discriminator of DVD-GAN-FP_stronger gives that back?
+# 3. Why must the real and the generated batch be split *before* the mixed projection head (Eq. 15), when
+#    they are scored in one pass?
+# 4. Best-of-`l` SSIM cannot fall as `l` grows. What does a rising curve then tell you, and what control
+#    makes it tell you that the samples are meaningfully diverse?
+
+# %% [markdown] tags=["solution"]
+# **Answers.**
+#
+# 1. A ConvGRU whose reset gate is always open (`r = 1`): Eqs. 8-10 with `h~ = h` are Eqs. 3-5 with
+#    `h' = h` (section 3 checks it numerically).
+# 2. Global spatio-temporal coherence at full extent: the frame D sees single (downsampled) frames and the
+#    cropped clip D sees only a `H/s x W/s` window, so correlated motion of two distant objects is judged by
+#    no one. The downsampled clip D (`dV`) of DVD-GAN-FP_stronger sees the whole clip at low resolution.
+# 3. Eq. 15 adds to each sample's `r_x` the summed `r_xy` of *every* sample `b'` of the batch it is given;
+#    on a joint batch a real clip's outputs would include generated clips' terms, so "real" scores would move
+#    when the generator changes (section 5 checks they do not).
+# 4. Only that the samples differ -- any noisy generator makes it rise. Scoring the same samples against
+#    another clip's future is the control: if the rise is larger against the true future, some samples are
+#    closer to *this* future, which is what meaningful diversity means (section 13 computes both).
