@@ -270,14 +270,30 @@ print("expected flow of the kernel (dx, dy):", flow[0, :, 0, 0].tolist())
 #
 # The paper uses `k = 3` and `N = k^2 = 9`. If `S` is one-hot on kernel `l`, the factorised warp *is* the
 # single kernel `l` applied everywhere.
+#
+# **Exercise 6.1 (build).** Write Eq. 12. The chapter runs on your function once it passes its check (and on
+# the book's until then).
 
+
+# %% tags=["exercise"]
+def factorised_weights(w, S):
+    """Eq. 12: basis w [B, k*k, N], selection S [B, N, H, W] -> W [B, k*k, H, W]."""
+    raise NotImplementedError
+
+
+vl.exercises.check("trivd.factorised_weights", factorised_weights)
+
+
+# %% tags=["solution", "hide-cell"]
+def factorised_weights(w, S):
+    """Eq. 12: basis w [B, k*k, N], selection S [B, N, H, W] -> W [B, k*k, H, W]."""
+    return (w[:, :, :, None, None] * S[:, None]).sum(2)  # sum over the N kernels
+
+
+vl.exercises.check("trivd.factorised_weights", factorised_weights)
 
 # %%
-def my_factorised_weights(w, S):
-    """Eq. 12: basis w [B, k*k, N], selection S [B, N, H, W] -> W [B, k*k, H, W]."""
-    return (w[:, :, :, None, None] * S[:, None]).sum(2)
-
-
+my_factorised_weights = vl.exercises.use("trivd.factorised_weights", factorised_weights)
 w = torch.rand(2, 9, 9, generator=g).softmax(1)  # [B, k*k, N]
 S = torch.rand(2, 9, 8, 8, generator=g).softmax(1)  # [B, N, H, W]
 torch.testing.assert_close(my_factorised_weights(w, S), vl.nn.factorised_weights(w, S))
@@ -1338,29 +1354,13 @@ vl.reproduce.show_run("trivd")
 #
 # ## Exercises
 #
-# 1. **Build** Eq. 12 (the piece the TSRU's factorised warping uses).
+# Exercise 6.1 (Eq. 12) is in section 2, where the chapter runs on your code.
 
-
-# %% tags=["exercise"]
-def factorised_weights(w, S):
-    """Eq. 12: basis w [B, k*k, N], selection S [B, N, H, W] -> W [B, k*k, H, W]."""
-    raise NotImplementedError
-
-
-vl.exercises.check("trivd.factorised_weights", factorised_weights)
-
-
-# %% tags=["solution", "hide-cell"]
-def factorised_weights(w, S):
-    """Eq. 12: basis w [B, k*k, N], selection S [B, N, H, W] -> W [B, k*k, H, W]."""
-    return torch.einsum("bqn,bnhw->bqhw", w, S)
-
-
-vl.exercises.check("trivd.factorised_weights", factorised_weights)
 
 # %% [markdown]
-# 2. **Understand** Eq. 11's direction: return the 3x3 kernel (9 weights, raster order) that moves the
-#    content of a map by `(dx, dy)` pixels, each in {-1, 0, 1}. (Not its flow: the motion of the content.)
+# **Exercise 6.2 (understand).** Eq. 11's direction: return the 3x3 kernel (9 weights, raster order) that
+# moves the content of a map by `(dx, dy)` pixels, each in {-1, 0, 1}. (Not its flow: the motion of the
+# content.)
 
 
 # %% tags=["exercise"]
@@ -1383,8 +1383,9 @@ def moving_kernel(dx, dy):
 vl.exercises.check("trivd.moving_kernel", moving_kernel)
 
 # %% [markdown]
-# 3. **Debug** DVD-GAN reimplementation bug 1: this function spreads a per-sample condition over the frames of
-#    a batch folded sample-major (`[B, T, ...] -> [B * T, ...]`). It has the right shape and it trains. Fix it.
+# **Exercise 6.3 (debug).** DVD-GAN reimplementation bug 1: this function spreads a per-sample condition over
+# the frames of a batch folded sample-major (`[B, T, ...] -> [B * T, ...]`). It has the right shape and it
+# trains. Fix it.
 
 
 # %% tags=["exercise"]
@@ -1403,9 +1404,9 @@ def per_frame_condition(cond, frames):
 vl.exercises.check("trivd.per_frame_condition", per_frame_condition)
 
 # %% [markdown]
-# 4. **Train** a warp: `target` is `h` shifted by one pixel in an unknown direction. Learn one 3x3 kernel
-#    (logits, softmax over the offsets, the same at every pixel) so that `vl.nn.pixelwise_warp(h, W)` matches
-#    `target` away from the border, and return the expected flow `(dx, dy)` of what you learned.
+# **Exercise 6.4 (train).** A warp: `target` is `h` shifted by one pixel in an unknown direction. Learn one
+# 3x3 kernel (logits, softmax over the offsets, the same at every pixel) so that `vl.nn.pixelwise_warp(h, W)`
+# matches `target` away from the border, and return the expected flow `(dx, dy)` of what you learned.
 
 
 # %% tags=["exercise"]
@@ -1433,7 +1434,8 @@ def learned_flow(h, target):
 vl.exercises.check("trivd.learned_flow", learned_flow)
 
 # %% [markdown]
-# **Open experiments.**
+# **Exercise 6.5 -- open experiments.** Run them, write down what you observe and why, then compare with
+# the answer key.
 #
 # 1. Train TSRU_p and ConvGRU for twice the shipped steps on `pushbot` (`python -m vidsynth_lite pretrain
 #    trivd` with `table2_steps` doubled): does the gap of Table 2 open, close, or stay unresolved?
@@ -1463,25 +1465,39 @@ vl.exercises.check("trivd.learned_flow", learned_flow)
 # %% [markdown]
 # ## Check your understanding
 #
-# 1. The TSRU replaces ConvGRU's reset gate by a warp. With identity kernels, which ConvGRU is it exactly?
-# 2. DVD-GAN-FP_faster judges `(K + T) x H/s x W/s` pixels per clip instead of `K x H x W + T x H/s x W/s`.
-#    What can it no longer see, and which sub-discriminator of DVD-GAN-FP_stronger gives that back?
-# 3. Why must the real and the generated batch be split *before* the mixed projection head (Eq. 15), when
-#    they are scored in one pass?
-# 4. Best-of-`l` SSIM cannot fall as `l` grows. What does a rising curve then tell you, and what control
-#    makes it tell you that the samples are meaningfully diverse?
+# Answer each question before opening the answer key; they are for you (or your class) to discuss.
+#
+# **Question 1.** The TSRU replaces ConvGRU's reset gate by a warp. With identity kernels, which ConvGRU is it
+# exactly?
 
 # %% [markdown] tags=["solution"]
-# **Answers.**
-#
-# 1. A ConvGRU whose reset gate is always open (`r = 1`): Eqs. 8-10 with `h~ = h` are Eqs. 3-5 with
-#    `h' = h` (section 3 checks it numerically).
-# 2. Global spatio-temporal coherence at full extent: the frame D sees single (downsampled) frames and the
-#    cropped clip D sees only a `H/s x W/s` window, so correlated motion of two distant objects is judged by
-#    no one. The downsampled clip D (`dV`) of DVD-GAN-FP_stronger sees the whole clip at low resolution.
-# 3. Eq. 15 adds to each sample's `r_x` the summed `r_xy` of *every* sample `b'` of the batch it is given;
-#    on a joint batch a real clip's outputs would include generated clips' terms, so "real" scores would move
-#    when the generator changes (section 5 checks they do not).
-# 4. Only that the samples differ -- any noisy generator makes it rise. Scoring the same samples against
-#    another clip's future is the control: if the rise is larger against the true future, some samples are
-#    closer to *this* future, which is what meaningful diversity means (section 13 computes both).
+# **Answer 1.** A ConvGRU whose reset gate is always open (`r = 1`): Eqs. 8-10 with `h~ = h` are Eqs. 3-5
+# with `h' = h` (section 3 checks it numerically).
+
+# %% [markdown]
+# **Question 2.** DVD-GAN-FP_faster judges `(K + T) x H/s x W/s` pixels per clip instead of
+# `K x H x W + T x H/s x W/s`. What can it no longer see, and which sub-discriminator of DVD-GAN-FP_stronger
+# gives that back?
+
+# %% [markdown] tags=["solution"]
+# **Answer 2.** Global spatio-temporal coherence at full extent: the frame D sees single (downsampled) frames
+# and the cropped clip D only a `H/s x W/s` window, so correlated motion of two distant objects is judged by
+# no one. The downsampled clip D (`dV`) of DVD-GAN-FP_stronger sees the whole clip at low resolution.
+
+# %% [markdown]
+# **Question 3.** Why must the real and the generated batch be split *before* the mixed projection head
+# (Eq. 15), when they are scored in one pass?
+
+# %% [markdown] tags=["solution"]
+# **Answer 3.** Eq. 15 adds to each sample's `r_x` the summed `r_xy` of *every* sample `b'` of the batch it is
+# given; on a joint batch a real clip's outputs would include generated clips' terms, so "real" scores would
+# move when the generator changes (section 5 checks they do not).
+
+# %% [markdown]
+# **Question 4.** Best-of-`l` SSIM cannot fall as `l` grows. What does a rising curve then tell you, and what
+# control makes it tell you that the samples are meaningfully diverse?
+
+# %% [markdown] tags=["solution"]
+# **Answer 4.** Only that the samples differ -- any noisy generator makes it rise. Scoring the same samples
+# against another clip's future is the control: if the rise is larger against the true future, some samples
+# are closer to *this* future, which is what meaningful diversity means (section 13 computes both).

@@ -66,6 +66,15 @@ register(Exercise(
     reference=_factorised_weights,
     make_inputs=_factorised_inputs,
     hint="Eq. 12: W[b, q, i, j] = sum over l of S[b, l, i, j] * w[b, q, l] -- an einsum or a broadcast + sum",
+    skill="factorised kernel-based warping (TrIVD App. B, Eq. 12): basis kernels mixed by a selection map",
+    kind="build",
+    forbid=("vidsynth_lite.nn.kernel_warp",),
+    edge_cases={
+        "one basis kernel": lambda: (torch.rand(1, 9, 1).softmax(1), torch.ones(1, 1, 3, 3)),
+        "one pixel": lambda: (torch.rand(2, 9, 4).softmax(1), torch.rand(2, 4, 1, 1).softmax(1)),
+    },
+    dtypes=(torch.float32, torch.float64),
+    check_dtype=True,
 ))
 
 register(Exercise(
@@ -73,6 +82,9 @@ register(Exercise(
     reference=_moving_kernel,
     make_inputs=_moving_inputs,
     atol=0, rtol=0,
+    skill="the direction of Eq. 11: a kernel on the left neighbour moves content to the right",
+    kind="understand",
+    forbid=("vidsynth_lite.nn.kernel_warp",),
     hint="Eq. 11 reads h at p + offset with offset (m - 1, n - 1) for index m * 3 + n; to move content by "
          "(dx, dy) the output at p must read p - (dx, dy)",
 ))
@@ -82,6 +94,9 @@ register(Exercise(
     reference=_per_frame,
     make_inputs=_per_frame_inputs,
     atol=0, rtol=0,
+    skill="DVD-GAN reimplementation bug 1: a per-sample condition spread over frames in the wrong order",
+    kind="debug",
+    forbid=("vidsynth_lite.nn.frames",),
     hint="frames are folded sample-major (row b * T + t); Tensor.repeat stacks the whole batch T times",
 ))
 
@@ -90,6 +105,8 @@ register(Exercise(
     reference=_learned_flow,
     make_inputs=_learned_flow_inputs,
     atol=0.25, rtol=0, trials=2,
+    skill="fit a warping kernel by gradient descent and read its motion as an expected flow (Fig. 3)",
+    kind="train",
     hint="train only the kernel logits (softmax over the 9 offsets) to make pixelwise_warp(h, W) match the "
          "target on the interior, then return expected_flow(W) averaged over the interior",
 ))
