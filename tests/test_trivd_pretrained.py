@@ -35,6 +35,8 @@ def test_shipped_generator_loads_and_recomputes_its_recorded_psnr(manifest, worl
 
 @pytest.mark.parametrize("table, rows", [("table1", tm.DECOMPOSITIONS), ("table2", vl.nn.RECURRENT_UNITS)])
 def test_shipped_tables_hold_every_run_of_every_seed(manifest, table, rows):
+    if table not in manifest:   # the chapter then records their claims as not testable, naming this command
+        pytest.skip(f"{table} runs not shipped: `python -m vidsynth_lite pretrain trivd --parts {table}`")
     entry = manifest[table]
     ev = ch.evaluation_from_dict(entry["evaluation"])
     names = {f"{r} seed {s}" for r in rows for s in entry["seeds"]}
