@@ -74,10 +74,11 @@ def check_psnr(G, test: torch.Tensor) -> float:
 
 
 def measure_step_times(cfg: TrIVDChapterConfig, world: str, decompositions, *, batch: int, seconds: float,
-                       rounds: int, device=None) -> dict:
+                       rounds: int, device=None, min_steps: int = 2) -> dict:
     """Table 1's step time (App. E.3) of each decomposition with the same generator (``table_channels``),
     interleaved in ``rounds`` so that a change of the machine's load hits all alike. Per decomposition: the
-    median wall and CPU seconds per step, the median of each round (for paired comparisons) and the count."""
+    median wall and CPU seconds per step, the median of each round (for paired comparisons) and the count.
+    Each round runs at least ``min_steps`` steps per decomposition."""
     device = device or torch.device("cpu")
     setups = {}
     for d in decompositions:
@@ -95,7 +96,8 @@ def measure_step_times(cfg: TrIVDChapterConfig, world: str, decompositions, *, b
     every = {d: {"wall": [], "cpu": []} for d in decompositions}
     for _ in range(rounds):
         for d, (G, D, og, od, real, t) in setups.items():
-            got = time_steps(G, D, og, od, real, seconds=seconds / rounds, d_steps=t.d_steps, ortho=t.ortho)
+            got = time_steps(G, D, og, od, real, seconds=seconds / rounds, d_steps=t.d_steps, ortho=t.ortho,
+                             min_steps=min_steps)
             for key in ("wall", "cpu"):
                 per_round[d][key].append(statistics.median(got[key]))
                 every[d][key] += got[key]
