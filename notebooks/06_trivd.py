@@ -101,6 +101,8 @@ table2_steps = None  # Table 2: steps per recurrent unit
 table_seeds = None  # seeds of the Table 1 / 2 runs
 run_tables = None  # train the Table 1 / 2 runs here (full)
 pretrained = None  # load the shipped checkpoints
+pretrain_steps = None  # steps of the shipped checkpoints (pretrain command)
+pretrain_eval_every = None  # evaluation period of the shipped quality curve
 ckpt_every = None  # checkpoint period
 bf16 = None  # bf16 autocast on a GPU
 
