@@ -16,15 +16,10 @@ def manifest():
     return ch.read_manifest()
 
 
-@pytest.fixture(autouse=True)
-def _no_env_profile(monkeypatch):
-    monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
-
-
 @pytest.mark.parametrize("world", sorted(ch.PROTOCOLS))
 def test_shipped_generator_loads_and_recomputes_its_recorded_psnr(manifest, world):
     entry = manifest["worlds"][world]
-    cfg = vl.config.resolve(ch.TrIVDChapterConfig, {"profile": manifest["profile"]})
+    cfg = ch.profile_config(manifest["profile"])                 # lite, even under VIDSYNTH_PROFILE=smoke
     expect = ch.model_config(cfg, world).generator
     G, meta = ch.load_generator(ch.weights_dir() / entry["file"], expect=expect)
     assert meta["step"] == entry["steps"] == cfg.pretrain_steps
@@ -52,3 +47,12 @@ def test_shipped_files_are_small():
     total = sum(p.stat().st_size for p in ch.weights_dir().glob("*.safetensors"))
     assert total < 8 * 2**20, f"shipped checkpoints take {total / 2**20:.1f} MB; keep them to a few MB"
     torch.testing.assert_close(torch.zeros(1), torch.zeros(1))
+
+
+def test_shipped_generators_load_under_a_smoke_run(monkeypatch):
+    """`make test` runs the chapter with VIDSYNTH_PROFILE=smoke; the shipped files are checked against lite."""
+    monkeypatch.setenv("VIDSYNTH_PROFILE", "smoke")
+    G, entry = ch.load_shipped("pushbot")
+    assert G.cfg.channels == ch.profile_config("lite").g_channels != vl.config.resolve(
+        ch.TrIVDChapterConfig, {}).g_channels
+    assert entry["steps"] == ch.profile_config("lite").pretrain_steps

@@ -304,9 +304,22 @@ def load_shipped(world: str, device=None) -> tuple[Generator, dict]:
     manifest's profile builds with today's code (a changed recipe must be retrained, not silently loaded)."""
     manifest = read_manifest()
     entry = manifest["worlds"][world]
-    cfg = vl.config.resolve(TrIVDChapterConfig, {"profile": manifest["profile"]})
+    cfg = profile_config(manifest["profile"])
     G, _ = load_generator(weights_dir() / entry["file"], device, expect=model_config(cfg, world).generator)
     return G, entry
+
+
+def profile_config(profile: str) -> TrIVDChapterConfig:
+    """The chapter's config at ``profile`` as its profile file says today, whatever ``$VIDSYNTH_PROFILE`` says
+    (a smoke run loads the checkpoints trained at ``lite`` and must check them against ``lite``)."""
+    import os
+
+    env = os.environ.pop(vl.config.PROFILE_ENV, None)
+    try:
+        return vl.config.resolve(TrIVDChapterConfig, {"profile": profile})
+    finally:
+        if env is not None:
+            os.environ[vl.config.PROFILE_ENV] = env
 
 
 def evaluation_from_dict(d: dict) -> vl.metrics.Evaluation:
