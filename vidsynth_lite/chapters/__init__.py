@@ -42,6 +42,10 @@ CHAPTERS: dict[str, Chapter] = {
     "cinn": Chapter(notebook="05_cinn", module="cinn", config="CINNChapterConfig", results="cinn",
                     title="Stochastic image-to-video synthesis with a cINN (Dorkenwald et al. 2021)",
                     tables=("Dorkenwald et al. Table 4",)),
+    "trivd": Chapter(notebook="06_trivd", module="trivd", config="TrIVDChapterConfig", results="trivd",
+                     title="Transformation-based adversarial video prediction (TrIVD-GAN-FP, Luc et al. 2020)",
+                     tables=("Luc et al. Table 1", "Luc et al. Table 2", "Luc et al. Table 4",
+                             "Luc et al. Fig. 5")),
     "mocogan_hd": Chapter(notebook="07_mocogan_hd", module="mocogan_hd", config="MoCoGANHDChapterConfig",
                           results="mocogan_hd", title="A good image generator is what you need: MoCoGAN-HD "
                           "(Tian et al. 2021)"),
