@@ -48,11 +48,42 @@ test_videos = None  # test inputs for the prediction metrics
 samples = None  # samples per test input (K)
 sample_batch = None  # test inputs sampled at once
 temperatures = None  # sampling temperatures
+vq_hidden = None  # VQ-VAE hidden units (Table 3: 128)
+vq_residual = None  # VQ-VAE residual units (Table 3: 32)
+vq_layers = None  # residual blocks per VQ-VAE stack (Table 3: 2)
+num_codes = None  # codebook size of each layer (Table 3: 512)
+code_dim = None  # codebook dimension (Table 3: 64)
+restart_threshold = None  # dead-code restart threshold (not in the paper)
 vq_steps = None  # VQ-VAE optimiser steps
 vq_batch = None  # VQ-VAE batch size
 vq_lr = None  # VQ-VAE learning rate
+top_hidden = None  # top prior hidden units (Table 4: 512)
+top_residual = None  # top prior residual units (Table 4: 1024)
+top_layers = None  # top prior layers (Table 4: 40)
+top_attn_every = None  # attention after every n-th top layer (Table 4: 8 in 40)
+top_heads = None  # top prior attention heads (Table 4: 8)
+top_kernel = None  # top prior filter size (Table 4: 3)
+top_dropout = None  # top prior dropout (Table 4: 0.5)
+top_cond_embed = None  # top conditioning embedding width (Table 6: 256)
+top_cond_hidden = None  # top conditioning stack hidden units (Table 5: 512)
+top_cond_residual = None  # top conditioning stack residual units (Table 5: 128)
+top_cond_layers = None  # top conditioning stack layers (Table 5: 4)
 top_steps = None  # top prior steps
 top_batch = None  # top prior batch size
+bottom_hidden = None  # bottom prior hidden units (Table 4: 512)
+bottom_residual = None  # bottom prior residual units (Table 4: 1024)
+bottom_layers = None  # bottom prior layers (Table 4: 20)
+bottom_attn_every = None  # attention after every n-th bottom layer (Table 4: 4 in 20)
+bottom_heads = None  # bottom prior attention heads (Table 4: 8)
+bottom_kernel = None  # bottom prior filter size (Table 4: 5)
+bottom_dropout = None  # bottom prior dropout (Table 4: 0.0)
+bottom_cond_embed = None  # bottom conditioning code embedding width (not stated)
+bottom_up_channels = None  # top latents upsampled to this width (Table 8: 1024)
+bottom_past_window = None  # past bottom slices per slice (Tables 7-8: 4; the text: 2)
+bottom_past_layers = None  # stride-2 convolutions over the past window (Table 8: 4)
+bottom_cond_hidden = None  # bottom conditioning stack hidden units (Table 7: 1024)
+bottom_cond_residual = None  # bottom conditioning stack residual units (not stated)
+bottom_cond_layers = None  # bottom conditioning stack blocks (Table 7: 20)
 bottom_steps = None  # bottom prior steps
 bottom_batch = None  # bottom prior batch size
 prior_lr = None  # priors' learning rate
@@ -70,13 +101,15 @@ import torch
 import torch.nn.functional as F
 
 import vidsynth_lite as vl
-from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
+from vidsynth_lite.chapters import vqvae as chapter
 from vidsynth_lite.models import vqvae as vqm
 
 chapter_started = time.perf_counter()
-cfg = vl.config.resolve(VQVAEChapterConfig, vl.config.notebook_parameters(globals()))
+cpu_started = time.process_time()
+cfg = vl.config.resolve(chapter.VQVAEChapterConfig, vl.config.notebook_parameters(globals()))
+cfg.validate()       # what the models need beyond each value's range (frames a multiple of 4, ...)
 device = vl.runtime.start(cfg)
-sizes = model_configs(cfg)
+sizes = chapter.model_configs(cfg)
 run_root = vl.paths.runs_dir() / f"vqvae-{cfg.profile}-{cfg.world}-seed{cfg.seed}"
 timings: dict[str, float] = {}
 
@@ -227,7 +260,8 @@ plt.show()
 
 # %%
 torch.manual_seed(cfg.seed)
-toy = vl.nn.CausalPixelCNN(8, 8, 8, 2, (3, 3, 3), [(3, 3, 1), (3, 1, 3)], (3, 1, 3), attn_every=2, heads=2)
+toy = vl.nn.CausalPixelCNN(vl.nn.PixelCNNConfig.spacetime(    # (3,3,3) first, then y-t and x-t planes
+    kernel=3, num_codes=8, hidden=8, residual=8, layers=2, attn_every=2, heads=2))
 toy.eval()
 toy_codes = torch.randint(0, 8, (1, 3, 4, 4))                 # [B, T, H, W]
 with torch.no_grad():
@@ -262,14 +296,16 @@ print(f"compression, ours:  {ours_c['latent_bits']:,.0f} / {ours_c['video_bits']
 
 # %%
 torch.manual_seed(cfg.seed)
-vqvae = vqm.VideoVQVAE(sizes.vqvae, seed=cfg.seed)
+vqvae = vqm.VideoVQVAE(sizes.vqvae)
 vq_batches = vl.train.StepBatches(train_source, cfg.vq_batch, seed=cfg.seed, key=None if in_memory else "video")
-t0 = time.perf_counter()
-vq_fit = vl.train.fit(vqvae, vqm.vqvae_loss, vq_batches, steps=cfg.vq_steps,
-                      optimizer=torch.optim.Adam(vqvae.parameters(), lr=cfg.vq_lr), run_dir=run_root / "vqvae",
-                      ckpt_every=cfg.ckpt_every, log_every=1, config=sizes.to_dict(), device=device, bf16=cfg.bf16,
-                      desc="VQ-VAE")
+vq_opt = torch.optim.Adam(vqvae.parameters(), lr=cfg.vq_lr)
+t0, c0 = time.perf_counter(), time.process_time()
+vq_fit = vl.train.fit(vqvae, vqm.vqvae_loss, vq_batches, steps=cfg.vq_steps, optimizer=vq_opt,
+                      scheduler=chapter.lr_schedule(vq_opt, cfg.vq_steps), run_dir=run_root / "vqvae",
+                      ckpt_every=cfg.ckpt_every, log_every=10, config=sizes.to_dict(), device=device,
+                      bf16=cfg.bf16, desc="VQ-VAE")
 timings["vqvae_train_s"] = time.perf_counter() - t0
+cpu_minutes = {"vqvae": (time.process_time() - c0) / 60}     # the curve's x axis (CPU time of this process)
 timings["vqvae_peak_mb"] = vl.runtime.peak_memory_mb(device)
 vqvae = vq_fit.model.to(device).eval()
 print(f"VQ-VAE: {cfg.vq_steps} steps in {timings['vqvae_train_s']:.1f} s"
@@ -342,12 +378,14 @@ code_batches = {name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, see
 # %%
 def train_prior(name, prior, loss_fn, steps):
     """Train one prior on its code batches with the book's loop; record its time and peak memory."""
-    t0 = time.perf_counter()
-    fitted = vl.train.fit(prior, loss_fn, code_batches[name], steps=steps,
-                          optimizer=torch.optim.Adam(prior.parameters(), lr=cfg.prior_lr),
-                          run_dir=run_root / f"{name}_prior", ckpt_every=cfg.ckpt_every, log_every=1,
-                          config=sizes.to_dict(), device=device, bf16=cfg.bf16, desc=f"{name} prior")
+    t0, c0 = time.perf_counter(), time.process_time()
+    opt = torch.optim.Adam(prior.parameters(), lr=cfg.prior_lr)
+    fitted = vl.train.fit(prior, loss_fn, code_batches[name], steps=steps, optimizer=opt,
+                          scheduler=chapter.lr_schedule(opt, steps), run_dir=run_root / f"{name}_prior",
+                          ckpt_every=cfg.ckpt_every, log_every=10, config=sizes.to_dict(), device=device,
+                          bf16=cfg.bf16, desc=f"{name} prior")
     timings[f"{name}_train_s"] = time.perf_counter() - t0
+    cpu_minutes[name] = (time.process_time() - c0) / 60
     timings[f"{name}_peak_mb"] = vl.runtime.peak_memory_mb(device)
     return fitted.model.to(device).eval()
 

@@ -1,14 +1,19 @@
 """Checkpoints of the three networks round-trip; training resumed from a checkpoint continues identically."""
 
+import json
+
 import pytest
 import torch
 
 import vidsynth_lite as vl
-from vidsynth_lite.chapters.vqvae import profile_configs
+from vidsynth_lite.chapters import vqvae as chapter
+from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
+from vidsynth_lite.config import resolve
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
     CodesDataset,
     TopPrior,
+    VideoPredictor,
     VideoVQVAE,
     bottom_prior_loss,
     latent_volumes,
@@ -19,13 +24,20 @@ from vidsynth_lite.models.vqvae import (
 )
 
 
+def _smoke():
+    """The three networks' sizes at the chapter's smoke profile (configs/vqvae/smoke.yaml)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("VIDSYNTH_PROFILE", raising=False)
+        return model_configs(resolve(VQVAEChapterConfig, {"profile": "smoke"}))
+
+
 def _data():
     g = torch.Generator().manual_seed(0)
     return torch.rand(6, 16, 3, 32, 32, generator=g) * 2 - 1
 
 
 def _models():
-    c = profile_configs("smoke")
+    c = _smoke()
     torch.manual_seed(0)
     return VideoVQVAE(c.vqvae), TopPrior(c.top), BottomPrior(c.bottom)
 
@@ -85,3 +97,45 @@ def test_resume_continues_identically(tmp_path, which):
     assert resumed.resumed_from == 2
     for k, v in straight.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[k], v), k
+
+
+SHIPPED = sorted(chapter.WEIGHTS_DIR.glob("*.safetensors"))
+PSNR_TOLERANCE_DB = 0.05       # float32 on another CPU may flip a near-tied code; a rotten file moves dB
+
+
+def test_the_chapter_ships_its_checkpoint():
+    assert chapter.WEIGHTS_DIR / f"{chapter.CHECKPOINT}.safetensors" in SHIPPED
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_checkpoint_loads_and_recomputes_its_recorded_metric(path):
+    """Every shipped file: at most 5 MB; its recorded config builds exactly the current networks (load_pretrained
+    refuses otherwise, by name); the reconstruction PSNR it recorded on 4 test clips is recomputed within
+    PSNR_TOLERANCE_DB; the record beside it (command, commit, CPU-minutes, metrics) matches its metadata."""
+    assert path.stat().st_size <= 5 * 2**20, f"{path.name}: {path.stat().st_size} bytes"
+    predictor, meta = chapter.load_pretrained(path)
+    record = meta["extra"]
+    again = chapter.smoke_check(predictor, meta["chapter"])
+    for key in ("psnr", "psnr_moving"):
+        assert again[key] == pytest.approx(record["smoke_check"][key], abs=PSNR_TOLERANCE_DB), key
+    beside = json.loads(path.with_suffix(".json").read_text())
+    assert beside["smoke_check"] == record["smoke_check"] and beside["commit"] == record["commit"]
+    assert record["command"].startswith("python -m vidsynth_lite pretrain vqvae") and record["cpu_minutes"] > 0
+    assert {"copy last", "reconstruction", "samples"} <= set(record["metrics"])
+
+
+def test_load_pretrained_refuses_a_file_whose_config_no_longer_builds_the_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
+    cfg = resolve(VQVAEChapterConfig, {"profile": "smoke"})
+    sizes = model_configs(cfg)
+    torch.manual_seed(0)
+    predictor = VideoPredictor(VideoVQVAE(sizes.vqvae), TopPrior(sizes.top), BottomPrior(sizes.bottom))
+    path = chapter.save_pretrained(tmp_path / "x.safetensors", predictor, cfg, {"smoke_check": None})
+    loaded, _ = chapter.load_pretrained(path)
+    assert loaded.vqvae.vq_bottom.codebook.dtype == torch.float32          # stored as float16, loaded as float32
+    assert torch.equal(loaded.vqvae.vq_bottom.codebook, predictor.vqvae.vq_bottom.codebook.half().float())
+    state, meta = vl.io.load_weights(path)
+    meta["config"]["models"]["vqvae"]["hidden"] += 1                        # a model that changed since
+    vl.io.save_weights(path, state, config=meta["config"], extra=meta["extra"])
+    with pytest.raises(vl.io.CheckpointError, match="model sizes"):
+        chapter.load_pretrained(path)

@@ -2,6 +2,7 @@
 
     env                                     print the environment report
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
+    pretrain vqvae [--vq-steps N ...]       train chapter 3's lite recipe longer, write its shipped checkpoint
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
+    pre = sub.add_parser("pretrain", help="train a chapter's lite recipe longer and write its shipped checkpoint")
+    pre.add_argument("chapter", choices=("vqvae",))
+    pre.add_argument("--steps", nargs=2, type=int, default=None, metavar=("VQ_STEPS", "PRIOR_STEPS"))
+    pre.add_argument("--train-videos", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.command == "pretrain":
+        from vidsynth_lite.chapters.vqvae import pretrain_from_cli
+
+        print(pretrain_from_cli(args, argv if argv is not None else sys.argv[1:]))
+        return 0
 
     if args.command == "env":
         from vidsynth_lite import runtime

@@ -1,35 +1,107 @@
-"""Settings of chapter 3 (``notebooks/03_vqvae.py``); profile values in ``configs/vqvae/<profile>.yaml``."""
+"""Settings of chapter 3 (``notebooks/03_vqvae.py``, Walker et al. 2021) and the glue it needs.
+
+One source per value: every field's default is the paper's value where the paper gives one (read from the
+tables in :mod:`vidsynth_lite.models.vqvae.config`, never retyped here) and the book's choice otherwise; each
+profile's values live in ``configs/vqvae/<profile>.yaml`` (flat literals, the same files papermill takes).
+``full.yaml`` repeats the paper's sizes so that a papermill user sees them; a test checks that they equal the
+tables. :func:`model_configs` turns the flat fields into the three networks' configs.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from vidsynth_lite.config import ChapterConfig, param
-from vidsynth_lite.models.vqvae.config import VQVAEModels
+import torch
+
+from vidsynth_lite import data, metrics, paths, runtime, train
+from vidsynth_lite.config import PROFILE_ENV, ChapterConfig, ConfigError, param, resolve
+from vidsynth_lite.io import CheckpointError, load_weights, save_weights
+from vidsynth_lite.io.atomic import atomic_path
+from vidsynth_lite.models import vqvae as vqm
+from vidsynth_lite.models.vqvae.config import (
+    PAPER_TRAINING,
+    BottomPriorConfig,
+    TopPriorConfig,
+    VQVAEConfig,
+    VQVAEModels,
+)
+
+_VQ, _TOP, _BOTTOM, _TRAIN = VQVAEConfig(), TopPriorConfig(), BottomPriorConfig(), PAPER_TRAINING  # the tables
 
 
 @dataclass
 class VQVAEChapterConfig(ChapterConfig):
     """Chapter 3, "Predicting video with a hierarchical VQ-VAE" (Walker et al. 2021)."""
-
     chapter = "vqvae"
+    # -- data and protocol -------------------------------------------------------------------------------
     world: str = param("pushbot", "synthetic world to train and evaluate on", choices=("pushbot", "actions"))
-    size: int = param(32, "frame height and width (paper: 256)", choices=(32, 64, 128, 256))
-    frames: int = param(16, "frames per clip: cond_frames given + the rest predicted (paper: 16)", min=8, max=64)
-    cond_frames: int = param(4, "conditioning frames (paper: 4 in, 12 predicted)", choices=(4, 8))
+    size: int = param(_VQ.size, "frame height and width (paper: 256)", choices=(32, 64, 128, 256))
+    frames: int = param(_VQ.frames, "frames per clip: cond_frames given + the rest predicted (paper: 16)",
+                        min=8, max=64)
+    cond_frames: int = param(_TOP.cond_frames, "conditioning frames (paper: 4 in, 12 predicted)", choices=(4, 8))
     train_videos: int = param(256, "training clips", min=8, max=10_000_000)
     test_videos: int = param(16, "test inputs for prediction metrics", min=2, max=100_000)
     samples: int = param(4, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
     sample_batch: int = param(16, "test inputs sampled at once (x samples = the sampler's batch)", min=1)
     temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")  # noqa: RUF009
-    vq_steps: int = param(400, "VQ-VAE optimiser steps (paper: 1 000 000)", min=1)
-    vq_batch: int = param(8, "VQ-VAE batch size (paper: 16)", min=1)
-    vq_lr: float = param(1e-3, "VQ-VAE Adam learning rate", min=1e-7, max=1.0)
-    top_steps: int = param(300, "top prior steps (paper: 1 016 000)", min=1)
-    top_batch: int = param(16, "top prior batch size (paper: 512)", min=1)
-    bottom_steps: int = param(300, "bottom prior steps (paper: 950 000)", min=1)
-    bottom_batch: int = param(8, "bottom prior batch size (paper: 32)", min=1)
-    prior_lr: float = param(1e-3, "Adam learning rate of both priors", min=1e-7, max=1.0)
+    # -- the VQ-VAE (Table 3) ----------------------------------------------------------------------------
+    vq_hidden: int = param(_VQ.hidden, "VQ-VAE hidden units (Table 3: 128)", min=1)
+    vq_residual: int = param(_VQ.residual, "VQ-VAE residual units (Table 3: 32)", min=1)
+    vq_layers: int = param(_VQ.layers, "residual blocks per VQ-VAE stack (Table 3: 2)", min=0)
+    num_codes: int = param(_VQ.num_codes, "codebook size K of each layer, and the priors' categories "
+                           "(Table 3: 512)", min=2, max=32767)
+    code_dim: int = param(_VQ.code_dim, "codebook dimension D (Table 3: 64)", min=1)
+    restart_threshold: float = param(_VQ.restart_threshold, "restart a code whose EMA count of vectors per batch "
+                                     "falls below this (not in the paper; 0: never)", min=0.0)
+    vq_steps: int = param(_TRAIN["vqvae"].steps, "VQ-VAE optimiser steps (Table 3: 1 000 000)", min=1)
+    vq_batch: int = param(_TRAIN["vqvae"].batch, "VQ-VAE batch size (Table 3: 16)", min=1)
+    vq_lr: float = param(3e-4, "VQ-VAE Adam learning rate (not stated in the paper)", min=1e-7, max=1.0)
+    # -- the top prior (Tables 4-6) ----------------------------------------------------------------------
+    top_hidden: int = param(_TOP.hidden, "top prior hidden units (Table 4: 512)", min=1)
+    top_residual: int = param(_TOP.residual, "top prior residual units (Table 4: 1024)", min=1)
+    top_layers: int = param(_TOP.layers, "top prior gated layers (Table 4: 40)", min=1)
+    top_attn_every: int = param(_TOP.attn_every, "attention after every n-th top layer (Table 4: 8 in 40)", min=0)
+    top_heads: int = param(_TOP.heads, "top prior attention heads (Table 4: 8)", min=1)
+    top_kernel: int = param(_TOP.kernel, "top prior filter size (Table 4: 3)", min=1)
+    top_dropout: float = param(_TOP.dropout, "top prior dropout (Table 4: 0.5)", min=0.0, max=0.99)
+    top_cond_embed: int = param(_TOP.cond_embed, "conditioning embedding width (Table 6: 256)", min=1)
+    top_cond_hidden: int = param(_TOP.cond_hidden, "conditioning stack hidden units (Table 5: 512)", min=1)
+    top_cond_residual: int = param(_TOP.cond_residual, "conditioning stack residual units (Table 5: 128)", min=1)
+    top_cond_layers: int = param(_TOP.cond_layers, "conditioning stack layers (Table 5: 4)", min=0)
+    top_steps: int = param(_TRAIN["top"].steps, "top prior steps (Table 4: 1 016 000)", min=1)
+    top_batch: int = param(_TRAIN["top"].batch, "top prior batch size (Table 4: 512)", min=1)
+    # -- the bottom prior (Tables 4, 7, 8) ---------------------------------------------------------------
+    bottom_hidden: int = param(_BOTTOM.hidden, "bottom prior hidden units (Table 4: 512)", min=1)
+    bottom_residual: int = param(_BOTTOM.residual, "bottom prior residual units (Table 4: 1024)", min=1)
+    bottom_layers: int = param(_BOTTOM.layers, "bottom prior gated layers (Table 4: 20)", min=1)
+    bottom_attn_every: int = param(_BOTTOM.attn_every, "attention after every n-th bottom layer (Table 4: 4 in 20)",
+                                   min=0)
+    bottom_heads: int = param(_BOTTOM.heads, "bottom prior attention heads (Table 4: 8)", min=1)
+    bottom_kernel: int = param(_BOTTOM.kernel, "bottom prior filter size (Table 4: 5)", min=1)
+    bottom_dropout: float = param(_BOTTOM.dropout, "bottom prior dropout (Table 4: 0.0)", min=0.0, max=0.99)
+    bottom_cond_embed: int = param(_BOTTOM.cond_embed, "embedding width of the conditioning codes (not stated)",
+                                   min=1)
+    bottom_up_channels: int = param(_BOTTOM.up_channels, "width of the top latents upsampled to the bottom grid "
+                                    "(Table 8: 1024)", min=1)
+    bottom_past_window: int = param(_BOTTOM.past_window, "past bottom slices seen per slice (Tables 7-8: 4; the "
+                                    "text: 2)", min=1, max=16)
+    bottom_past_layers: int = param(_BOTTOM.past_layers, "stride-2 convolutions over the past window (Table 8: 4)",
+                                    min=1, max=8)
+    bottom_cond_hidden: int = param(_BOTTOM.cond_hidden, "conditioning stack hidden units (Table 7: 1024)", min=1)
+    bottom_cond_residual: int = param(_BOTTOM.cond_residual, "conditioning stack residual units (not stated)",
+                                      min=1)
+    bottom_cond_layers: int = param(_BOTTOM.cond_layers, "conditioning stack residual blocks (Table 7: 20)", min=0)
+    bottom_steps: int = param(_TRAIN["bottom"].steps, "bottom prior steps (Table 4: 950 000)", min=1)
+    bottom_batch: int = param(_TRAIN["bottom"].batch, "bottom prior batch size (Table 4: 32)", min=1)
+    prior_lr: float = param(3e-4, "Adam learning rate of both priors (not stated in the paper)", min=1e-7, max=1.0)
+    # -- evaluation and running --------------------------------------------------------------------------
     fvd_videos: int = param(8, "videos per set for the real-I3D FVD (small N: a high-variance estimate; 0: skip)",
                             min=0, max=100_000)
     naive_videos: int = param(1, "videos sampled with the naive sampler to time it and check it equals the "
@@ -37,33 +109,330 @@ class VQVAEChapterConfig(ChapterConfig):
     ckpt_every: int = param(100, "checkpoint period in steps", min=1)
     bf16: bool = param(False, "bf16 autocast on a GPU")
 
+    def validate(self) -> VQVAEChapterConfig:
+        """Checks that need several fields, or the model's arithmetic: one :class:`ConfigError` naming the
+        parameter, its value and what is allowed. Returns ``self``."""
+        def fail(name: str, allowed: str) -> None:
+            raise ConfigError(f"parameter {name!r} = {getattr(self, name)!r}: expected {allowed}")
 
-def profile_configs(profile: str) -> VQVAEModels:
-    """``full``: the paper. ``lite``: 32x32x16 clips and small widths (minutes on a 2-core CPU). ``smoke``: the
-    same resolution with tiny widths (seconds)."""
-    full = VQVAEModels()
-    if profile == "full":
-        return full
-    if profile not in ("lite", "smoke"):
-        raise ValueError(f"profile must be 'smoke', 'lite' or 'full', got {profile!r}")
-    lite = profile == "lite"
-    k = 128 if lite else 32
-    return VQVAEModels(
-        vqvae=replace(full.vqvae, size=32, hidden=48 if lite else 16, residual=24 if lite else 8, layers=1, num_codes=k, code_dim=32 if lite else 8),
-        top=replace(full.top, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
-                    layers=6 if lite else 2, attn_every=3 if lite else 2, heads=4 if lite else 2, dropout=0.1,
-                    cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16, cond_residual=24 if lite else 8,
-                    cond_layers=2 if lite else 1),
-        bottom=replace(full.bottom, num_codes=k, hidden=48 if lite else 16, residual=48 if lite else 16,
-                       layers=5 if lite else 2, attn_every=5 if lite else 2, heads=4 if lite else 2,
-                       kernel=3, cond_embed=32 if lite else 8, cond_hidden=48 if lite else 16,
-                       cond_residual=24 if lite else 8, cond_layers=2 if lite else 1),
-    )
+        if self.frames % 4:
+            fail("frames", "a multiple of 4 (the VQ-VAE halves time twice: Table 3 strides 2 and 2)")
+        if self.frames <= self.cond_frames:
+            fail("frames", f"more than cond_frames = {self.cond_frames} (frames to predict)")
+        for prefix in ("top", "bottom"):
+            heads, hidden = getattr(self, f"{prefix}_heads"), getattr(self, f"{prefix}_hidden")
+            if getattr(self, f"{prefix}_attn_every") and hidden % heads:
+                fail(f"{prefix}_heads", f"a divisor of {prefix}_hidden = {hidden}")
+            if getattr(self, f"{prefix}_kernel") % 2 == 0:
+                fail(f"{prefix}_kernel", "an odd filter size (masked convolutions are centred)")
+        if 2 ** self.bottom_past_layers < self.bottom_past_window:
+            fail("bottom_past_layers", f">= log2(bottom_past_window = {self.bottom_past_window}): each stride-2 "
+                                       "convolution halves the window, which must end as one slice")
+        if not self.temperatures or any(not isinstance(t, (int, float)) or isinstance(t, bool) or not t > 0
+                                         for t in self.temperatures):
+            fail("temperatures", "a non-empty list of numbers > 0")
+        return self
 
 
 def model_configs(cfg: VQVAEChapterConfig) -> VQVAEModels:
-    """The three networks' sizes for the chapter's profile, at the chapter's resolution and clip length."""
-    m = profile_configs(cfg.profile)
-    return VQVAEModels(vqvae=replace(m.vqvae, size=cfg.size, frames=cfg.frames),
-                       top=replace(m.top, cond_frames=cfg.cond_frames, frames=cfg.frames),
-                       bottom=replace(m.bottom, cond_frames=cfg.cond_frames, frames=cfg.frames))
+    """The three networks' configs from the chapter's flat fields (after :meth:`VQVAEChapterConfig.validate`).
+    Fields the chapter does not expose keep the paper's values (beta, EMA decay, bottom masking rate)."""
+    cfg.validate()
+    clip = {"cond_frames": cfg.cond_frames, "frames": cfg.frames, "num_codes": cfg.num_codes}
+    return VQVAEModels(
+        vqvae=VQVAEConfig(frames=cfg.frames, size=cfg.size, hidden=cfg.vq_hidden, residual=cfg.vq_residual,
+                          layers=cfg.vq_layers, num_codes=cfg.num_codes, code_dim=cfg.code_dim,
+                          restart_threshold=cfg.restart_threshold),
+        top=TopPriorConfig(**clip, hidden=cfg.top_hidden, residual=cfg.top_residual, layers=cfg.top_layers,
+                           attn_every=cfg.top_attn_every, heads=cfg.top_heads, kernel=cfg.top_kernel,
+                           dropout=cfg.top_dropout, cond_embed=cfg.top_cond_embed, cond_hidden=cfg.top_cond_hidden,
+                           cond_residual=cfg.top_cond_residual, cond_layers=cfg.top_cond_layers),
+        bottom=BottomPriorConfig(**clip, hidden=cfg.bottom_hidden, residual=cfg.bottom_residual,
+                                 layers=cfg.bottom_layers, attn_every=cfg.bottom_attn_every,
+                                 heads=cfg.bottom_heads, kernel=cfg.bottom_kernel, dropout=cfg.bottom_dropout,
+                                 past_window=cfg.bottom_past_window, past_layers=cfg.bottom_past_layers,
+                                 up_channels=cfg.bottom_up_channels, cond_embed=cfg.bottom_cond_embed,
+                                 cond_hidden=cfg.bottom_cond_hidden, cond_residual=cfg.bottom_cond_residual,
+                                 cond_layers=cfg.bottom_cond_layers),
+    )
+
+
+# -- glue the chapter and its pretraining share -------------------------------------------------------------
+def lr_schedule(optimizer, steps: int, warmup: int = 50, floor: float = 0.1):
+    """Linear warm-up over ``warmup`` steps, then a cosine decay to ``floor`` x the learning rate at ``steps``
+    (the paper states no schedule). A pure function of the step, so a resumed run continues it exactly."""
+    def factor(step: int) -> float:
+        ramp = min(1.0, (step + 1) / max(1, warmup))
+        return ramp * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+MOVING_THRESHOLD = 0.05   # a pixel "moves" when |truth - last given frame| exceeds this (max over channels)
+
+
+def frame_psnr(pred, truth, last_given, chunk: int = 32) -> dict[str, float]:
+    """PSNR (data range 2) of ``pred`` vs ``truth`` ``[M, T', 3, H, W]`` over all pixels and over the moving
+    pixels only (those where ``truth`` differs from ``last_given`` ``[M, 1, 3, H, W]`` by more than
+    :data:`MOVING_THRESHOLD`): the mean of the per-frame PSNR, and the mean over clips of the PSNR of each clip's
+    moving pixels (clips without motion are left out) -- the definitions of the book's shared evaluation."""
+    all_db, moving_db = [], []
+    for i in range(0, len(pred), chunk):
+        p, t, g = (x[i:i + chunk].double() for x in (pred, truth, last_given))
+        err = (p - t).pow(2)                                                # [m, T', 3, H, W]
+        moving = ((t - g).abs().amax(2, keepdim=True) > MOVING_THRESHOLD).expand_as(err).double()
+        all_db.append(10 * torch.log10(4.0 / err.flatten(2).mean(2).clamp_min(1e-10)))   # [m, T'] per frame
+        count = moving.flatten(1).sum(1)
+        mse = (err * moving).flatten(1).sum(1) / count.clamp_min(1)
+        moving_db.append(torch.where(count > 0, 10 * torch.log10(4.0 / mse.clamp_min(1e-10)),
+                                     torch.full_like(mse, float("nan"))))
+    return {"psnr": float(torch.cat(all_db).mean()), "psnr_moving": float(torch.cat(moving_db).nanmean())}
+
+
+# -- the shipped checkpoint: the lite recipe trained longer (python -m vidsynth_lite pretrain vqvae) ------------
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "models" / "vqvae" / "weights"
+CHECKPOINT = "vqvae-lite-pushbot"          # <WEIGHTS_DIR>/<CHECKPOINT>.safetensors and .json
+SMOKE_CHECK_CLIPS = 4                      # test clips on which the shipped file's reconstruction PSNR is recorded
+
+
+def evaluation_clips(cfg: VQVAEChapterConfig, count: int):
+    """The chapter's evaluation clips: ``count`` test inputs and ``count`` disjoint real clips (the floors)."""
+    world = data.load(cfg.world, "test", frames=cfg.frames, size=cfg.size, seed=cfg.seed, length=2 * count)
+    clips = torch.stack([world[i]["video"] for i in range(2 * count)])     # [2M, T, 3, H, W]
+    return clips[:count], clips[count:]
+
+
+def syn_network(cfg: VQVAEChapterConfig):
+    """The feature network of the FVD-syn scores at the chapter's clip size (``metrics.get_network``)."""
+    return metrics.get_network("syn-i3d", profile="lite" if cfg.profile == "full" else cfg.profile,
+                               size=cfg.size, frames=cfg.frames)
+
+
+def reconstruct(vqvae, videos, batch: int = 16):
+    """The VQ-VAE's reconstruction of ``videos`` [M, T, 3, H, W] (encode, then decode both layers)."""
+    with torch.no_grad():
+        return torch.cat([vqvae.decode(*vqvae.encode(videos[i:i + batch])).clamp(-1, 1)
+                          for i in range(0, len(videos), batch)])
+
+
+def quality(cfg: VQVAEChapterConfig, real, reference, *, vqvae=None, samples=None,
+            network=None) -> dict[str, dict[str, float]]:
+    """PSNR (all / moving pixels) of the predicted frames and FVD-syn (beside its real-vs-real floor) of
+    copy-last, of the VQ-VAE's reconstruction and of ``samples`` ``[M, T, ...]`` (one per input) -- the few
+    numbers the pretraining records along its curve."""
+    c = cfg.cond_frames
+    last = real[:, c - 1:c]
+    recon = None if vqvae is None else reconstruct(vqvae, real)
+    rows = {"copy last": torch.cat([real[:, :c], last.expand(-1, real.shape[1] - c, -1, -1, -1)], 1)}
+    if recon is not None:
+        rows["reconstruction"] = recon
+    if samples is not None:
+        rows["samples"] = torch.cat([real[:, :c], samples[:, c:]], 1)   # the true given frames in front
+    net = network or syn_network(cfg)
+    real_f, _ = metrics.extract_features(net, real)
+    floor_f, _ = metrics.extract_features(net, reference)
+    out = {}
+    for name, clips in rows.items():
+        fake_f, _ = metrics.extract_features(net, clips)
+        out[name] = {**frame_psnr(clips[:, c:], real[:, c:], last),
+                     "fvd_syn": float(metrics.frechet_score(real_f, fake_f, floor_f)),
+                     "fvd_syn_floor": float(metrics.frechet_score(real_f, floor_f))}
+    out["protocol"] = {"clips": len(real), "network": getattr(net, "name", "?"),
+                       "network_hash": getattr(net, "hash", "?"), "samples_per_input": 1, "temperature": 1.0,
+                       "world": cfg.world, "size": cfg.size, "frames": cfg.frames, "seed": cfg.seed}
+    return out
+
+
+def _commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vidsynth_lite", "configs"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def save_pretrained(path: Path, predictor, cfg: VQVAEChapterConfig, record: dict) -> Path:
+    """Write the three networks as one float16 safetensors file (integer buffers kept) with the chapter config,
+    the networks' sizes and ``record`` (command, commit, metrics, curve) in its metadata, and the same as JSON
+    beside it."""
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in predictor.state_dict().items()}
+    config = {"kind": "vqvae-predictor", "chapter": cfg.to_dict(), "models": model_configs(cfg).to_dict()}
+    path = Path(path)
+    save_weights(path, state, config=config, extra=record)
+    with atomic_path(path.with_suffix(".json"), suffix=".json") as tmp:
+        Path(tmp).write_text(json.dumps({"config": config, **record}, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def load_pretrained(path: Path | None = None, device="cpu"):
+    """A file written by :func:`save_pretrained` -> ``(VideoPredictor in eval mode, float32; its metadata)``.
+    The recorded sizes must build the current networks exactly (a changed model fails here, by name)."""
+    path = Path(path or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
+    state, meta = load_weights(path, device)
+    if meta["config"].get("kind") != "vqvae-predictor":
+        raise CheckpointError(f"{str(path)!r} holds no chapter-3 predictor (kind {meta['config'].get('kind')!r})")
+    cfg = VQVAEChapterConfig(**meta["config"]["chapter"]).validate()
+    sizes = model_configs(cfg)
+    if sizes.to_dict() != meta["config"]["models"]:
+        raise CheckpointError(f"{str(path)!r} was trained with model sizes {meta['config']['models']}, but its "
+                              f"chapter config now gives {sizes.to_dict()}")
+    predictor = vqm.VideoPredictor(vqm.VideoVQVAE(sizes.vqvae), vqm.TopPrior(sizes.top),
+                                   vqm.BottomPrior(sizes.bottom))
+    own = predictor.state_dict()
+    try:
+        predictor.load_state_dict({k: v.to(own[k].dtype) if k in own else v for k, v in state.items()})
+    except RuntimeError as error:
+        raise CheckpointError(f"{str(path)!r} does not fit the current networks: {error}") from error
+    return predictor.to(device).eval(), {"chapter": cfg, **meta}
+
+
+def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: int = 2048,
+             eval_videos: int = 64, segments: int = 6, run_dir: Path | None = None, out: Path | None = None,
+             command: str = "python -m vidsynth_lite pretrain vqvae", progress: bool = True,
+             **overrides) -> Path:
+    """Train the chapter's ``lite`` recipe longer on this machine's CPU and write the shipped checkpoint.
+
+    The same networks, learning rates and schedule as the chapter at ``lite``; more steps (``vq_steps`` for the
+    VQ-VAE, ``prior_steps`` for each prior) and more training clips. Each stage runs in ``segments`` parts
+    through :func:`vidsynth_lite.train.fit` (so an interrupted run resumes exactly: call it again); after each
+    part the quality and the CPU-minutes spent so far are recorded -- the curve the chapter plots. Returns the
+    path of the ``.safetensors`` file (a ``.json`` with the same record sits beside it).
+    """
+    cfg = VQVAEChapterConfig(**{**_lite_values(), "vq_steps": vq_steps, "top_steps": prior_steps,
+                                "bottom_steps": prior_steps, "train_videos": train_videos, **overrides}).validate()
+    sizes = model_configs(cfg)
+    runtime.seed_everything(cfg.seed)
+    device = torch.device("cpu")
+    run_dir = Path(run_dir or paths.runs_dir() / f"pretrain-{CHECKPOINT}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "progress.json"
+    log = json.loads(log_path.read_text()) if log_path.is_file() else {"points": [], "cpu_s": 0.0}
+    done = {(p["stage"], p["step"]) for p in log["points"]}
+
+    def record(point: dict) -> None:
+        log["points"].append(point)
+        log_path.write_text(json.dumps(log, indent=1))
+        print(f"[pretrain] {point['stage']} step {point['step']}: {point['cpu_minutes']:.1f} CPU-min "
+              + " ".join(f"{k} {v:.3g}" for k, v in point.items() if isinstance(v, float) and k != "cpu_minutes"),
+              flush=True)
+
+    world = data.load(cfg.world, "train", frames=cfg.frames, size=cfg.size, seed=cfg.seed, length=train_videos)
+    clips = torch.stack([world[i]["video"] for i in range(train_videos)])        # [N, T, 3, H, W]
+    real, reference = evaluation_clips(cfg, eval_videos)
+    network = syn_network(cfg)
+
+    def cuts(total: int) -> list[int]:
+        return sorted({round(total * (i + 1) / segments) for i in range(segments)})
+
+    def fit_segments(stage, model, loss_fn, batches, total, lr, after):
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        for k in cuts(total):
+            if (stage, k) in done and k != total:
+                continue
+            c0 = time.process_time()
+            train.fit(model, loss_fn, batches, steps=k, optimizer=opt, scheduler=lr_schedule(opt, total),
+                      run_dir=run_dir / stage, ckpt_every=max(1, min(500, total // segments)), log_every=50,
+                      config={"chapter": cfg.to_dict()}, device=device, desc=f"{stage} (pretrain)",
+                      progress=progress)
+            log["cpu_s"] += time.process_time() - c0
+            if (stage, k) not in done:
+                model.eval()
+                snapshot(stage, k)
+                record({"stage": stage, "step": k, "cpu_minutes": log["cpu_s"] / 60, **after()})
+        return model.eval()
+
+    torch.manual_seed(cfg.seed)
+    vq = vqm.VideoVQVAE(sizes.vqvae)
+    top, bottom = vqm.TopPrior(sizes.top), vqm.BottomPrior(sizes.bottom)
+    predictor = vqm.VideoPredictor(vq, top, bottom)
+
+    def snapshot(stage: str, step: int) -> None:
+        """The networks at each point of the curve (float16, ~1 MB), so that the curve can be re-scored
+        with another feature network without training again (:func:`rescore_curve`)."""
+        save_pretrained(run_dir / "points" / f"{stage}-{step}.safetensors", predictor, cfg, {"stage": stage,
+                                                                                            "step": step})
+
+    def vq_quality():
+        q = quality(cfg, real, reference, vqvae=vq, network=network)
+        return {f"recon_{k}": v for k, v in q["reconstruction"].items()} | {
+            f"copy_last_{k}": v for k, v in q["copy last"].items()}
+
+    vq = fit_segments("vqvae", vq, vqm.vqvae_loss, train.StepBatches(clips, cfg.vq_batch, seed=cfg.seed),
+                      cfg.vq_steps, cfg.vq_lr, vq_quality)
+    volumes = vqm.latent_volumes(vq, clips, cfg.cond_frames)
+    code_batches = {name: train.StepBatches(vqm.CodesDataset(volumes), batch, seed=cfg.seed)
+                    for name, batch in (("top", cfg.top_batch), ("bottom", cfg.bottom_batch))}
+    predictor.eval()
+
+    def sample_quality():
+        q = quality(cfg, real, reference, samples=_one_sample(predictor, real, cfg), network=network)
+        return {f"samples_{k}": v for k, v in q["samples"].items()}
+
+    opts = {n: torch.optim.Adam(m.parameters(), lr=cfg.prior_lr) for n, m in (("top", top), ("bottom", bottom))}
+    for k in cuts(prior_steps):                                     # the two priors advance together
+        if ("priors", k) in done and k != prior_steps:
+            continue
+        c0 = time.process_time()
+        for name, model, loss_fn in (("top", top, vqm.top_prior_loss), ("bottom", bottom, vqm.bottom_prior_loss)):
+            train.fit(model, loss_fn, code_batches[name], steps=k, optimizer=opts[name],
+                      scheduler=lr_schedule(opts[name], prior_steps), run_dir=run_dir / f"{name}_prior",
+                      ckpt_every=max(1, min(500, prior_steps // segments)), log_every=50,
+                      config={"chapter": cfg.to_dict()}, device=device, desc=f"{name} prior (pretrain)",
+                      progress=progress)
+        log["cpu_s"] += time.process_time() - c0
+        if ("priors", k) not in done:
+            predictor.eval()
+            snapshot("priors", k)
+            record({"stage": "priors", "step": k, "cpu_minutes": log["cpu_s"] / 60, **sample_quality()})
+
+    out = Path(out or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
+    record_ = {"command": command, "commit": _commit(), "cpu_minutes": log["cpu_s"] / 60,
+               "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+               "torch": torch.__version__, "curve": log["points"], "eval_clips": eval_videos}
+    save_pretrained(out, predictor, cfg, record_)
+    predictor, _ = load_pretrained(out)           # the file holds float16: record what the reloaded file gives
+    record_["metrics"] = {**quality(cfg, real, reference, vqvae=predictor.vqvae, network=network,
+                                    samples=_one_sample(predictor, real, cfg)),
+                          "note": "the networks as stored (float16 weights), 1 sample per input at T = 1.0"}
+    record_["smoke_check"] = smoke_check(predictor, cfg)
+    return save_pretrained(out, predictor, cfg, record_)
+
+
+def _one_sample(predictor, real, cfg: VQVAEChapterConfig, batch: int = 32):
+    """One sample per test input at temperature 1 (seeded): [M, T, 3, H, W]."""
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    with torch.no_grad():
+        return torch.cat([predictor.predict(real[i:i + batch, :cfg.cond_frames], samples=1, generator=g)[:, 0]
+                          for i in range(0, len(real), batch)])
+
+
+def smoke_check(predictor, cfg: VQVAEChapterConfig) -> dict:
+    """The one recorded metric a test recomputes: reconstruction PSNR of the first :data:`SMOKE_CHECK_CLIPS`
+    test clips (all pixels and moving pixels), in seconds on a CPU."""
+    real, _ = evaluation_clips(cfg, SMOKE_CHECK_CLIPS)
+    recon = reconstruct(predictor.vqvae, real)
+    c = cfg.cond_frames
+    return {"clips": SMOKE_CHECK_CLIPS, **frame_psnr(recon[:, c:], real[:, c:], real[:, c - 1:c])}
+
+
+def _lite_values() -> dict:
+    """The lite profile's values (configs/vqvae/lite.yaml over the defaults): the recipe the pretraining runs."""
+    saved = os.environ.pop(PROFILE_ENV, None)
+    try:
+        return resolve(VQVAEChapterConfig, {"profile": "lite"}).to_dict()
+    finally:
+        if saved is not None:
+            os.environ[PROFILE_ENV] = saved
+
+
+def pretrain_from_cli(args, argv: list[str]) -> Path:
+    """``python -m vidsynth_lite pretrain vqvae [--steps VQ PRIOR] [--train-videos N]`` (threads: the
+    ``VIDSYNTH_THREADS`` variable, else every core)."""
+    runtime.set_threads()
+    given = {"train_videos": args.train_videos} if args.train_videos else {}
+    if args.steps:
+        given.update(vq_steps=args.steps[0], prior_steps=args.steps[1])
+    return pretrain(command="python -m vidsynth_lite " + " ".join(argv), **given)

@@ -1,30 +1,37 @@
 """Building blocks shared by several methods (quantisers, masked convolutions, gated layers, attention,
 samplers). Each file has one job; docstrings name the paper's equation or section."""
 
-from .ar_sampling import sample_cached, sample_naive
-from .attention import CausalSelfAttention3d
-from .codebook_stats import code_histogram, perplexity, usage
-from .ema import code_counts_and_sums, ema_codebook_update
-from .gated import GatedResidualLayer, gate
+from .attention import CausalSelfAttention3d, attention_memory_bytes
+from .codebook_stats import code_counts, code_histogram, perplexity, perplexity_of_counts, usage, usage_of_counts
+from .logit_sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
 from .masked_conv import MaskedConv3d, allowed, causal_mask
-from .pixelcnn import CausalPixelCNN
-from .quantize import nearest_code, straight_through
+from .pixelcnn import CausalPixelCNN, GatedResidualLayer, PixelCNNConfig, gate
+from .pixelcnn_sampling import sample_cached, sample_naive
 from .residual import ResidualBlock3d, ResidualStack3d
-from .sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
-from .vector_quantizer import QuantizerOutput, VectorQuantizer
+from .vector_quantizer import (
+    QuantizerOutput,
+    VectorQuantizer,
+    code_counts_and_sums,
+    ema_codebook_update,
+    nearest_code,
+    straight_through,
+)
 
 __all__ = [
     "CausalPixelCNN",
     "CausalSelfAttention3d",
     "GatedResidualLayer",
     "MaskedConv3d",
+    "PixelCNNConfig",
     "QuantizerOutput",
     "ResidualBlock3d",
     "ResidualStack3d",
     "VectorQuantizer",
     "allowed",
     "apply_temperature",
+    "attention_memory_bytes",
     "causal_mask",
+    "code_counts",
     "code_counts_and_sums",
     "code_histogram",
     "ema_codebook_update",
@@ -32,6 +39,7 @@ __all__ = [
     "gate",
     "nearest_code",
     "perplexity",
+    "perplexity_of_counts",
     "sample_cached",
     "sample_from_logits",
     "sample_naive",
@@ -39,4 +47,5 @@ __all__ = [
     "top_k_filter",
     "top_p_filter",
     "usage",
+    "usage_of_counts",
 ]
