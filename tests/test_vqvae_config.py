@@ -1,6 +1,5 @@
 """Chapter 3 profiles: one source per value; full is the paper's Tables 3-8; lite/smoke are smaller; validate()."""
 
-import dataclasses
 import inspect
 
 import pytest
@@ -12,9 +11,7 @@ from vidsynth_lite.chapters import vqvae as chapter
 from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
 from vidsynth_lite.models.vqvae import PAPER_TRAINING, BottomPrior, TopPrior, VideoVQVAE, VQVAEModels
 
-MODEL_FIELDS = [f.name for f in dataclasses.fields(VQVAEChapterConfig)
-                if f.name.startswith(("vq_", "top_", "bottom_")) or f.name in ("num_codes", "code_dim",
-                                                                                 "restart_threshold")]
+MODEL_FIELDS = chapter.MODEL_FIELDS
 
 
 @pytest.fixture(autouse=True)

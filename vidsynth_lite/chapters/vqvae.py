@@ -9,6 +9,7 @@ tables. :func:`model_configs` turns the flat fields into the three networks' con
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -134,6 +135,11 @@ class VQVAEChapterConfig(ChapterConfig):
         return self
 
 
+MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(VQVAEChapterConfig)
+                     if f.name.startswith(("vq_hidden", "vq_residual", "vq_layers", "top_", "bottom_"))
+                     and not f.name.endswith(("_steps", "_batch"))) + ("num_codes", "code_dim", "restart_threshold")
+
+
 def model_configs(cfg: VQVAEChapterConfig) -> VQVAEModels:
     """The three networks' configs from the chapter's flat fields (after :meth:`VQVAEChapterConfig.validate`).
     Fields the chapter does not expose keep the paper's values (beta, EMA decay, bottom masking rate)."""
@@ -203,14 +209,15 @@ def evaluation_clips(cfg: VQVAEChapterConfig, count: int):
 
 def syn_network(cfg: VQVAEChapterConfig):
     """The feature network of the FVD-syn scores at the chapter's clip size (``metrics.get_network``)."""
-    return metrics.get_network("syn-i3d", profile="lite" if cfg.profile == "full" else cfg.profile,
-                               size=cfg.size, frames=cfg.frames)
+    return metrics.get_network("syn-i3d", profile=cfg.profile, size=cfg.size, frames=cfg.frames)
 
 
 def reconstruct(vqvae, videos, batch: int = 16):
-    """The VQ-VAE's reconstruction of ``videos`` [M, T, 3, H, W] (encode, then decode both layers)."""
+    """The VQ-VAE's reconstruction of ``videos`` [M, T, 3, H, W] (encode, then decode both layers), computed on
+    the model's device, returned on the CPU."""
+    dev = next(vqvae.parameters()).device
     with torch.no_grad():
-        return torch.cat([vqvae.decode(*vqvae.encode(videos[i:i + batch])).clamp(-1, 1)
+        return torch.cat([vqvae.decode(*vqvae.encode(videos[i:i + batch].to(dev))).clamp(-1, 1).cpu()
                           for i in range(0, len(videos), batch)])
 
 
@@ -309,7 +316,8 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
     run_dir = Path(run_dir or paths.runs_dir() / f"pretrain-{CHECKPOINT}")
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "progress.json"
-    log = json.loads(log_path.read_text()) if log_path.is_file() else {"points": [], "cpu_s": 0.0}
+    log = json.loads(log_path.read_text()) if log_path.is_file() else {"points": [], "cpu_s": 0.0,
+                                                                        "commit": _commit(), "command": command}
     done = {(p["stage"], p["step"]) for p in log["points"]}
 
     def record(point: dict) -> None:
@@ -368,7 +376,7 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
     predictor.eval()
 
     def sample_quality():
-        q = quality(cfg, real, reference, samples=_one_sample(predictor, real, cfg), network=network)
+        q = quality(cfg, real, reference, samples=one_sample(predictor, real, cfg), network=network)
         return {f"samples_{k}": v for k, v in q["samples"].items()}
 
     opts = {n: torch.optim.Adam(m.parameters(), lr=cfg.prior_lr) for n, m in (("top", top), ("bottom", bottom))}
@@ -389,24 +397,26 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
             record({"stage": "priors", "step": k, "cpu_minutes": log["cpu_s"] / 60, **sample_quality()})
 
     out = Path(out or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
-    record_ = {"command": command, "commit": _commit(), "cpu_minutes": log["cpu_s"] / 60,
+    record_ = {"command": log.get("command", command), "commit": log.get("commit", _commit()),  # at the start
+               "cpu_minutes": log["cpu_s"] / 60,
                "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                "torch": torch.__version__, "curve": log["points"], "eval_clips": eval_videos}
     save_pretrained(out, predictor, cfg, record_)
     predictor, _ = load_pretrained(out)           # the file holds float16: record what the reloaded file gives
     record_["metrics"] = {**quality(cfg, real, reference, vqvae=predictor.vqvae, network=network,
-                                    samples=_one_sample(predictor, real, cfg)),
+                                    samples=one_sample(predictor, real, cfg)),
                           "note": "the networks as stored (float16 weights), 1 sample per input at T = 1.0"}
     record_["smoke_check"] = smoke_check(predictor, cfg)
     return save_pretrained(out, predictor, cfg, record_)
 
 
-def _one_sample(predictor, real, cfg: VQVAEChapterConfig, batch: int = 32):
-    """One sample per test input at temperature 1 (seeded): [M, T, 3, H, W]."""
+def one_sample(predictor, real, cfg: VQVAEChapterConfig, batch: int = 32):
+    """One sample per test input at temperature 1 (seeded; on the model's device): [M, T, 3, H, W] on the CPU."""
     g = torch.Generator().manual_seed(cfg.seed + 1)
+    dev = next(predictor.parameters()).device
     with torch.no_grad():
-        return torch.cat([predictor.predict(real[i:i + batch, :cfg.cond_frames], samples=1, generator=g)[:, 0]
-                          for i in range(0, len(real), batch)])
+        return torch.cat([predictor.predict(real[i:i + batch, :cfg.cond_frames].to(dev), samples=1,
+                                            generator=g)[:, 0].cpu() for i in range(0, len(real), batch)])
 
 
 def smoke_check(predictor, cfg: VQVAEChapterConfig) -> dict:
