@@ -88,6 +88,7 @@ bottom_steps = None  # bottom prior steps
 bottom_batch = None  # bottom prior batch size
 prior_lr = None  # priors' learning rate
 fvd_videos = None  # videos per set for the real-I3D FVD
+curve_videos = None  # held-out inputs for the quality-vs-compute points
 naive_videos = None  # videos sampled with the naive sampler (timing + equality check)
 ckpt_every = None  # checkpoint period in steps
 bf16 = None  # bf16 autocast on a GPU
@@ -502,6 +503,10 @@ for name, pred in predictions.items():
 pretrained, pretrained_meta = chapter.load_pretrained(device=device)
 record = pretrained_meta["extra"]
 pre_cfg = pretrained_meta["chapter"]
+# the checkpoint predicts 32x32 pushbot clips: it joins the comparison when this run's clips are the same kind
+shown_checkpoint = (pre_cfg.world, pre_cfg.size, pre_cfg.frames, pre_cfg.cond_frames) == (
+    cfg.world, cfg.size, cfg.frames, cfg.cond_frames)
+assert shown_checkpoint or cfg.profile == "full", "the lite and smoke profiles show the checkpoint"
 same_recipe = {k: (getattr(cfg, k), getattr(pre_cfg, k)) for k in chapter.MODEL_FIELDS
                if getattr(cfg, k) != getattr(pre_cfg, k)}
 print(f"checkpoint: {record['command']}\n  commit {record['commit']}\n  {record['cpu_minutes']:.0f} CPU-minutes "
@@ -509,10 +514,14 @@ print(f"checkpoint: {record['command']}\n  commit {record['commit']}\n  {record[
       f"{pre_cfg.vq_steps}, priors {pre_cfg.top_steps} each; {pre_cfg.train_videos} training clips")
 print("model sizes differ from this run's:" if same_recipe else "model sizes: the same as this run's",
       same_recipe or "")
-if device.type == "cpu":
-    torch.set_num_threads(1)
-predictions.update(sample_all(pretrained, "VQ-VAE checkpoint"))
-torch.set_num_threads(threads)
+if shown_checkpoint:
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    predictions.update(sample_all(pretrained, "VQ-VAE checkpoint"))
+    torch.set_num_threads(threads)
+else:
+    print(f"not shown: the checkpoint predicts {pre_cfg.size}x{pre_cfg.size} {pre_cfg.world} clips, this run "
+          f"{cfg.size}x{cfg.size} {cfg.world}")
 
 # %% [markdown]
 # ## 6. Evaluation
@@ -528,8 +537,9 @@ torch.set_num_threads(threads)
 #   sample with the best mean score over the 12 frames; *mean-of-K* averages all samples.
 
 # %%
-ceilings = {"VQ-VAE ceiling": chapter.reconstruct(vqvae, test_videos_t.to(device)).cpu(),       # [M, T, 3, H, W]
-            "VQ-VAE checkpoint ceiling": chapter.reconstruct(pretrained.vqvae, test_videos_t.to(device)).cpu()}
+ceilings = {"VQ-VAE ceiling": chapter.reconstruct(vqvae, test_videos_t)}          # [M, T, 3, H, W]
+if shown_checkpoint:
+    ceilings["VQ-VAE checkpoint ceiling"] = chapter.reconstruct(pretrained.vqvae, test_videos_t)
 ceiling = ceilings["VQ-VAE ceiling"]
 copy_last = test_videos_t[:, cfg.cond_frames - 1:cfg.cond_frames].expand_as(future)  # [M, 12, 3, H, W]
 last_given = test_videos_t[:, cfg.cond_frames - 1:cfg.cond_frames]
@@ -647,9 +657,8 @@ else:
         t0 = time.perf_counter()
         i3d = vl.metrics.get_network("i3d-k400")
         real_f, _ = vl.metrics.extract_features(i3d, test_videos_t[:n])
-        for name, clips in [("copy last", copy_clips[:n])] + [
-                (f"{m} T={cfg.temperatures[0]}", as_clips(predictions[f"{m} T={cfg.temperatures[0]}"][:n, :1]))
-                for m in ("VQ-VAE", "VQ-VAE checkpoint")]:
+        firsts = [k for k in predictions if k.endswith(f" T={cfg.temperatures[0]}")]
+        for name, clips in [("copy last", copy_clips[:n])] + [(k, as_clips(predictions[k][:n, :1])) for k in firsts]:
             fake_f, _ = vl.metrics.extract_features(i3d, clips)
             video_scores[name]["FVD (real I3D)"] = vl.metrics.frechet_score(
                 real_f, fake_f, metric="FVD", protocol=feature_protocol(
@@ -677,48 +686,53 @@ for what, why in missing.items():
 # Copy-last and the real-vs-real floor are the horizontal lines a model must go below.
 
 # %%
-eval_real, eval_reference = chapter.evaluation_clips(pre_cfg, record["eval_clips"])
-syn_eval = chapter.syn_network(pre_cfg)
+eval_real, eval_reference = chapter.evaluation_clips(cfg, cfg.curve_videos)         # [N, T, 3, H, W] each
+syn_eval = chapter.syn_network(cfg)
 if device.type == "cpu":
     torch.set_num_threads(1)
-live_recon = chapter.quality(pre_cfg, eval_real, eval_reference, vqvae=vqvae, network=syn_eval)
-live_samples = chapter.quality(pre_cfg, eval_real, eval_reference, network=syn_eval,
-                               samples=chapter.one_sample(predictor, eval_real, pre_cfg))
+scored = {"live": chapter.quality(cfg, eval_real, eval_reference, vqvae=vqvae, network=syn_eval,
+                                  samples=chapter.one_sample(predictor, eval_real, cfg))}
+if shown_checkpoint:                        # the checkpoint's final numbers, re-scored with this run's network
+    scored["checkpoint"] = chapter.quality(cfg, eval_real, eval_reference, vqvae=pretrained.vqvae,
+                                           network=syn_eval, samples=chapter.one_sample(pretrained, eval_real, cfg))
 torch.set_num_threads(threads)
-live_points = {"reconstruction": (cpu_minutes["vqvae"], live_recon["reconstruction"]),
-               "samples": (sum(cpu_minutes.values()), live_samples["samples"])}
+live_points = {"reconstruction": cpu_minutes["vqvae"], "samples": sum(cpu_minutes.values())}
 curve = {"reconstruction": [p for p in record["curve"] if p["stage"] == "vqvae"],
          "samples": [p for p in record["curve"] if p["stage"] == "priors"]}
 prefix = {"reconstruction": "recon_", "samples": "samples_"}
+comparable = (record["metrics"]["protocol"]["network_hash"] == scored["live"]["protocol"]["network_hash"]
+              and record["eval_clips"] == cfg.curve_videos)          # the recorded curve's protocol is ours
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
 for ax, key, label in zip(axes, ("fvd_syn", "psnr", "psnr_moving"),
                           ("FVD-syn (lower is better)", "PSNR, predicted frames (dB)", "PSNR, moving pixels (dB)")):
     for what, colour in (("reconstruction", "tab:blue"), ("samples", "tab:orange")):
-        pts = curve[what]
-        ax.plot([p["cpu_minutes"] for p in pts], [p[prefix[what] + key] for p in pts], "o-", color=colour,
-                label=f"checkpoint: {what}")
-        x, q = live_points[what]
-        ax.plot([x], [q[key]], "*", ms=14, color=colour, label=f"live run: {what}")
-    ax.axhline(record["metrics"]["copy last"][key], color="grey", ls="--", label="copy last")
+        if shown_checkpoint and (comparable or key != "fvd_syn"):
+            pts = curve[what]
+            ax.plot([p["cpu_minutes"] for p in pts], [p[prefix[what] + key] for p in pts], "o-", color=colour,
+                    label=f"checkpoint's pretraining: {what}")
+        ax.plot([live_points[what]], [scored["live"][what][key]], "*", ms=14, color=colour,
+                label=f"live run: {what}")
+    ax.axhline(scored["live"]["copy last"][key], color="grey", ls="--", label="copy last")
     if key == "fvd_syn":
-        ax.axhline(record["metrics"]["copy last"]["fvd_syn_floor"], color="green", ls=":", label="real vs real")
+        ax.axhline(scored["live"]["copy last"]["fvd_syn_floor"], color="green", ls=":", label="real vs real")
     ax.set_xscale("log"); ax.set_xlabel("training CPU-minutes"); ax.set_title(label, fontsize=9)
 axes[0].legend(fontsize=7); plt.tight_layout(); plt.show()
-final = record["metrics"]
-rows = {"copy last": final["copy last"], "live: reconstruction": live_recon["reconstruction"],
-        "live: samples": live_samples["samples"], "checkpoint: reconstruction": final["reconstruction"],
-        "checkpoint: samples": final["samples"]}
-print(f"{len(eval_real)} held-out inputs, 1 sample each (T = 1), FVD-syn with {final['protocol']['network']} "
-      f"(real-vs-real floor {final['copy last']['fvd_syn_floor']:.1f}):")
+if not comparable:
+    print(f"the checkpoint's recorded FVD-syn curve used network {record['metrics']['protocol']['network_hash']} on "
+          f"{record['eval_clips']} inputs; this run scores with {scored['live']['protocol']['network_hash']} on "
+          f"{cfg.curve_videos}: the recorded FVD-syn points are not drawn (FVD depends on both)")
+rows = {"copy last": scored["live"]["copy last"]}
+for who, q in scored.items():
+    rows[f"{who}: reconstruction"], rows[f"{who}: samples"] = q["reconstruction"], q["samples"]
+print(f"{len(eval_real)} held-out inputs, 1 sample each (T = 1), FVD-syn with {scored['live']['protocol']['network']}"
+      f" (real-vs-real floor {scored['live']['copy last']['fvd_syn_floor']:.1f}):")
 for name, q in rows.items():
     print(f"  {name:<28} FVD-syn {q['fvd_syn']:7.1f}   PSNR {q['psnr']:6.2f} dB   moving {q['psnr_moving']:6.2f} dB")
-beats = {who: rows[f"{who}: samples"]["fvd_syn"] < rows["copy last"]["fvd_syn"] for who in ("live", "checkpoint")}
-for who, ok in beats.items():
-    print(f"{who} samples {'BEAT' if ok else 'DO NOT BEAT'} copy-last on FVD-syn: "
-          f"{rows[f'{who}: samples']['fvd_syn']:.1f} vs {rows['copy last']['fvd_syn']:.1f}")
-vl.viz.show_video(torch.stack([eval_real[0], chapter.reconstruct(vqvae, eval_real[:1])[0],
-                               chapter.reconstruct(pretrained.vqvae, eval_real[:1])[0]]),
-                  caption="input | live run's reconstruction | checkpoint's reconstruction")
+beats = {who: rows[f"{who}: samples"]["fvd_syn"] < rows["copy last"]["fvd_syn"] for who in scored}
+shown = [eval_real[0], chapter.reconstruct(vqvae, eval_real[:1])[0]]
+if shown_checkpoint:
+    shown.append(chapter.reconstruct(pretrained.vqvae, eval_real[:1])[0])
+vl.viz.show_video(torch.stack(shown), caption="input | live run's reconstruction | checkpoint's reconstruction")
 
 # %% [markdown]
 # ### Beside the paper's Table 2
@@ -794,10 +808,8 @@ results = {
     "timings": timings,
     "cpu_minutes": {**cpu_minutes, "chapter": (time.process_time() - cpu_started) / 60},
     "restarts": {"bottom": int(vqvae.vq_bottom.restarts), "top": int(vqvae.vq_top.restarts)},
-    "quality_vs_compute": {"eval_inputs": len(eval_real), "network": final["protocol"]["network"],
-                           "live": {w: {"cpu_minutes": x, **q} for w, (x, q) in live_points.items()},
-                           "checkpoint_curve": record["curve"], "copy_last": final["copy last"],
-                           "samples_beat_copy_last_fvd_syn": beats},
+    "quality_vs_compute": {"eval_inputs": len(eval_real), "scores": scored, "live_cpu_minutes": live_points,
+                           "checkpoint_curve": record["curve"], "samples_beat_copy_last_fvd_syn": beats},
     "checkpoint": {k: record[k] for k in ("command", "commit", "cpu_minutes", "threads", "machine", "torch")}
                   | {"file": "vidsynth_lite/models/vqvae/weights/vqvae-lite-pushbot.safetensors",
                      "steps": {"vqvae": pre_cfg.vq_steps, "top": pre_cfg.top_steps, "bottom": pre_cfg.bottom_steps},

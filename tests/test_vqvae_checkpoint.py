@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from vqvae_smoke import smoke_sizes
 
 import vidsynth_lite as vl
 from vidsynth_lite.chapters import vqvae as chapter
@@ -23,12 +24,7 @@ from vidsynth_lite.models.vqvae import (
     vqvae_loss,
 )
 
-
-def _smoke():
-    """The three networks' sizes at the chapter's smoke profile (configs/vqvae/smoke.yaml)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("VIDSYNTH_PROFILE", raising=False)
-        return model_configs(resolve(VQVAEChapterConfig, {"profile": "smoke"}))
+_smoke = smoke_sizes
 
 
 def _data():

@@ -5,10 +5,9 @@ from dataclasses import replace
 
 import pytest
 import torch
+from vqvae_smoke import smoke_sizes
 
-from vidsynth_lite.chapters.vqvae import VQVAEChapterConfig, model_configs
 from vidsynth_lite.checks import InputError
-from vidsynth_lite.config import resolve
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
     TopPrior,
@@ -22,12 +21,7 @@ from vidsynth_lite.models.vqvae import (
     vqvae_loss,
 )
 
-
-def _smoke():
-    """The three networks' sizes at the chapter's smoke profile (configs/vqvae/smoke.yaml)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("VIDSYNTH_PROFILE", raising=False)
-        return model_configs(resolve(VQVAEChapterConfig, {"profile": "smoke"}))
+_smoke = smoke_sizes
 
 
 def test_full_config_is_the_papers_table_3_to_8():

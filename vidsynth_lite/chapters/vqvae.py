@@ -105,6 +105,8 @@ class VQVAEChapterConfig(ChapterConfig):
     # -- evaluation and running --------------------------------------------------------------------------
     fvd_videos: int = param(8, "videos per set for the real-I3D FVD (small N: a high-variance estimate; 0: skip)",
                             min=0, max=100_000)
+    curve_videos: int = param(64, "held-out inputs (one sample each) for the quality-vs-CPU-minutes points; the "
+                              "shipped checkpoint's curve used 64", min=4, max=100_000)
     naive_videos: int = param(1, "videos sampled with the naive sampler to time it and check it equals the "
                               "fast one (0: skip)", min=0, max=64)
     ckpt_every: int = param(100, "checkpoint period in steps", min=1)
