@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from vidsynth_lite.checks import InputError, check_video
+
 I3D_SIZE = 224
 
 
@@ -52,14 +54,11 @@ def resize_bilinear_torch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tenso
 
 
 def check_video_batch(x: torch.Tensor, name: str = "videos") -> None:
-    """Raise a clear ValueError unless ``x`` is a float tensor ``[N, T, 3, H, W]`` within [-1, 1]."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name}: expected a float tensor [N, T, 3, H, W] in [-1, 1], got {type(x).__name__}")
-    if x.ndim != 5 or x.shape[2] != 3:
-        raise ValueError(f"{name}: expected shape [N, T, 3, H, W] (RGB), got {tuple(x.shape)}")
-    if x.numel() and (x.min() < -1.0 - 1e-3 or x.max() > 1.0 + 1e-3):
-        raise ValueError(f"{name}: values must lie in [-1, 1], found [{x.min():.3f}, {x.max():.3f}] "
-                         f"(convert uint8 with x / 127.5 - 1)")
+    """Raise one clear :class:`~vidsynth_lite.checks.InputError` (a ValueError) unless ``x`` is a finite float
+    tensor ``[N, T, 3, H, W]`` within [-1, 1]."""
+    if isinstance(x, torch.Tensor) and (x.ndim != 5 or x.shape[2] != 3):
+        raise InputError(f"{name}: expected shape [N, T, 3, H, W] (RGB), got {tuple(x.shape)}")
+    check_video(x, name=name, rank=5, channels=3)
 
 
 def i3d_preprocess(videos: torch.Tensor, resize: str = "tf1") -> torch.Tensor:
@@ -74,3 +73,24 @@ def i3d_preprocess(videos: torch.Tensor, resize: str = "tf1") -> torch.Tensor:
         raise ValueError(f"resize must be 'tf1' or 'torch', got {resize!r}")
     x = fn(videos.float(), (I3D_SIZE, I3D_SIZE))                          # [N, T, 3, 224, 224]
     return x.clamp(-1.0, 1.0).permute(0, 2, 1, 3, 4).contiguous()       # [N, 3, T, 224, 224]
+
+
+def resize_clips(videos: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N, T, C, H, W]`` -> ``[N, T, C, size, size]`` (bilinear, antialiased; unchanged when already that size):
+    how the book's feature networks take clips of another resolution."""
+    if videos.shape[-1] == size and videos.shape[-2] == size:
+        return videos
+    n, t, c = videos.shape[:3]
+    x = torch.nn.functional.interpolate(videos.flatten(0, 1), size=(size, size), mode="bilinear",
+                                        align_corners=False, antialias=True)      # [N*T, C, size, size]
+    return x.reshape(n, t, c, size, size)
+
+
+@torch.no_grad()
+def batched_outputs(model: torch.nn.Module, videos: torch.Tensor, *, size: int, batch_size: int,
+                    device: torch.device) -> dict[str, torch.Tensor]:
+    """Run ``model`` (returning a dict of tensors) over ``videos`` in batches, resized to ``size``; CPU float."""
+    check_video(videos, name="videos")
+    outs = [model(resize_clips(videos[i:i + batch_size].to(device, torch.float32), size))
+            for i in range(0, videos.shape[0], batch_size)]
+    return {k: torch.cat([o[k] for o in outs]).float().cpu() for k in outs[0]}
