@@ -48,9 +48,9 @@ class VQVAEChapterConfig(ChapterConfig):
                         min=8, max=64)
     cond_frames: int = param(_TOP.cond_frames, "conditioning frames (paper: 4 in, 12 predicted)", choices=(4, 8))
     train_videos: int = param(256, "training clips", min=8, max=10_000_000)
-    test_videos: int = param(16, "test inputs for prediction metrics", min=2, max=100_000)
-    samples: int = param(4, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
-    sample_batch: int = param(16, "test inputs sampled at once (x samples = the sampler's batch)", min=1)
+    test_videos: int = param(384, "test inputs of the evaluation (3 draws of 128 at lite)", min=2, max=100_000)
+    samples: int = param(2, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
+    sample_batch: int = param(64, "test inputs sampled at once (x samples = the sampler's batch)", min=1)
     temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")  # noqa: RUF009
     # -- the VQ-VAE (Table 3) ----------------------------------------------------------------------------
     vq_hidden: int = param(_VQ.hidden, "VQ-VAE hidden units (Table 3: 128)", min=1)
@@ -103,8 +103,12 @@ class VQVAEChapterConfig(ChapterConfig):
     bottom_batch: int = param(_TRAIN["bottom"].batch, "bottom prior batch size (Table 4: 32)", min=1)
     prior_lr: float = param(3e-4, "Adam learning rate of both priors (not stated in the paper)", min=1e-7, max=1.0)
     # -- evaluation and running --------------------------------------------------------------------------
-    fvd_videos: int = param(8, "videos per set for the real-I3D FVD (small N: a high-variance estimate; 0: skip)",
-                            min=0, max=100_000)
+    fvd_videos: int = param(8, "clips per side for the real-I3D FVD (small N: a high-variance estimate; 0 only "
+                            "with 'FVD' in eval_skip)", min=0, max=100_000)
+    eval_draws: int = param(3, "disjoint draws of the test inputs in the evaluation (test_videos must divide "
+                            "into them, >= 2 inputs each)", min=1, max=100)
+    eval_skip: list = param([], "metrics the evaluation leaves out (a profile choice, said in the table): "  # noqa: RUF009
+                            "PSNR, SSIM, PSNR-moving, FVD-syn, KVD-syn, FID-syn, FVD*-syn, DIV-syn, FVD")
     curve_videos: int = param(64, "held-out inputs (one sample each) for the quality-vs-CPU-minutes points; the "
                               "shipped checkpoint's curve used 64", min=4, max=100_000)
     naive_videos: int = param(1, "videos sampled with the naive sampler to time it and check it equals the "
@@ -131,6 +135,13 @@ class VQVAEChapterConfig(ChapterConfig):
         if 2 ** self.bottom_past_layers < self.bottom_past_window:
             fail("bottom_past_layers", f">= log2(bottom_past_window = {self.bottom_past_window}): each stride-2 "
                                        "convolution halves the window, which must end as one slice")
+        if self.test_videos % self.eval_draws or self.test_videos // self.eval_draws < 2:
+            fail("test_videos", f"a multiple of eval_draws = {self.eval_draws} with >= 2 inputs per draw")
+        if set(self.eval_skip) - set(metrics.evaluation.SKIPPABLE):
+            fail("eval_skip", f"names from {list(metrics.evaluation.SKIPPABLE)}")
+        if "FVD" not in self.eval_skip and not 2 <= self.fvd_videos <= self.test_videos:
+            fail("fvd_videos", f"2 .. test_videos = {self.test_videos} clips per side for the real-I3D FVD, or "
+                               "'FVD' in eval_skip")
         if not self.temperatures or any(not isinstance(t, (int, float)) or isinstance(t, bool) or not t > 0
                                          for t in self.temperatures):
             fail("temperatures", "a non-empty list of numbers > 0")
@@ -175,27 +186,6 @@ def lr_schedule(optimizer, steps: int, warmup: int = 50, floor: float = 0.1):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-MOVING_THRESHOLD = 0.05   # a pixel "moves" when |truth - last given frame| exceeds this (max over channels)
-
-
-def frame_psnr(pred, truth, last_given, chunk: int = 32) -> dict[str, float]:
-    """PSNR (data range 2) of ``pred`` vs ``truth`` ``[M, T', 3, H, W]`` over all pixels and over the moving
-    pixels only (those where ``truth`` differs from ``last_given`` ``[M, 1, 3, H, W]`` by more than
-    :data:`MOVING_THRESHOLD`): the mean of the per-frame PSNR, and the mean over clips of the PSNR of each clip's
-    moving pixels (clips without motion are left out) -- the definitions of the book's shared evaluation."""
-    all_db, moving_db = [], []
-    for i in range(0, len(pred), chunk):
-        p, t, g = (x[i:i + chunk].double() for x in (pred, truth, last_given))
-        err = (p - t).pow(2)                                                # [m, T', 3, H, W]
-        moving = ((t - g).abs().amax(2, keepdim=True) > MOVING_THRESHOLD).expand_as(err).double()
-        all_db.append(10 * torch.log10(4.0 / err.flatten(2).mean(2).clamp_min(1e-10)))   # [m, T'] per frame
-        count = moving.flatten(1).sum(1)
-        mse = (err * moving).flatten(1).sum(1) / count.clamp_min(1)
-        moving_db.append(torch.where(count > 0, 10 * torch.log10(4.0 / mse.clamp_min(1e-10)),
-                                     torch.full_like(mse, float("nan"))))
-    return {"psnr": float(torch.cat(all_db).mean()), "psnr_moving": float(torch.cat(moving_db).nanmean())}
-
-
 # -- the shipped checkpoint: the lite recipe trained longer (python -m vidsynth_lite pretrain vqvae) ------------
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "models" / "vqvae" / "weights"
 CHECKPOINT = "vqvae-lite-pushbot"          # <WEIGHTS_DIR>/<CHECKPOINT>.safetensors and .json
@@ -209,11 +199,6 @@ def evaluation_clips(cfg: VQVAEChapterConfig, count: int):
     return clips[:count], clips[count:]
 
 
-def syn_network(cfg: VQVAEChapterConfig):
-    """The feature network of the FVD-syn scores at the chapter's clip size (``metrics.get_network``)."""
-    return metrics.get_network("syn-i3d", profile=cfg.profile, size=cfg.size, frames=cfg.frames)
-
-
 def reconstruct(vqvae, videos, batch: int = 16):
     """The VQ-VAE's reconstruction of ``videos`` [M, T, 3, H, W] (encode, then decode both layers), computed on
     the model's device, returned on the CPU."""
@@ -223,31 +208,33 @@ def reconstruct(vqvae, videos, batch: int = 16):
                           for i in range(0, len(videos), batch)])
 
 
-def quality(cfg: VQVAEChapterConfig, real, reference, *, vqvae=None, samples=None,
-            network=None) -> dict[str, dict[str, float]]:
-    """PSNR (all / moving pixels) of the predicted frames and FVD-syn (beside its real-vs-real floor) of
-    copy-last, of the VQ-VAE's reconstruction and of ``samples`` ``[M, T, ...]`` (one per input) -- the few
-    numbers the pretraining records along its curve."""
-    c = cfg.cond_frames
-    last = real[:, c - 1:c]
-    recon = None if vqvae is None else reconstruct(vqvae, real)
-    rows = {"copy last": torch.cat([real[:, :c], last.expand(-1, real.shape[1] - c, -1, -1, -1)], 1)}
-    if recon is not None:
-        rows["reconstruction"] = recon
-    if samples is not None:
-        rows["samples"] = torch.cat([real[:, :c], samples[:, c:]], 1)   # the true given frames in front
-    net = network or syn_network(cfg)
-    real_f, _ = metrics.extract_features(net, real)
-    floor_f, _ = metrics.extract_features(net, reference)
-    out = {}
-    for name, clips in rows.items():
-        fake_f, _ = metrics.extract_features(net, clips)
-        out[name] = {**frame_psnr(clips[:, c:], real[:, c:], last),
-                     "fvd_syn": float(metrics.frechet_score(real_f, fake_f, floor_f)),
-                     "fvd_syn_floor": float(metrics.frechet_score(real_f, floor_f))}
-    out["protocol"] = {"clips": len(real), "network": getattr(net, "name", "?"),
-                       "network_hash": getattr(net, "hash", "?"), "samples_per_input": 1, "temperature": 1.0,
-                       "world": cfg.world, "size": cfg.size, "frames": cfg.frames, "seed": cfg.seed}
+CURVE_SKIP = ("FVD", "KVD-syn", "FID-syn", "SSIM")   # the curve's points: FVD-syn, PSNR, PSNR-moving, FVD*, DIV
+CURVE_DRAWS = 2
+
+
+def quality(cfg: VQVAEChapterConfig, real, reference, *, vqvae=None, predictor=None, network="syn-video",
+            device="cpu"):
+    """One point of the quality-vs-compute curve, scored by the book's evaluation (:func:`metrics.evaluate`):
+    the VQ-VAE's reconstructions as a row (and the ceiling), and, given a ``predictor``, one sample per input at
+    temperature 1 (seeded), beside copy-last and the real-vs-real floor, in :data:`CURVE_DRAWS` draws."""
+    recon = reconstruct(vqvae if vqvae is not None else predictor.vqvae, real)
+    samples = {"reconstruction": recon[:, None]}                        # [M, 1, T, 3, H, W]
+    if predictor is not None:
+        samples["samples"] = one_sample(predictor, real, cfg)[:, None]
+    return metrics.evaluate(real=real, samples=samples, cond_frames=cfg.cond_frames, reference=reference,
+                            reconstructions=recon, network=network, draws=CURVE_DRAWS, skip=CURVE_SKIP,
+                            protocol={"world": cfg.world, "split": "test", "seed": cfg.seed,
+                                      "samples": "one per input, T = 1.0"}, device=device)
+
+
+def point(ev) -> dict[str, float]:
+    """The numbers of one curve point: FVD-syn (and its floor), PSNR and PSNR-moving of every row."""
+    out = {"fvd_syn_floor": float(ev.scores[metrics.FLOOR]["FVD-syn"])}
+    for row, key in ((metrics.COPY_LAST, "copy_last"), ("reconstruction", "recon"), ("samples", "samples")):
+        if row in ev.scores:
+            sc = ev.scores[row]
+            out |= {f"{key}_fvd_syn": float(sc["FVD-syn"]), f"{key}_psnr": float(sc["PSNR best-of-K"]),
+                    f"{key}_psnr_moving": float(sc["PSNR-moving best-of-K"])}
     return out
 
 
@@ -276,6 +263,19 @@ def save_pretrained(path: Path, predictor, cfg: VQVAEChapterConfig, record: dict
     return path
 
 
+# fields that say how the chapter evaluates, not what a checkpoint was trained with
+EVALUATION_FIELDS = ("test_videos", "samples", "sample_batch", "temperatures", "fvd_videos", "eval_draws",
+                     "eval_skip", "curve_videos", "naive_videos")
+
+
+def recipe_config(stored: dict) -> VQVAEChapterConfig:
+    """The chapter config of a checkpoint: its stored training recipe, with today's ``lite`` evaluation settings
+    (:data:`EVALUATION_FIELDS`), so that a file trained before an evaluation field changed still loads."""
+    recipe = {k: v for k, v in stored.items() if k not in EVALUATION_FIELDS}
+    evaluation = {k: v for k, v in _lite_values().items() if k in EVALUATION_FIELDS}
+    return VQVAEChapterConfig(**recipe, **evaluation).validate()
+
+
 def load_pretrained(path: Path | None = None, device="cpu"):
     """A file written by :func:`save_pretrained` -> ``(VideoPredictor in eval mode, float32; its metadata)``.
     The recorded sizes must build the current networks exactly (a changed model fails here, by name)."""
@@ -283,7 +283,7 @@ def load_pretrained(path: Path | None = None, device="cpu"):
     state, meta = load_weights(path, device)
     if meta["config"].get("kind") != "vqvae-predictor":
         raise CheckpointError(f"{str(path)!r} holds no chapter-3 predictor (kind {meta['config'].get('kind')!r})")
-    cfg = VQVAEChapterConfig(**meta["config"]["chapter"]).validate()
+    cfg = recipe_config(meta["config"]["chapter"])
     sizes = model_configs(cfg)
     if sizes.to_dict() != meta["config"]["models"]:
         raise CheckpointError(f"{str(path)!r} was trained with model sizes {meta['config']['models']}, but its "
@@ -331,13 +331,11 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
 
     world = data.load(cfg.world, "train", frames=cfg.frames, size=cfg.size, seed=cfg.seed, length=train_videos)
     clips = torch.stack([world[i]["video"] for i in range(train_videos)])        # [N, T, 3, H, W]
-    real, reference = evaluation_clips(cfg, eval_videos)
-    network = syn_network(cfg)
 
     def cuts(total: int) -> list[int]:
         return sorted({round(total * (i + 1) / segments) for i in range(segments)})
 
-    def fit_segments(stage, model, loss_fn, batches, total, lr, after):
+    def fit_segments(stage, model, loss_fn, batches, total, lr):
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         for k in cuts(total):
             if (stage, k) in done and k != total:
@@ -345,13 +343,12 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
             c0 = time.process_time()
             train.fit(model, loss_fn, batches, steps=k, optimizer=opt, scheduler=lr_schedule(opt, total),
                       run_dir=run_dir / stage, ckpt_every=max(1, min(500, total // segments)), log_every=50,
-                      config={"chapter": cfg.to_dict()}, device=device, desc=f"{stage} (pretrain)",
+                      config={"chapter": _recipe(cfg)}, device=device, desc=f"{stage} (pretrain)",
                       progress=progress)
             log["cpu_s"] += time.process_time() - c0
             if (stage, k) not in done:
-                model.eval()
                 snapshot(stage, k)
-                record({"stage": stage, "step": k, "cpu_minutes": log["cpu_s"] / 60, **after()})
+                record({"stage": stage, "step": k, "cpu_minutes": log["cpu_s"] / 60})
         return model.eval()
 
     torch.manual_seed(cfg.seed)
@@ -360,27 +357,17 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
     predictor = vqm.VideoPredictor(vq, top, bottom)
 
     def snapshot(stage: str, step: int) -> None:
-        """The networks at each point of the curve (float16, ~1 MB), so that the curve can be re-scored
-        with another feature network without training again (:func:`rescore_curve`)."""
-        save_pretrained(run_dir / "points" / f"{stage}-{step}.safetensors", predictor, cfg, {"stage": stage,
-                                                                                            "step": step})
-
-    def vq_quality():
-        q = quality(cfg, real, reference, vqvae=vq, network=network)
-        return {f"recon_{k}": v for k, v in q["reconstruction"].items()} | {
-            f"copy_last_{k}": v for k, v in q["copy last"].items()}
+        """The networks at each point of the curve (float16, ~1 MB): the curve is scored from these after
+        training (:func:`score_curve`), and can be scored again with another feature network."""
+        save_pretrained(run_dir / "points" / f"{stage}-{step}.safetensors", predictor.eval(), cfg,
+                        {"stage": stage, "step": step})
 
     vq = fit_segments("vqvae", vq, vqm.vqvae_loss, train.StepBatches(clips, cfg.vq_batch, seed=cfg.seed),
-                      cfg.vq_steps, cfg.vq_lr, vq_quality)
+                      cfg.vq_steps, cfg.vq_lr)
     volumes = vqm.latent_volumes(vq, clips, cfg.cond_frames)
     code_batches = {name: train.StepBatches(vqm.CodesDataset(volumes), batch, seed=cfg.seed)
                     for name, batch in (("top", cfg.top_batch), ("bottom", cfg.bottom_batch))}
     predictor.eval()
-
-    def sample_quality():
-        q = quality(cfg, real, reference, samples=one_sample(predictor, real, cfg), network=network)
-        return {f"samples_{k}": v for k, v in q["samples"].items()}
-
     opts = {n: torch.optim.Adam(m.parameters(), lr=cfg.prior_lr) for n, m in (("top", top), ("bottom", bottom))}
     for k in cuts(prior_steps):                                     # the two priors advance together
         if ("priors", k) in done and k != prior_steps:
@@ -390,26 +377,54 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
             train.fit(model, loss_fn, code_batches[name], steps=k, optimizer=opts[name],
                       scheduler=lr_schedule(opts[name], prior_steps), run_dir=run_dir / f"{name}_prior",
                       ckpt_every=max(1, min(500, prior_steps // segments)), log_every=50,
-                      config={"chapter": cfg.to_dict()}, device=device, desc=f"{name} prior (pretrain)",
+                      config={"chapter": _recipe(cfg)}, device=device, desc=f"{name} prior (pretrain)",
                       progress=progress)
         log["cpu_s"] += time.process_time() - c0
         if ("priors", k) not in done:
-            predictor.eval()
             snapshot("priors", k)
-            record({"stage": "priors", "step": k, "cpu_minutes": log["cpu_s"] / 60, **sample_quality()})
+            record({"stage": "priors", "step": k, "cpu_minutes": log["cpu_s"] / 60})
 
     out = Path(out or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
     record_ = {"command": log.get("command", command), "commit": log.get("commit", _commit()),  # at the start
-               "cpu_minutes": log["cpu_s"] / 60,
-               "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-               "torch": torch.__version__, "curve": log["points"], "eval_clips": eval_videos}
+               "cpu_minutes": log["cpu_s"] / 60, "machine": platform.processor() or platform.machine(),
+               "threads": torch.get_num_threads(), "torch": torch.__version__, "eval_clips": eval_videos}
     save_pretrained(out, predictor, cfg, record_)
-    predictor, _ = load_pretrained(out)           # the file holds float16: record what the reloaded file gives
-    record_["metrics"] = {**quality(cfg, real, reference, vqvae=predictor.vqvae, network=network,
-                                    samples=one_sample(predictor, real, cfg)),
-                          "note": "the networks as stored (float16 weights), 1 sample per input at T = 1.0"}
-    record_["smoke_check"] = smoke_check(predictor, cfg)
-    return save_pretrained(out, predictor, cfg, record_)
+    return finish_checkpoint(out, run_dir, eval_videos)
+
+
+def score_curve(run_dir: Path, cfg: VQVAEChapterConfig, real, reference, network="syn-video") -> list[dict]:
+    """Score every snapshot of a pretraining run (``run_dir/points``) with :func:`quality`: the curve
+    ``[{"stage", "step", "cpu_minutes", <point numbers>}]`` in training order."""
+    log = json.loads((Path(run_dir) / "progress.json").read_text())
+    curve = []
+    for p in log["points"]:
+        snap, _ = load_pretrained(Path(run_dir) / "points" / f"{p['stage']}-{p['step']}.safetensors")
+        ev = quality(cfg, real, reference, vqvae=snap.vqvae, network=network,
+                     predictor=snap if p["stage"] == "priors" else None)
+        curve.append({"stage": p["stage"], "step": p["step"], "cpu_minutes": p["cpu_minutes"], **point(ev)})
+        print(f"[curve] {p['stage']} step {p['step']}, {p['cpu_minutes']:.1f} CPU-min: "
+              + " ".join(f"{k} {v:.3g}" for k, v in curve[-1].items() if isinstance(v, float)), flush=True)
+    return curve
+
+
+def finish_checkpoint(path: Path, run_dir: Path, eval_videos: int = 64, network="syn-video") -> Path:
+    """Score the shipped file (as stored, float16) and its pretraining curve with the book's evaluation, record
+    the one number its test recomputes, and write both beside the weights. Run again after the feature network
+    changes: the weights stay, the numbers follow the evaluation."""
+    predictor, meta = load_pretrained(path)
+    cfg, record_ = meta["chapter"], dict(meta["extra"])
+    real, reference = evaluation_clips(cfg, eval_videos)
+    ev = quality(cfg, real, reference, predictor=predictor, network=network)
+    record_.update(curve=score_curve(run_dir, cfg, real, reference, network), eval_clips=eval_videos,
+                   metrics={**point(ev), "protocol": {**ev.protocol, "network": network,
+                                                      "network_hash": _network_hash(network)}},
+                   smoke_check=smoke_check(predictor, cfg))
+    return save_pretrained(path, predictor, cfg, record_)
+
+
+def _network_hash(network) -> str:
+    net = metrics.get_network(network)
+    return str(getattr(net, "hash", None) or getattr(net, "name", network))
 
 
 def one_sample(predictor, real, cfg: VQVAEChapterConfig, batch: int = 32):
@@ -422,12 +437,22 @@ def one_sample(predictor, real, cfg: VQVAEChapterConfig, batch: int = 32):
 
 
 def smoke_check(predictor, cfg: VQVAEChapterConfig) -> dict:
-    """The one recorded metric a test recomputes: reconstruction PSNR of the first :data:`SMOKE_CHECK_CLIPS`
-    test clips (all pixels and moving pixels), in seconds on a CPU."""
-    real, _ = evaluation_clips(cfg, SMOKE_CHECK_CLIPS)
+    """The one recorded metric a test recomputes: the reconstruction's PSNR (all pixels and moving pixels) of the
+    first :data:`SMOKE_CHECK_CLIPS` test clips, by the book's evaluation without its feature networks (seconds
+    on a CPU)."""
+    real, reference = evaluation_clips(cfg, SMOKE_CHECK_CLIPS)
     recon = reconstruct(predictor.vqvae, real)
-    c = cfg.cond_frames
-    return {"clips": SMOKE_CHECK_CLIPS, **frame_psnr(recon[:, c:], real[:, c:], real[:, c - 1:c])}
+    ev = metrics.evaluate(real=real, samples={"reconstruction": recon[:, None]}, cond_frames=cfg.cond_frames,
+                          reference=reference, draws=1,
+                          skip=tuple(f for f in metrics.evaluation.SKIPPABLE if f not in ("PSNR", "PSNR-moving")))
+    sc = ev.scores["reconstruction"]
+    return {"clips": SMOKE_CHECK_CLIPS, "psnr": float(sc["PSNR best-of-K"]),
+            "psnr_moving": float(sc["PSNR-moving best-of-K"])}
+
+
+def _recipe(cfg: VQVAEChapterConfig) -> dict:
+    """What a pretraining run checks on resume: every field but :data:`EVALUATION_FIELDS`."""
+    return {k: v for k, v in cfg.to_dict().items() if k not in EVALUATION_FIELDS}
 
 
 def _lite_values() -> dict:

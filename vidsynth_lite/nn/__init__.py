@@ -2,7 +2,14 @@
 samplers). Each file has one job; docstrings name the paper's equation or section."""
 
 from .attention import CausalSelfAttention3d, attention_memory_bytes
-from .codebook_stats import code_counts, code_histogram, perplexity, perplexity_of_counts, usage, usage_of_counts
+from .codebook_stats import (
+    code_counts,
+    code_histogram,
+    perplexity,
+    perplexity_of_counts,
+    usage,
+    usage_of_counts,
+)
 from .logit_sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
 from .masked_conv import MaskedConv3d, allowed, causal_mask
 from .pixelcnn import CausalPixelCNN, GatedResidualLayer, PixelCNNConfig, gate

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import torch
 
-from .pixelcnn import CausalPixelCNN
 from .logit_sampling import sample_from_logits
+from .pixelcnn import CausalPixelCNN
 
 
 @torch.no_grad()
