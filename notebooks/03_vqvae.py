@@ -113,7 +113,7 @@ cfg = vl.config.resolve(chapter.VQVAEChapterConfig, vl.config.notebook_parameter
 cfg.validate()       # what the models need beyond each value's range (frames a multiple of 4, ...)
 device = vl.runtime.start(cfg)
 sizes = chapter.model_configs(cfg)
-run_root = vl.paths.runs_dir() / f"vqvae-{cfg.profile}-{cfg.world}-seed{cfg.seed}"
+run_root = vl.config.run_dir(cfg)      # runs/vqvae-<profile>-<key of every value and the code>
 timings: dict[str, float] = {}
 
 
@@ -689,8 +689,11 @@ protocol = {"world": cfg.world, "split": "test", "seed": cfg.seed, "size": cfg.s
             "temperatures": list(cfg.temperatures), "psnr_ssim": "on the predicted frames, data range 2",
             "models": sizes.to_dict(), "steps": {"vqvae": cfg.vq_steps, "top": cfg.top_steps,
                                                  "bottom": cfg.bottom_steps}}
-path = vl.reproduce.write_results("vqvae", cfg.profile, results, protocol)
+path = vl.reproduce.write_results("vqvae", cfg.profile, results, protocol, config=cfg)
 print("wrote", path)
+
+# %%
+vl.reproduce.show_run("vqvae")   # profile, run time and machine of this page
 
 # %% [markdown]
 # ## Summary

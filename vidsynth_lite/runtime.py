@@ -57,17 +57,24 @@ def set_threads(n: int | None = None) -> int:
     ``n=None`` reads ``VIDSYNTH_THREADS`` or uses every core. Returns the number set.
     """
     if n is None:
-        n = int(os.environ.get("VIDSYNTH_THREADS", os.cpu_count() or 1))
-    if n < 1:
-        raise ValueError(f"threads must be >= 1, got {n}")
+        text = os.environ.get("VIDSYNTH_THREADS", "").strip()
+        if not text:
+            n = os.cpu_count() or 1
+        elif not text.isdigit() or int(text) < 1:
+            raise ValueError(f"VIDSYNTH_THREADS = {text!r}: expected a whole number of threads >= 1 (this machine "
+                             f"has {os.cpu_count()} cores), or unset it to use them all")
+        else:
+            n = int(text)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be an int >= 1, got {n!r}")
     torch.set_num_threads(n)
     return n
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's generators (all devices) with one integer."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in [0, 2**63 - 1], got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -96,6 +103,7 @@ def environment(dev: torch.device | None = None) -> dict[str, Any]:
         "device": str(dev),
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
     }
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
@@ -120,12 +128,38 @@ def peak_memory_mb(dev: torch.device) -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS reports bytes, Linux KiB
 
 
+_STARTED: float | None = None    # time.perf_counter() at the chapter's start(): results record the time since
+
+
+def elapsed() -> float | None:
+    """Seconds since this process's :func:`start` (the chapter's run time so far), or None before it."""
+    import time
+
+    return None if _STARTED is None else time.perf_counter() - _STARTED
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux ``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def start(cfg: Any) -> torch.device:
     """The first call of every chapter: seed, fix threads, choose the device and print a report.
 
     ``cfg`` is a resolved chapter config (it has ``seed`` and ``profile``; a ``device`` field is used when
     present). Returns the device to compute on.
     """
+    import time
+
+    global _STARTED
+    _STARTED = time.perf_counter()
     set_threads()
     seed_everything(cfg.seed)
     dev = device(getattr(cfg, "device", "auto"))

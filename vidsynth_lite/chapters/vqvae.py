@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from vidsynth_lite import data, metrics, paths, runtime, train
-from vidsynth_lite.config import PROFILE_ENV, ChapterConfig, ConfigError, param, resolve
+from vidsynth_lite.config import PROFILE_ENV, ChapterConfig, param, resolve
 from vidsynth_lite.io import CheckpointError, load_weights, save_weights
 from vidsynth_lite.io.atomic import atomic_path
 from vidsynth_lite.models import vqvae as vqm
@@ -51,7 +51,8 @@ class VQVAEChapterConfig(ChapterConfig):
     test_videos: int = param(384, "test inputs of the evaluation (3 draws of 128 at lite)", min=2, max=100_000)
     samples: int = param(2, "samples per test input (K of best-of-K / mean-of-K, DIV)", min=2, max=100)
     sample_batch: int = param(64, "test inputs sampled at once (x samples = the sampler's batch)", min=1)
-    temperatures: list = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and 1.2)")  # noqa: RUF009
+    temperatures: list[float] = param([1.0, 1.2], "sampling temperatures (the paper's project page: 1.0 and "  # noqa: RUF009
+                                      "1.2)", min=0.05, max=10.0)
     # -- the VQ-VAE (Table 3) ----------------------------------------------------------------------------
     vq_hidden: int = param(_VQ.hidden, "VQ-VAE hidden units (Table 3: 128)", min=1)
     vq_residual: int = param(_VQ.residual, "VQ-VAE residual units (Table 3: 32)", min=1)
@@ -107,8 +108,9 @@ class VQVAEChapterConfig(ChapterConfig):
                             "with 'FVD' in eval_skip)", min=0, max=100_000)
     eval_draws: int = param(3, "disjoint draws of the test inputs in the evaluation (test_videos must divide "
                             "into them, >= 2 inputs each)", min=1, max=100)
-    eval_skip: list = param([], "metrics the evaluation leaves out (a profile choice, said in the table): "  # noqa: RUF009
-                            "PSNR, SSIM, PSNR-moving, FVD-syn, KVD-syn, FID-syn, FVD*-syn, DIV-syn, FVD")
+    eval_skip: list[str] = param([], "metrics the evaluation leaves out (a profile choice, said in the table): "  # noqa: RUF009
+                            "PSNR, SSIM, PSNR-moving, FVD-syn, KVD-syn, FID-syn, FVD*-syn, DIV-syn, FVD",
+                            min_len=0)
     curve_videos: int = param(64, "held-out inputs (one sample each) for the quality-vs-CPU-minutes points; the "
                               "shipped checkpoint's curve used 64", min=4, max=100_000)
     naive_videos: int = param(1, "videos sampled with the naive sampler to time it and check it equals the "
@@ -119,8 +121,7 @@ class VQVAEChapterConfig(ChapterConfig):
     def validate(self) -> VQVAEChapterConfig:
         """Checks that need several fields, or the model's arithmetic: one :class:`ConfigError` naming the
         parameter, its value and what is allowed. Returns ``self``."""
-        def fail(name: str, allowed: str) -> None:
-            raise ConfigError(f"parameter {name!r} = {getattr(self, name)!r}: expected {allowed}")
+        fail = self.refuse
 
         if self.frames % 4:
             fail("frames", "a multiple of 4 (the VQ-VAE halves time twice: Table 3 strides 2 and 2)")
@@ -142,9 +143,6 @@ class VQVAEChapterConfig(ChapterConfig):
         if "FVD" not in self.eval_skip and not 2 <= self.fvd_videos <= self.test_videos:
             fail("fvd_videos", f"2 .. test_videos = {self.test_videos} clips per side for the real-I3D FVD, or "
                                "'FVD' in eval_skip")
-        if not self.temperatures or any(not isinstance(t, (int, float)) or isinstance(t, bool) or not t > 0
-                                         for t in self.temperatures):
-            fail("temperatures", "a non-empty list of numbers > 0")
         return self
 
 
@@ -465,11 +463,25 @@ def _lite_values() -> dict:
             os.environ[PROFILE_ENV] = saved
 
 
-def pretrain_from_cli(args, argv: list[str]) -> Path:
-    """``python -m vidsynth_lite pretrain vqvae [--steps VQ PRIOR] [--train-videos N]`` (threads: the
-    ``VIDSYNTH_THREADS`` variable, else every core)."""
+def pretrain_main(argv: list[str]) -> int:
+    """``python -m vidsynth_lite pretrain vqvae [--steps VQ PRIOR] [--train-videos N] [--rescore]`` (threads:
+    the ``VIDSYNTH_THREADS`` variable, else every core). ``--rescore`` trains nothing: it scores the shipped file
+    and its pretraining curve again with the book's current evaluation (:func:`finish_checkpoint`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain vqvae",
+                                     description="train chapter 3's lite recipe longer; write its checkpoint")
+    parser.add_argument("--steps", nargs=2, type=int, default=None, metavar=("VQ_STEPS", "PRIOR_STEPS"))
+    parser.add_argument("--train-videos", type=int, default=None)
+    parser.add_argument("--rescore", action="store_true", help="score the shipped file and its curve again")
+    args = parser.parse_args(argv)
     runtime.set_threads()
+    run_dir = paths.runs_dir() / f"pretrain-{CHECKPOINT}"
+    if args.rescore:
+        print(finish_checkpoint(WEIGHTS_DIR / f"{CHECKPOINT}.safetensors", run_dir))
+        return 0
     given = {"train_videos": args.train_videos} if args.train_videos else {}
     if args.steps:
         given.update(vq_steps=args.steps[0], prior_steps=args.steps[1])
-    return pretrain(command="python -m vidsynth_lite " + " ".join(argv), **given)
+    print(pretrain(command=" ".join(["python -m vidsynth_lite pretrain vqvae", *argv]), run_dir=run_dir, **given))
+    return 0
