@@ -396,10 +396,17 @@ def score_curve(run_dir: Path, cfg: VQVAEChapterConfig, real, reference, network
     log = json.loads((Path(run_dir) / "progress.json").read_text())
     curve = []
     for p in log["points"]:
-        snap, _ = load_pretrained(Path(run_dir) / "points" / f"{p['stage']}-{p['step']}.safetensors")
-        ev = quality(cfg, real, reference, vqvae=snap.vqvae, network=network,
-                     predictor=snap if p["stage"] == "priors" else None)
-        curve.append({"stage": p["stage"], "step": p["step"], "cpu_minutes": p["cpu_minutes"], **point(ev)})
+        snap_path = Path(run_dir) / "points" / f"{p['stage']}-{p['step']}.safetensors"
+        scored = snap_path.with_name(f"{snap_path.stem}.score-{len(real)}-{_network_hash(network)[-16:]}.json")
+        if scored.is_file():                        # scored before on these clips with this network
+            numbers = json.loads(scored.read_text())
+        else:
+            snap, _ = load_pretrained(snap_path)
+            numbers = point(quality(cfg, real, reference, vqvae=snap.vqvae, network=network,
+                                    predictor=snap if p["stage"] == "priors" else None))
+            with atomic_path(scored, suffix=".json") as tmp:
+                Path(tmp).write_text(json.dumps(numbers))
+        curve.append({"stage": p["stage"], "step": p["step"], "cpu_minutes": p["cpu_minutes"], **numbers})
         print(f"[curve] {p['stage']} step {p['step']}, {p['cpu_minutes']:.1f} CPU-min: "
               + " ".join(f"{k} {v:.3g}" for k, v in curve[-1].items() if isinstance(v, float)), flush=True)
     return curve
@@ -413,7 +420,7 @@ def finish_checkpoint(path: Path, run_dir: Path, eval_videos: int = 64, network=
     cfg, record_ = meta["chapter"], dict(meta["extra"])
     real, reference = evaluation_clips(cfg, eval_videos)
     ev = quality(cfg, real, reference, predictor=predictor, network=network)
-    record_.update(curve=score_curve(run_dir, cfg, real, reference, network), eval_clips=eval_videos,
+    record_.update(curve=score_curve(Path(run_dir), cfg, real, reference, network), eval_clips=eval_videos,
                    metrics={**point(ev), "protocol": {**ev.protocol, "network": network,
                                                       "network_hash": _network_hash(network)}},
                    smoke_check=smoke_check(predictor, cfg))
