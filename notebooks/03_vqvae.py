@@ -113,7 +113,7 @@ cfg = vl.config.resolve(chapter.VQVAEChapterConfig, vl.config.notebook_parameter
 cfg.validate()       # what the models need beyond each value's range (frames a multiple of 4, ...)
 device = vl.runtime.start(cfg)
 sizes = chapter.model_configs(cfg)
-run_root = vl.config.run_dir(cfg)      # runs/vqvae-<profile>-<key of every value and the code>
+run_root = vl.config.run_dir(cfg)     # runs/vqvae-<profile>-<key of the values and code>
 timings: dict[str, float] = {}
 
 
@@ -345,14 +345,15 @@ print("dead-code restarts: bottom", int(vqvae.vq_bottom.restarts), " top", int(v
 # layer keeps the global content and the bottom layer adds detail.
 
 # %%
-x = test_videos_t[:16].to(device)                          # [n, T, 3, H, W], n <= 16 (even)
+x = test_videos_t[:16].to(device)                # [n, T, 3, H, W], n <= 16 (even)
 x = x[:len(x) - len(x) % 2]
 with torch.no_grad():
-    b_codes, t_codes = vqvae.encode(x)             # [n, T/2, H/4, W/4], [n, T/4, H/8, W/8]
+    b_codes, t_codes = vqvae.encode(x)   # [n, T/2, H/4, W/4], [n, T/4, H/8, W/8]
     recon = vqvae.decode(b_codes, t_codes).clamp(-1, 1)
     top_only = vqvae.decode(b_codes, t_codes, mask_bottom=True).clamp(-1, 1)
-    swapped_top = vqvae.decode(b_codes, t_codes.flip(0)).clamp(-1, 1)  # clip i's top: clip n-1-i
-fig2_clips = {name: vl.metrics.psnr(v.cpu(), x.cpu()).flatten(1).mean(1).tolist()   # per clip
+    # clip i decoded with clip n-1-i's top
+    swapped_top = vqvae.decode(b_codes, t_codes.flip(0)).clamp(-1, 1)
+fig2_clips = {name: vl.metrics.psnr(v.cpu(), x.cpu()).flatten(1).mean(1).tolist()
               for name, v in (("both layers", recon), ("top only", top_only),
                               ("other clip's top", swapped_top))}
 fig2 = {name: sum(v) / len(v) for name, v in fig2_clips.items()}
