@@ -72,19 +72,30 @@ def test_bad_parameter_is_a_clear_error():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"frames": 18}, "'frames' = 18: expected a multiple of 4"),
-    ({"top_heads": 5}, "'top_heads' = 5: expected a divisor of top_hidden"),
-    ({"bottom_kernel": 4}, "'bottom_kernel' = 4: expected an odd filter size"),
+    ({"frames": 18}, "'frames' = 18 .*expected a multiple of 4"),
+    ({"frames": 8, "cond_frames": 8}, "'frames' = 8 .*expected more than cond_frames"),
+    ({"top_heads": 5}, "'top_heads' = 5 .*expected a divisor of top_hidden"),
+    ({"bottom_kernel": 4}, "'bottom_kernel' = 4 .*expected an odd filter size"),
     ({"bottom_past_window": 4, "bottom_past_layers": 1}, "'bottom_past_layers' = 1"),
-    ({"temperatures": []}, "'temperatures' = \\[\\]"),
-    ({"temperatures": ["hot"]}, "'temperatures'"),
-    ({"temperatures": [-1.0]}, "'temperatures'"),
+    ({"test_videos": 4, "eval_draws": 3}, "'test_videos' = 4 .*multiple of eval_draws"),
+    ({"eval_skip": ["FVD", "BLEU"]}, "'eval_skip'"),
+    ({"eval_skip": [], "fvd_videos": 0}, "'fvd_videos' = 0"),
 ])
 def test_validate_names_the_parameter_the_model_cannot_take(overrides, message):
-    """A value inside its range that the model cannot take fails at the parameters cell, not minutes later."""
-    cfg = _resolve("smoke", **overrides)
+    """A value inside its range that the model cannot take fails at the parameters cell (resolve runs
+    validate), not minutes later; a config built by hand fails in validate() and in model_configs()."""
+    with pytest.raises(vl.config.ConfigError, match=message):
+        _resolve("smoke", **overrides)
+    cfg = VQVAEChapterConfig(**{**_resolve("smoke").to_dict(), **overrides})
     with pytest.raises(vl.config.ConfigError, match=message):
         cfg.validate()
     with pytest.raises(vl.config.ConfigError, match=message):
         model_configs(cfg)
     assert _resolve("smoke").validate().frames == 16
+
+
+@pytest.mark.parametrize("temperatures", [[], ["hot"], [-1.0], [0.0]])
+def test_temperatures_are_a_non_empty_list_of_positive_numbers(temperatures):
+    """``temperatures: list[float]`` with bounds: the parameters cell refuses a bad list by name."""
+    with pytest.raises(vl.config.ConfigError, match="temperatures"):
+        _resolve("smoke", temperatures=temperatures)
