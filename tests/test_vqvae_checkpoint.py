@@ -127,13 +127,18 @@ def test_shipped_checkpoint_loads_and_recomputes_its_recorded_metric(path):
     assert [p["stage"] for p in record["curve"]][-1] == "priors"          # the curve reaches the priors
 
 
-def test_load_pretrained_refuses_a_file_whose_config_no_longer_builds_the_model(tmp_path, monkeypatch):
-    monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
+def _saved_smoke_predictor(tmp_path):
+    """A smoke-sized predictor written by save_pretrained: (its config, the predictor, the file)."""
     cfg = resolve(VQVAEChapterConfig, {"profile": "smoke"})
     sizes = model_configs(cfg)
     torch.manual_seed(0)
     predictor = VideoPredictor(VideoVQVAE(sizes.vqvae), TopPrior(sizes.top), BottomPrior(sizes.bottom))
-    path = chapter.save_pretrained(tmp_path / "x.safetensors", predictor, cfg, {"smoke_check": None})
+    return cfg, predictor, chapter.save_pretrained(tmp_path / "x.safetensors", predictor, cfg, {"smoke_check": None})
+
+
+def test_load_pretrained_refuses_a_file_whose_config_no_longer_builds_the_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
+    _, predictor, path = _saved_smoke_predictor(tmp_path)
     loaded, _ = chapter.load_pretrained(path)
     assert loaded.vqvae.vq_bottom.codebook.dtype == torch.float32          # stored as float16, loaded as float32
     assert torch.equal(loaded.vqvae.vq_bottom.codebook, predictor.vqvae.vq_bottom.codebook.half().float())
@@ -148,11 +153,7 @@ def test_load_pretrained_takes_todays_evaluation_settings_over_the_stored_ones(t
     """A file trained before an evaluation field changed (here: 16 test inputs, no eval_draws field) still
     loads; its training recipe is kept, its evaluation settings are today's lite ones."""
     monkeypatch.delenv("VIDSYNTH_PROFILE", raising=False)
-    cfg = resolve(VQVAEChapterConfig, {"profile": "smoke"})
-    sizes = model_configs(cfg)
-    torch.manual_seed(0)
-    predictor = VideoPredictor(VideoVQVAE(sizes.vqvae), TopPrior(sizes.top), BottomPrior(sizes.bottom))
-    path = chapter.save_pretrained(tmp_path / "x.safetensors", predictor, cfg, {"smoke_check": None})
+    cfg, _, path = _saved_smoke_predictor(tmp_path)
     state, meta = vl.io.load_weights(path)
     stored = meta["config"]["chapter"]
     stored["test_videos"] = 16                       # not a multiple of today's eval_draws = 3
