@@ -515,9 +515,15 @@ shown_checkpoint = (pre_cfg.world, pre_cfg.size, pre_cfg.frames, pre_cfg.cond_fr
 assert shown_checkpoint or cfg.profile == "full", "the lite and smoke profiles show the checkpoint"
 same_recipe = {k: (getattr(cfg, k), getattr(pre_cfg, k)) for k in chapter.MODEL_FIELDS
                if getattr(cfg, k) != getattr(pre_cfg, k)}
-print(f"checkpoint: {record['command']}\n  commit {record['commit']}\n  {record['cpu_minutes']:.0f} CPU-minutes "
-      f"({record['threads']} threads, {record['machine']}, torch {record['torch']}); steps: VQ-VAE "
-      f"{pre_cfg.vq_steps}, priors {pre_cfg.top_steps} each; {pre_cfg.train_videos} training clips")
+steps_done = record.get("steps_done", {"vqvae": pre_cfg.vq_steps, "top": pre_cfg.top_steps,
+                                       "bottom": pre_cfg.bottom_steps})   # the steps it reached
+print(f"checkpoint: {record['command']}\n  commit {record['commit']}\n"
+      f"  {record['cpu_minutes']:.0f} CPU-minutes ({record['threads']} threads, "
+      f"{record['machine']}, torch {record['torch']})\n  steps: VQ-VAE {steps_done['vqvae']} "
+      f"of {pre_cfg.vq_steps}, priors {steps_done['top']} of {pre_cfg.top_steps} each; "
+      f"{pre_cfg.train_videos} training clips")
+if record.get("note"):
+    print("  " + record["note"])
 print("model sizes differ from this run's:" if same_recipe else "model sizes: the same as this run's",
       same_recipe or "")
 if shown_checkpoint:
@@ -750,7 +756,7 @@ results = {
                            "checkpoint_curve": record["curve"] if comparable else "not comparable (see the chapter)"},
     "checkpoint": {k: record[k] for k in ("command", "commit", "cpu_minutes", "threads", "machine", "torch")}
                   | {"file": "vidsynth_lite/models/vqvae/weights/vqvae-lite-pushbot.safetensors",
-                     "steps": {"vqvae": pre_cfg.vq_steps, "top": pre_cfg.top_steps, "bottom": pre_cfg.bottom_steps},
+                     "steps": steps_done, "note": record.get("note", ""),
                      "train_videos": pre_cfg.train_videos, "metrics": record["metrics"], "shown": shown_checkpoint},
 }
 protocol = {"world": cfg.world, "split": "test", "seed": cfg.seed, "size": cfg.size, "frames": cfg.frames,

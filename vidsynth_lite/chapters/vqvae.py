@@ -385,7 +385,8 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
     out = Path(out or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
     record_ = {"command": log.get("command", command), "commit": log.get("commit", _commit()),  # at the start
                "cpu_minutes": log["cpu_s"] / 60, "machine": platform.processor() or platform.machine(),
-               "threads": torch.get_num_threads(), "torch": torch.__version__, "eval_clips": eval_videos}
+               "threads": torch.get_num_threads(), "torch": torch.__version__, "eval_clips": eval_videos,
+               "steps_done": {"vqvae": cfg.vq_steps, "top": prior_steps, "bottom": prior_steps}}
     save_pretrained(out, predictor, cfg, record_)
     return finish_checkpoint(out, run_dir, eval_videos)
 
