@@ -9,7 +9,12 @@ Measures, as medians over ``--repeats`` (after one warm-up):
 - peak memory (CUDA allocator peak on a GPU; the process's peak resident set on a CPU);
 - sampling time per video with the fast (row-cached) sampler, batched as in the chapter and one at a time;
 - the naive sampler (a full forward pass per position) on one video, the speed-up, and a check that both
-  samplers return the same codes for the same random draws.
+  samplers return the same codes for the same random draws;
+- the VQ-VAE training step with and without a host read of every logged term each step (the quantizer's
+  ``int(step)`` and per-call perplexity and the loop's ``float(loss)`` before the change), interleaved in one
+  process, medians and their ratio;
+- the top prior's attention memory per layer at the paper's batch (512 x 3 x 32 x 32 positions), dense vs
+  fused (``scaled_dot_product_attention``), by calculation.
 
 Wall time and CPU time of this process are both reported: when other processes share the machine, the CPU
 time is what one free core would take. Untrained weights are used: the costs do not depend on the values.
@@ -38,7 +43,7 @@ from vidsynth_lite.models.vqvae import (
     top_prior_loss,
     vqvae_loss,
 )
-from vidsynth_lite.nn import sample_cached, sample_naive
+from vidsynth_lite.nn import attention_memory_bytes, perplexity, sample_cached, sample_naive
 
 
 def _peak_mb(device: torch.device) -> float:
@@ -73,6 +78,56 @@ def _step_fn(model, loss_fn, batch):
         loss.backward()
         opt.step()
     return step
+
+
+def host_sync_comparison(model, batch, repeats: int) -> dict[str, float]:
+    """Median step time with a host read of every logged term per step ("before": what the quantizer and the
+    loop did) and without ("after": terms stay device tensors), the two interleaved so that load drifts hit both."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step(read: bool):
+        model.train()
+        out = model(batch)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt.step()
+        if read:                                        # what the old code read to the host every step
+            for term in (out.loss, out.recon_loss):    # the loop's float(loss) and float(logged term)
+                float(term.detach())
+            for vq, q in ((model.vq_bottom, out.bottom), (model.vq_top, out.top)):
+                int(vq.step)                            # the quantizer's int(self.step)
+                counts = torch.bincount(q.codes.flatten(), minlength=model.cfg.num_codes)   # its perplexity
+                float(perplexity(q.codes, model.cfg.num_codes)) + float((counts > 0).double().mean())
+    step(True)
+    step(False)                                         # warm-up
+    times = {True: [], False: []}
+    cpus = {True: [], False: []}
+    for _ in range(repeats):
+        for read in (True, False):
+            if batch.device.type == "cuda":
+                torch.cuda.synchronize(batch.device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            step(read)
+            if batch.device.type == "cuda":
+                torch.cuda.synchronize(batch.device)
+            times[read].append(time.perf_counter() - t0)
+            cpus[read].append(time.process_time() - c0)
+    before, after = statistics.median(times[True]), statistics.median(times[False])
+    before_cpu, after_cpu = statistics.median(cpus[True]), statistics.median(cpus[False])
+    return {"before_s": before, "after_s": after, "ratio": before / after, "before_cpu_s": before_cpu,
+            "after_cpu_s": after_cpu, "cpu_ratio": before_cpu / after_cpu, "repeats": repeats}
+
+
+def attention_memory(cfg) -> dict[str, dict[str, float]]:
+    """Table 4's top prior: batch 512, 3 x 32 x 32 positions, 512 channels, 8 heads, per attention layer."""
+    b, n, c, h = 512, 3 * 32 * 32, cfg.hidden, cfg.heads
+    out = {}
+    for name, nbytes in (("float32", 4), ("bfloat16", 2)):
+        dense = attention_memory_bytes(b, n, c, h, nbytes, dense=True)
+        fused = attention_memory_bytes(b, n, c, h, nbytes)
+        out[name] = {"dense_scores_GB": dense["scores"] / 1e9, "dense_total_GB": dense["total"] / 1e9,
+                     "fused_total_GB": fused["total"] / 1e9, "one_score_matrix_GB": dense["scores"] / 2e9}
+    return out
 
 
 def main(argv=None) -> int:
@@ -158,6 +213,18 @@ def main(argv=None) -> int:
                                                   "speedup": (c2 - c1) / (c1 - c0)}
             print(f"  top-prior PixelCNN alone, 3x{side}x{side} codes: naive {c2 - c1:.2f} s, fast {c1 - c0:.2f} s "
                   f"-> {(c2 - c1) / (c1 - c0):.1f}x (identical samples)")
+    sync = host_sync_comparison(VideoVQVAE(sizes.vqvae).to(device), video[:cfg.vq_batch], max(5, args.repeats))
+    out["host_sync"] = sync
+    print(f"  VQ-VAE step, host read of every logged term each step (before): {sync['before_s']:.4f} s wall, "
+          f"{sync['before_cpu_s']:.4f} s cpu; logged terms kept on the device (after): {sync['after_s']:.4f} s "
+          f"wall, {sync['after_cpu_s']:.4f} s cpu -> {sync['ratio']:.3f}x wall, {sync['cpu_ratio']:.3f}x cpu")
+    full_top = resolve(VQVAEChapterConfig, {"profile": "full"})
+    mem = attention_memory(model_configs(full_top).top)
+    out["top_prior_attention_memory_per_layer"] = mem
+    for dtype, m in mem.items():
+        print(f"  top prior attention per layer at the paper's batch ({dtype}): one N x N score matrix "
+              f"{m['one_score_matrix_GB']:.1f} GB, dense (scores + softmax + q/k/v/out) {m['dense_total_GB']:.1f} GB"
+              f" -> fused SDPA {m['fused_total_GB']:.2f} GB")
     out["peak_mb"] = _peak_mb(device)
     if args.json:
         with open(args.json, "w") as handle:

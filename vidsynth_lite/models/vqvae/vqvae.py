@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import check_video
 from vidsynth_lite.nn import QuantizerOutput, ResidualStack3d, VectorQuantizer
 
 from .config import VQVAEConfig
@@ -31,15 +32,14 @@ class VQVAEOutput:
 
 
 def _to_cthw(video: torch.Tensor) -> torch.Tensor:
-    if video.dim() != 5:
-        raise ValueError(f"expected a video batch [B, T, C, H, W], got {tuple(video.shape)}")
-    return video.transpose(1, 2)                                            # [B, C, T, H, W]
+    return video.transpose(1, 2)                                            # [B, T, C, H, W] -> [B, C, T, H, W]
 
 
 class VideoVQVAE(nn.Module):
-    def __init__(self, cfg: VQVAEConfig, seed: int = 0):
+    def __init__(self, cfg: VQVAEConfig):
         super().__init__()
         self.cfg = cfg
+        self._values_checked = False
         hid, res, n = cfg.hidden, cfg.residual, cfg.layers
         self.enc_bottom = nn.Sequential(
             nn.Conv3d(cfg.channels, hid, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)),   # Table 3, stage 1
@@ -50,8 +50,8 @@ class VideoVQVAE(nn.Module):
         self.pre_bottom = nn.Conv3d(hid, cfg.code_dim, 1)
         self.pre_top = nn.Conv3d(hid, cfg.code_dim, 1)
         q = {"beta": cfg.beta, "ema": cfg.ema, "decay": cfg.decay, "restart_threshold": cfg.restart_threshold}
-        self.vq_bottom = VectorQuantizer(cfg.num_codes, cfg.code_dim, seed=seed, **q)
-        self.vq_top = VectorQuantizer(cfg.num_codes, cfg.code_dim, seed=seed + 1, **q)
+        self.vq_bottom = VectorQuantizer(cfg.num_codes, cfg.code_dim, **q)
+        self.vq_top = VectorQuantizer(cfg.num_codes, cfg.code_dim, **q)
         self.dec_top = nn.Sequential(
             nn.Conv3d(cfg.code_dim, hid, 3, padding=1), ResidualStack3d(hid, res, n),
             nn.ConvTranspose3d(hid, cfg.code_dim, 4, stride=2, padding=1))                  # top -> bottom grid
@@ -59,16 +59,17 @@ class VideoVQVAE(nn.Module):
             nn.Conv3d(2 * cfg.code_dim, hid, 3, padding=1), ResidualStack3d(hid, res, n),
             nn.ConvTranspose3d(hid, cfg.channels, (4, 8, 8), stride=(2, 4, 4), padding=(1, 2, 2)))  # Table 3
 
-    # -- encoder -------------------------------------------------------------------------------------------
-    def _check(self, video: torch.Tensor) -> None:
-        _, t, ch, h, w = video.shape
-        if ch != self.cfg.channels or t % 4 or h % 8 or w % 8:
-            raise ValueError(f"VideoVQVAE needs [B, T, {self.cfg.channels}, H, W] with T divisible by 4 and H, W "
-                             f"by 8, got {tuple(video.shape)}")
+    # -- input checks (issue 9: one clear message, at every public entry point) ----------------------------
+    def check_input(self, video: torch.Tensor, values: bool = True, name: str = "video") -> torch.Tensor:
+        """``video`` must be a float ``[B, T, C, H, W]`` batch with T a multiple of 4, H and W multiples of 8
+        (the strides of Table 3) and, if ``values``, finite values in [-1, 1] (reading them is a host sync)."""
+        return check_video(video, name=name, channels=self.cfg.channels, frames_multiple=4, size_multiple=8,
+                           values=values)
 
+    # -- encoder -------------------------------------------------------------------------------------------
     def quantize(self, video: torch.Tensor) -> tuple[QuantizerOutput, QuantizerOutput]:
-        """Video [B, T, C, H, W] -> (bottom, top) quantiser outputs."""
-        self._check(video)
+        """Video [B, T, C, H, W] -> (bottom, top) quantiser outputs (shape checked; values by the callers)."""
+        self.check_input(video, values=False)
         f_bottom = self.enc_bottom(_to_cthw(video))                         # [B, hid, T/2, H/4, W/4]
         f_top = self.enc_top(f_bottom)                                      # [B, hid, T/4, H/8, W/8]
         return self.vq_bottom(self.pre_bottom(f_bottom)), self.vq_top(self.pre_top(f_top))
@@ -76,6 +77,7 @@ class VideoVQVAE(nn.Module):
     @torch.no_grad()
     def encode(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Video [B, T, C, H, W] -> codes (bottom [B, T/2, H/4, W/4], top [B, T/4, H/8, W/8])."""
+        self.check_input(video)
         was = self.training
         self.eval()
         try:
@@ -99,6 +101,10 @@ class VideoVQVAE(nn.Module):
         return self.decode_latents(z_b, self.vq_top.lookup(top_codes))
 
     def forward(self, video: torch.Tensor) -> VQVAEOutput:
+        """Eq. 2 on a batch [B, T, C, H, W]. The values are checked on the first call and on every call on a
+        CPU; on a GPU later training steps check only the shape (a value check is a host sync)."""
+        self.check_input(video, values=video.device.type == "cpu" or not self._values_checked)
+        self._values_checked = True
         q_b, q_t = self.quantize(video)
         z_b = q_b.z_q
         if self.training and self.cfg.bottom_mask_prob > 0:
@@ -111,8 +117,9 @@ class VideoVQVAE(nn.Module):
 
 
 def vqvae_loss(model: nn.Module, video: torch.Tensor):
-    """``loss_fn`` for :func:`vidsynth_lite.train.fit`: Eq. 2 (EMA codebook), with logged terms."""
+    """``loss_fn`` for :func:`vidsynth_lite.train.fit`: Eq. 2 (EMA codebook), with logged terms that stay device
+    tensors (the loop reads them on logging steps only)."""
     out = model(video)
-    return out.loss, {"recon": float(out.recon_loss.detach()), "perplexity_bottom": out.bottom.perplexity,
+    return out.loss, {"recon": out.recon_loss.detach(), "perplexity_bottom": out.bottom.perplexity,
                       "perplexity_top": out.top.perplexity, "usage_bottom": out.bottom.usage,
                       "usage_top": out.top.usage}

@@ -1,8 +1,8 @@
-"""Autoregressive sampling of a code volume in raster order (t, y, x) (Walker et al. 2021, Sec. 3.2: "generate
-voxels left-to-right, top-to-bottom within each temporal step ... then the next step").
+"""Autoregressive sampling of a PixelCNN's code volume in raster order (t, y, x) (Walker et al. 2021, Sec. 3.2:
+"generate voxels left-to-right, top-to-bottom within each temporal step ... then the next step").
 
 Two samplers, the same draws: both take the uniforms ``u`` [B, T, H, W] that decide every position through
-:func:`~vidsynth_lite.nn.sampling.sample_from_logits`, so for the same ``u`` they return the same codes.
+:func:`~vidsynth_lite.nn.logit_sampling.sample_from_logits`, so for the same ``u`` they return the same codes.
 
 - :func:`sample_naive` calls a full forward pass on the whole volume for every position: ``T H W`` passes of
   cost ``O(T H W)`` each;
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import torch
 
+from .logit_sampling import sample_from_logits
 from .pixelcnn import CausalPixelCNN
-from .sampling import sample_from_logits
 
 
 @torch.no_grad()

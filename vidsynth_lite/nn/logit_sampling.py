@@ -1,4 +1,7 @@
-"""Drawing a code from logits: temperature, top-k, top-p (nucleus), all in one place.
+"""Drawing one category from logits: temperature, top-k, top-p (nucleus), all in one place.
+
+Model-agnostic: the PixelCNN priors' samplers (:mod:`~vidsynth_lite.nn.pixelcnn_sampling`) and any
+autoregressive transformer draw their codes through it.
 
 Every sampler in the package draws through :func:`sample_from_logits`, which turns one uniform number per row
 into a category by inverting the cumulative distribution. Passing the uniforms explicitly is what lets two
