@@ -109,11 +109,14 @@ from vidsynth_lite.models import vqvae as vqm
 
 chapter_started = time.perf_counter()
 cpu_started = time.process_time()
-cfg = vl.config.resolve(chapter.VQVAEChapterConfig, vl.config.notebook_parameters(globals()))
-cfg.validate()       # what the models need beyond each value's range (frames a multiple of 4, ...)
+cfg = vl.config.resolve(
+    chapter.VQVAEChapterConfig, vl.config.notebook_parameters(globals())
+)
+# what the models need beyond each value's range (frames a multiple of 4, ...)
+cfg.validate()
 device = vl.runtime.start(cfg)
 sizes = chapter.model_configs(cfg)
-run_root = vl.config.run_dir(cfg)     # runs/vqvae-<profile>-<key of the values and code>
+run_root = vl.config.run_dir(cfg)  # runs/vqvae-<profile>-<key of the values and code>
 timings: dict[str, float] = {}
 
 
@@ -127,21 +130,48 @@ cfg
 
 # %%
 t0 = time.perf_counter()
-train_set = vl.data.load(cfg.world, "train", frames=cfg.frames, size=cfg.size, seed=cfg.seed,
-                         length=cfg.train_videos)
-test_set = vl.data.load(cfg.world, "test", frames=cfg.frames, size=cfg.size, seed=cfg.seed,
-                        length=2 * cfg.test_videos)    # the second half: a disjoint real set for FVD floors
-# lite: the clips fit in memory as one tensor; full: each clip is rendered when a batch needs it (a pure
+train_set = vl.data.load(
+    cfg.world,
+    "train",
+    frames=cfg.frames,
+    size=cfg.size,
+    seed=cfg.seed,
+    length=cfg.train_videos,
+)
+test_set = vl.data.load(
+    cfg.world,
+    "test",
+    frames=cfg.frames,
+    size=cfg.size,
+    seed=cfg.seed,
+    length=2 * cfg.test_videos,
+)  # the second half: a disjoint real set for FVD floors
+# lite: the clips fit in memory as one tensor; full: each clip is rendered when a
+# batch needs it (a pure
 # function of its index, so batches and resumed runs stay deterministic)
-in_memory = cfg.train_videos * cfg.frames * 3 * cfg.size ** 2 * 4 < 2 ** 31
-train_source = (torch.stack([train_set[i]["video"] for i in range(len(train_set))])  # [N, T, 3, H, W]
-                if in_memory else train_set)
-test_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos)])   # [M, T, 3, H, W]
-floor_videos_t = torch.stack([test_set[i]["video"] for i in range(cfg.test_videos, 2 * cfg.test_videos)])
+in_memory = cfg.train_videos * cfg.frames * 3 * cfg.size**2 * 4 < 2**31
+train_source = (
+    torch.stack(
+        [train_set[i]["video"] for i in range(len(train_set))]
+    )  # [N, T, 3, H, W]
+    if in_memory
+    else train_set
+)
+test_videos_t = torch.stack(
+    [test_set[i]["video"] for i in range(cfg.test_videos)]
+)  # [M, T, 3, H, W]
+floor_videos_t = torch.stack(
+    [test_set[i]["video"] for i in range(cfg.test_videos, 2 * cfg.test_videos)]
+)
 timings["data_s"] = time.perf_counter() - t0
-print(f"train {len(train_source)} clips, test {tuple(test_videos_t.shape)}, "
-      f"generated in {timings['data_s']:.1f} s")
-vl.viz.show_video(test_videos_t[:4], caption=f"{cfg.world} test clips ({cfg.size}x{cfg.size}, {cfg.frames} frames)")
+print(
+    f"train {len(train_source)} clips, test {tuple(test_videos_t.shape)}, "
+    f"generated in {timings['data_s']:.1f} s"
+)
+vl.viz.show_video(
+    test_videos_t[:4],
+    caption=f"{cfg.world} test clips ({cfg.size}x{cfg.size}, {cfg.frames} frames)",
+)
 
 # %% [markdown]
 # ## 1. The vector quantiser (Sec. 2.1)
@@ -156,18 +186,22 @@ vl.viz.show_video(test_videos_t[:4], caption=f"{cfg.world} test clips ({cfg.size
 
 # %%
 g = torch.Generator().manual_seed(cfg.seed)
-z_e = torch.randn(10, 4, generator=g)        # [N, D]: ten encoder vectors
-codebook = torch.randn(6, 4, generator=g)    # [K, D]: six codes
+z_e = torch.randn(10, 4, generator=g)  # [N, D]: ten encoder vectors
+codebook = torch.randn(6, 4, generator=g)  # [K, D]: six codes
 
 
 def my_nearest_code(z, e):
-    d = z.pow(2).sum(1, keepdim=True) - 2 * z @ e.t() + e.pow(2).sum(1)   # [N, K] squared distances
-    return d.argmin(1)                                                    # Eq. 1: [N]
+    d = (
+        z.pow(2).sum(1, keepdim=True) - 2 * z @ e.t() + e.pow(2).sum(1)
+    )  # [N, K] squared distances
+    return d.argmin(1)  # Eq. 1: [N]
 
 
 codes = my_nearest_code(z_e, codebook)
 assert torch.equal(codes, vl.nn.nearest_code(z_e, codebook))
-assert torch.equal(codes, torch.cdist(z_e, codebook).argmin(1))          # and a brute-force check
+assert torch.equal(
+    codes, torch.cdist(z_e, codebook).argmin(1)
+)  # and a brute-force check
 codes
 
 # %% [markdown]
@@ -179,12 +213,14 @@ codes
 
 # %%
 z = z_e.clone().requires_grad_(True)
-e = codebook[my_nearest_code(z_e, codebook)]                 # [N, D] chosen codes
-z_q = z + (e - z).detach()                                   # straight-through: value e, gradient to z
-commitment = 0.25 * F.mse_loss(z, e.detach())                # beta ||z_e - sg[e]||^2
+e = codebook[my_nearest_code(z_e, codebook)]  # [N, D] chosen codes
+z_q = z + (e - z).detach()  # straight-through: value e, gradient to z
+commitment = 0.25 * F.mse_loss(z, e.detach())  # beta ||z_e - sg[e]||^2
 (z_q.sum() + commitment).backward()
 torch.testing.assert_close(z_q, vl.nn.straight_through(z_e, e))
-torch.testing.assert_close(z.grad, torch.ones_like(z) + 0.25 * 2 * (z_e - e) / z_e.numel())
+torch.testing.assert_close(
+    z.grad, torch.ones_like(z) + 0.25 * 2 * (z_e - e) / z_e.numel()
+)
 print("gradient reaches z_e through the quantiser:", bool(z.grad.abs().sum() > 0))
 
 # %% [markdown]
@@ -202,10 +238,13 @@ print("gradient reaches z_e through the quantiser:", bool(z.grad.abs().sum() > 0
 
 # %%
 gamma = 0.99
-N_old, m_old = torch.ones(6), codebook.clone()               # N_i = 1, m_i = e_i: the package's start
-onehot = F.one_hot(codes, 6).float()                         # [N, K]
-n_i = onehot.sum(0)                                          # [K]  vectors per code
-sum_z = onehot.t() @ z_e                                     # [K, D] their sum
+N_old, m_old = (
+    torch.ones(6),
+    codebook.clone(),
+)  # N_i = 1, m_i = e_i: the package's start
+onehot = F.one_hot(codes, 6).float()  # [N, K]
+n_i = onehot.sum(0)  # [K]  vectors per code
+sum_z = onehot.t() @ z_e  # [K, D] their sum
 N_new = gamma * N_old + (1 - gamma) * n_i
 m_new = gamma * m_old + (1 - gamma) * sum_z
 e_new = m_new / N_new[:, None]
@@ -213,11 +252,13 @@ e_new = m_new / N_new[:, None]
 ref = vl.nn.ema_codebook_update(N_old, m_old, n_i, sum_z, gamma, eps=0.0)
 for mine, theirs in zip((N_new, m_new, e_new), ref):
     torch.testing.assert_close(mine, theirs)
-vq = vl.nn.VectorQuantizer(6, 4, decay=gamma, eps=0.0, init_from_data=False, restart_threshold=0.0)
+vq = vl.nn.VectorQuantizer(
+    6, 4, decay=gamma, eps=0.0, init_from_data=False, restart_threshold=0.0
+)
 with torch.no_grad():
     vq.codebook.copy_(codebook)
     vq.embed_sum.copy_(codebook)
-vq.train()(z_e)                                               # the module applies the same update
+vq.train()(z_e)  # the module applies the same update
 torch.testing.assert_close(vq.codebook, e_new)
 print("codes used in this batch:", n_i.tolist())
 
@@ -233,14 +274,16 @@ print("codes used in this batch:", n_i.tolist())
 
 # %%
 def my_mask_first(kernel):
-    """Mask A of a (kt, ky, kx) kernel: earlier time, rows above, or left in the same row."""
+    """Mask A of a (kt, ky, kx) kernel: earlier time, rows above, or left in the row."""
     kt, ky, kx = kernel
     m = torch.zeros(kt, ky, kx)
     for i in range(kt):
         for j in range(ky):
             for k in range(kx):
                 dt, dy, dx = i - kt // 2, j - ky // 2, k - kx // 2
-                m[i, j, k] = float(dt < 0 or (dt == 0 and dy < 0) or (dt == 0 and dy == 0 and dx < 0))
+                m[i, j, k] = float(
+                    dt < 0 or (dt == 0 and dy < 0) or (dt == 0 and dy == 0 and dx < 0)
+                )
     return m
 
 
@@ -250,7 +293,8 @@ fig, axes = plt.subplots(1, 3, figsize=(7, 2.4))
 for i, ax in enumerate(axes):
     ax.imshow(mask[i], cmap="Greys", vmin=0, vmax=1.5)
     ax.set_title(f"dt = {i - 1}")
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
 fig.suptitle("first-layer 3x3x3 mask (black: the kernel may read there)")
 plt.show()
 
@@ -263,18 +307,24 @@ plt.show()
 
 # %%
 torch.manual_seed(cfg.seed)
-toy = vl.nn.CausalPixelCNN(vl.nn.PixelCNNConfig.spacetime(    # (3,3,3) first, then y-t and x-t planes
-    kernel=3, num_codes=8, hidden=8, residual=8, layers=2, attn_every=2, heads=2))
+toy = vl.nn.CausalPixelCNN(
+    vl.nn.PixelCNNConfig.spacetime(  # (3,3,3) first, then y-t and x-t planes
+        kernel=3, num_codes=8, hidden=8, residual=8, layers=2, attn_every=2, heads=2
+    )
+)
 toy.eval()
-toy_codes = torch.randint(0, 8, (1, 3, 4, 4))                 # [B, T, H, W]
+toy_codes = torch.randint(0, 8, (1, 3, 4, 4))  # [B, T, H, W]
 with torch.no_grad():
-    base = toy(toy_codes)                                      # [B, K, T, H, W]
-    p = 21                                                     # position (t=1, y=1, x=1) in raster order
+    base = toy(toy_codes)  # [B, K, T, H, W]
+    p = 21  # position (t=1, y=1, x=1) in raster order
     changed = toy_codes.clone()
     changed[0, 1, 1, 1] = (changed[0, 1, 1, 1] + 1) % 8
-    moved = (toy(changed) - base).abs().amax(dim=(0, 1)).flatten() > 0   # [T*H*W]
-assert not moved[:p + 1].any() and moved[p + 1:].any()
-print(f"changing code {p} moves {int(moved.sum())} of the {moved.numel() - p - 1} later logits and none before")
+    moved = (toy(changed) - base).abs().amax(dim=(0, 1)).flatten() > 0  # [T*H*W]
+assert not moved[: p + 1].any() and moved[p + 1 :].any()
+print(
+    f"changing code {p} moves {int(moved.sum())} of the {moved.numel() - p - 1} later "
+    "logits and none before"
+)
 
 # %% [markdown]
 # ## 3. The hierarchical video VQ-VAE (Sec. 3.1, Table 3)
@@ -286,34 +336,70 @@ print(f"changing code {p} moves {int(moved.sum())} of the {moved.numel() - p - 1
 
 # %%
 paper = vqm.VQVAEModels()
-print("paper (full):", f"{paper.vqvae.size}x{paper.vqvae.size}x{paper.vqvae.frames} ->",
-      "bottom", paper.vqvae.bottom_shape, "top", paper.vqvae.top_shape,
-      f"codebooks {paper.vqvae.num_codes} x {paper.vqvae.code_dim}")
-print(f"this run ({cfg.profile}):", f"{cfg.size}x{cfg.size}x{cfg.frames} ->", "bottom", sizes.vqvae.bottom_shape,
-      "top", sizes.vqvae.top_shape, f"codebooks {sizes.vqvae.num_codes} x {sizes.vqvae.code_dim}, "
-      f"hidden {sizes.vqvae.hidden}, residual {sizes.vqvae.residual}")
+print(
+    "paper (full):",
+    f"{paper.vqvae.size}x{paper.vqvae.size}x{paper.vqvae.frames} ->",
+    "bottom",
+    paper.vqvae.bottom_shape,
+    "top",
+    paper.vqvae.top_shape,
+    f"codebooks {paper.vqvae.num_codes} x {paper.vqvae.code_dim}",
+)
+print(
+    f"this run ({cfg.profile}):",
+    f"{cfg.size}x{cfg.size}x{cfg.frames} ->",
+    "bottom",
+    sizes.vqvae.bottom_shape,
+    "top",
+    sizes.vqvae.top_shape,
+    f"codebooks {sizes.vqvae.num_codes} x {sizes.vqvae.code_dim}, "
+    f"hidden {sizes.vqvae.hidden}, residual {sizes.vqvae.residual}",
+)
 ours_c, paper_c = vqm.compression(sizes.vqvae), vqm.compression(paper.vqvae)
-print(f"compression, paper: {paper_c['latent_bits']:,.0f} latent bits / {paper_c['video_bits']:,.0f} video bits "
-      f"= {100 * paper_c['ratio']:.2f}% (the paper: 1.3%, 'a greater than 98% reduction')")
-print(f"compression, ours:  {ours_c['latent_bits']:,.0f} / {ours_c['video_bits']:,.0f} = {100 * ours_c['ratio']:.2f}%")
+print(
+    f"compression, paper: {paper_c['latent_bits']:,.0f} latent bits / "
+    f"{paper_c['video_bits']:,.0f} video bits "
+    f"= {100 * paper_c['ratio']:.2f}% (the paper: 1.3%, 'a greater than 98% reduction')"
+)
+print(
+    f"compression, ours:  {ours_c['latent_bits']:,.0f} / {ours_c['video_bits']:,.0f} = "
+    f"{100 * ours_c['ratio']:.2f}%"
+)
 
 # %%
 torch.manual_seed(cfg.seed)
 vqvae = vqm.VideoVQVAE(sizes.vqvae)
-vq_batches = vl.train.StepBatches(train_source, cfg.vq_batch, seed=cfg.seed, key=None if in_memory else "video")
+vq_batches = vl.train.StepBatches(
+    train_source, cfg.vq_batch, seed=cfg.seed, key=None if in_memory else "video"
+)
 vq_opt = torch.optim.Adam(vqvae.parameters(), lr=cfg.vq_lr)
 t0, c0 = time.perf_counter(), time.process_time()
-vq_fit = vl.train.fit(vqvae, vqm.vqvae_loss, vq_batches, steps=cfg.vq_steps, optimizer=vq_opt,
-                      scheduler=chapter.lr_schedule(vq_opt, cfg.vq_steps), run_dir=run_root / "vqvae",
-                      ckpt_every=cfg.ckpt_every, log_every=10, config=sizes.to_dict(), device=device,
-                      bf16=cfg.bf16, desc="VQ-VAE")
+vq_fit = vl.train.fit(
+    vqvae,
+    vqm.vqvae_loss,
+    vq_batches,
+    steps=cfg.vq_steps,
+    optimizer=vq_opt,
+    scheduler=chapter.lr_schedule(vq_opt, cfg.vq_steps),
+    run_dir=run_root / "vqvae",
+    ckpt_every=cfg.ckpt_every,
+    log_every=10,
+    config=sizes.to_dict(),
+    device=device,
+    bf16=cfg.bf16,
+    desc="VQ-VAE",
+)
 timings["vqvae_train_s"] = time.perf_counter() - t0
-cpu_minutes = {"vqvae": (time.process_time() - c0) / 60}     # the curve's x axis (CPU time of this process)
+cpu_minutes = {
+    "vqvae": (time.process_time() - c0) / 60
+}  # the curve's x axis (CPU time of this process)
 timings["vqvae_peak_mb"] = vl.runtime.peak_memory_mb(device)
 vqvae = vq_fit.model.to(device).eval()
-print(f"VQ-VAE: {cfg.vq_steps} steps in {timings['vqvae_train_s']:.1f} s"
-      + (f" (resumed from step {vq_fit.resumed_from})" if vq_fit.resumed_from else "")
-      + f"; peak memory {timings['vqvae_peak_mb']:.0f} MB")
+print(
+    f"VQ-VAE: {cfg.vq_steps} steps in {timings['vqvae_train_s']:.1f} s"
+    + (f" (resumed from step {vq_fit.resumed_from})" if vq_fit.resumed_from else "")
+    + f"; peak memory {timings['vqvae_peak_mb']:.0f} MB"
+)
 
 # %% [markdown]
 # ### Codebook usage over training
@@ -326,16 +412,27 @@ log = vl.train.read_log(run_root / "vqvae")
 steps_axis = [r["step"] for r in log]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3))
 axes[0].plot(steps_axis, [r["recon"] for r in log])
-axes[0].set_title("reconstruction MSE"); axes[0].set_yscale("log")
+axes[0].set_title("reconstruction MSE")
+axes[0].set_yscale("log")
 for key, label in (("perplexity_bottom", "bottom"), ("perplexity_top", "top")):
     axes[1].plot(steps_axis, [r[key] for r in log], label=label)
-    axes[2].plot(steps_axis, [r[key.replace("perplexity", "usage")] for r in log], label=label)
+    axes[2].plot(
+        steps_axis, [r[key.replace("perplexity", "usage")] for r in log], label=label
+    )
 axes[1].axhline(sizes.vqvae.num_codes, color="grey", ls=":", label="K")
-axes[1].set_title("perplexity of the batch's codes"); axes[2].set_title("fraction of codes used in the batch")
+axes[1].set_title("perplexity of the batch's codes")
+axes[2].set_title("fraction of codes used in the batch")
 for ax in axes:
     ax.set_xlabel("step")
-axes[1].legend(); plt.tight_layout(); plt.show()
-print("dead-code restarts: bottom", int(vqvae.vq_bottom.restarts), " top", int(vqvae.vq_top.restarts))
+axes[1].legend()
+plt.tight_layout()
+plt.show()
+print(
+    "dead-code restarts: bottom",
+    int(vqvae.vq_bottom.restarts),
+    " top",
+    int(vqvae.vq_top.restarts),
+)
 
 # %% [markdown]
 # ### What the top and the bottom layer carry (the paper's Fig. 2)
@@ -345,23 +442,32 @@ print("dead-code restarts: bottom", int(vqvae.vq_bottom.restarts), " top", int(v
 # layer keeps the global content and the bottom layer adds detail.
 
 # %%
-x = test_videos_t[:16].to(device)                # [n, T, 3, H, W], n <= 16 (even)
-x = x[:len(x) - len(x) % 2]
+x = test_videos_t[:16].to(device)  # [n, T, 3, H, W], n <= 16 (even)
+x = x[: len(x) - len(x) % 2]
 with torch.no_grad():
-    b_codes, t_codes = vqvae.encode(x)   # [n, T/2, H/4, W/4], [n, T/4, H/8, W/8]
+    b_codes, t_codes = vqvae.encode(x)  # [n, T/2, H/4, W/4], [n, T/4, H/8, W/8]
     recon = vqvae.decode(b_codes, t_codes).clamp(-1, 1)
     top_only = vqvae.decode(b_codes, t_codes, mask_bottom=True).clamp(-1, 1)
     # clip i decoded with clip n-1-i's top
     swapped_top = vqvae.decode(b_codes, t_codes.flip(0)).clamp(-1, 1)
-fig2_clips = {name: vl.metrics.psnr(v.cpu(), x.cpu()).flatten(1).mean(1).tolist()
-              for name, v in (("both layers", recon), ("top only", top_only),
-                              ("other clip's top", swapped_top))}
+fig2_clips = {
+    name: vl.metrics.psnr(v.cpu(), x.cpu()).flatten(1).mean(1).tolist()
+    for name, v in (
+        ("both layers", recon),
+        ("top only", top_only),
+        ("other clip's top", swapped_top),
+    )
+}
 fig2 = {name: sum(v) / len(v) for name, v in fig2_clips.items()}
 for name, value in fig2.items():
-    print(f"PSNR vs the input, {name:>17}: {value:5.2f} dB "
-          f"(mean over {len(x)} clips x {cfg.frames} frames)")
-vl.viz.show_video(torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu(),
-                 caption="input | both layers | top layer only | bottom with the other clip's top")
+    print(
+        f"PSNR vs the input, {name:>17}: {value:5.2f} dB "
+        f"(mean over {len(x)} clips x {cfg.frames} frames)"
+    )
+vl.viz.show_video(
+    torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu(),
+    caption="input | both layers | top layer only | bottom with the other clip's top",
+)
 
 # %% [markdown]
 # ## 4. The priors (Sec. 3.2)
@@ -372,11 +478,18 @@ vl.viz.show_video(torch.stack([x[0], recon[0], top_only[0], swapped_top[0]]).cpu
 
 # %%
 t0 = time.perf_counter()
-volumes = vqm.latent_volumes(vqvae, train_source, cfg.cond_frames, device=device)   # int16 codes on the CPU
+volumes = vqm.latent_volumes(
+    vqvae, train_source, cfg.cond_frames, device=device
+)  # int16 codes on the CPU
 timings["encode_train_s"] = time.perf_counter() - t0
-print({k: tuple(v.shape) for k, v in volumes.items()}, f"in {timings['encode_train_s']:.1f} s")
-code_batches = {name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, seed=cfg.seed)
-                for name, batch in (("top", cfg.top_batch), ("bottom", cfg.bottom_batch))}
+print(
+    {k: tuple(v.shape) for k, v in volumes.items()},
+    f"in {timings['encode_train_s']:.1f} s",
+)
+code_batches = {
+    name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, seed=cfg.seed)
+    for name, batch in (("top", cfg.top_batch), ("bottom", cfg.bottom_batch))
+}
 
 # %% [markdown]
 # **Top prior** (Tables 4-6): the PixelCNN extended in time models the 3 predicted top slices; its
@@ -385,13 +498,26 @@ code_batches = {name: vl.train.StepBatches(vqm.CodesDataset(volumes), batch, see
 
 # %%
 def train_prior(name, prior, loss_fn, steps):
-    """Train one prior on its code batches with the book's loop; record its time and peak memory."""
+    """Train one prior on its code batches with the book's loop.
+
+    Records its time and peak memory."""
     t0, c0 = time.perf_counter(), time.process_time()
     opt = torch.optim.Adam(prior.parameters(), lr=cfg.prior_lr)
-    fitted = vl.train.fit(prior, loss_fn, code_batches[name], steps=steps, optimizer=opt,
-                          scheduler=chapter.lr_schedule(opt, steps), run_dir=run_root / f"{name}_prior",
-                          ckpt_every=cfg.ckpt_every, log_every=10, config=sizes.to_dict(), device=device,
-                          bf16=cfg.bf16, desc=f"{name} prior")
+    fitted = vl.train.fit(
+        prior,
+        loss_fn,
+        code_batches[name],
+        steps=steps,
+        optimizer=opt,
+        scheduler=chapter.lr_schedule(opt, steps),
+        run_dir=run_root / f"{name}_prior",
+        ckpt_every=cfg.ckpt_every,
+        log_every=10,
+        config=sizes.to_dict(),
+        device=device,
+        bf16=cfg.bf16,
+        desc=f"{name} prior",
+    )
     timings[f"{name}_train_s"] = time.perf_counter() - t0
     cpu_minutes[name] = (time.process_time() - c0) / 60
     timings[f"{name}_peak_mb"] = vl.runtime.peak_memory_mb(device)
@@ -399,7 +525,9 @@ def train_prior(name, prior, loss_fn, steps):
 
 
 torch.manual_seed(cfg.seed)
-top_prior = train_prior("top", vqm.TopPrior(sizes.top), vqm.top_prior_loss, cfg.top_steps)
+top_prior = train_prior(
+    "top", vqm.TopPrior(sizes.top), vqm.top_prior_loss, cfg.top_steps
+)
 
 # %% [markdown]
 # **Bottom prior** (Tables 4, 7, 8): a 2D PixelCNN per bottom time slice `n`, conditioned on slice `n` of the
@@ -407,34 +535,56 @@ top_prior = train_prior("top", vqm.TopPrior(sizes.top), vqm.top_prior_loss, cfg.
 
 # %%
 torch.manual_seed(cfg.seed)
-bottom_prior = train_prior("bottom", vqm.BottomPrior(sizes.bottom), vqm.bottom_prior_loss, cfg.bottom_steps)
+bottom_prior = train_prior(
+    "bottom", vqm.BottomPrior(sizes.bottom), vqm.bottom_prior_loss, cfg.bottom_steps
+)
 
-test_volumes = {k: v.to(device) for k, v in
-                vqm.latent_volumes(vqvae, test_videos_t, cfg.cond_frames, device=device).items()}  # held out
+test_volumes = {
+    k: v.to(device)
+    for k, v in vqm.latent_volumes(
+        vqvae, test_videos_t, cfg.cond_frames, device=device
+    ).items()
+}  # held out
 
 
 @torch.no_grad()
 def held_out_bits(loss_fn, model):
-    """Mean bits per code over the test clips, in chunks of `sample_batch` clips (same codes per clip)."""
+    """Mean bits per code over the test clips, in chunks of `sample_batch` clips."""
     total = 0.0
     for i in range(0, len(test_videos_t), cfg.sample_batch):
-        chunk = {k: v[i:i + cfg.sample_batch] for k, v in test_volumes.items()}
+        chunk = {k: v[i : i + cfg.sample_batch] for k, v in test_volumes.items()}
         total += loss_fn(model, chunk)[1]["bits_per_code"] * len(chunk["top"])
     return total / len(test_videos_t)
 
 
-held_out = {"top_prior": held_out_bits(vqm.top_prior_loss, top_prior),
-            "bottom_prior": held_out_bits(vqm.bottom_prior_loss, bottom_prior)}
-print(f"training: top prior {timings['top_train_s']:.1f} s, bottom prior {timings['bottom_train_s']:.1f} s; "
-      f"held-out bits per code (test split, {len(test_videos_t)} clips): top {held_out['top_prior']:.3f}, "
-      f"bottom {held_out['bottom_prior']:.3f} (uniform: {math.log2(sizes.vqvae.num_codes):.0f})")
+held_out = {
+    "top_prior": held_out_bits(vqm.top_prior_loss, top_prior),
+    "bottom_prior": held_out_bits(vqm.bottom_prior_loss, bottom_prior),
+}
+print(
+    f"training: top prior {timings['top_train_s']:.1f} s, bottom prior "
+    f"{timings['bottom_train_s']:.1f} s; "
+    f"held-out bits per code (test split, {len(test_videos_t)} clips): top "
+    f"{held_out['top_prior']:.3f}, "
+    f"bottom {held_out['bottom_prior']:.3f} (uniform: "
+    f"{math.log2(sizes.vqvae.num_codes):.0f})"
+)
 
 fig, ax = plt.subplots(figsize=(6, 3))
 for name in ("top_prior", "bottom_prior"):
     rec = vl.train.read_log(run_root / name)
-    ax.plot([r["step"] for r in rec], [r["bits_per_code"] for r in rec], label=name.replace("_", " "))
-ax.axhline(math.log2(sizes.vqvae.num_codes), color="grey", ls=":", label="uniform (log2 K)")
-ax.set_xlabel("step"); ax.set_ylabel("bits per code (train)"); ax.legend(); plt.show()
+    ax.plot(
+        [r["step"] for r in rec],
+        [r["bits_per_code"] for r in rec],
+        label=name.replace("_", " "),
+    )
+ax.axhline(
+    math.log2(sizes.vqvae.num_codes), color="grey", ls=":", label="uniform (log2 K)"
+)
+ax.set_xlabel("step")
+ax.set_ylabel("bits per code (train)")
+ax.legend()
+plt.show()
 
 # %% [markdown]
 # ## 5. Predicting 12 frames from 4
@@ -447,29 +597,45 @@ ax.set_xlabel("step"); ax.set_ylabel("bits per code (train)"); ax.legend(); plt.
 
 # %%
 predictor = vqm.VideoPredictor(vqvae, top_prior, bottom_prior).eval()
-# Sampling is a long chain of tiny operations: on a CPU one thread avoids the cost of synchronising threads.
+# Sampling is a long chain of tiny operations: on a CPU one thread avoids the cost of
+# synchronising threads.
 threads = torch.get_num_threads()
 if device.type == "cpu":
     torch.set_num_threads(1)
-cond = test_videos_t[:, :cfg.cond_frames].to(device)                     # [M, 4, 3, H, W]
+cond = test_videos_t[:, : cfg.cond_frames].to(device)  # [M, 4, 3, H, W]
 
 
 def sample_all(model, name):
-    """K samples per test input at every temperature -> {f"{name} T=t": [M, K, T, 3, H, W]}."""
+    """K samples per test input at every temperature.
+
+    Returns {f"{name} T=t": [M, K, T, 3, H, W]}."""
     out = {}
     for temperature in cfg.temperatures:
         g = torch.Generator().manual_seed(cfg.seed + 1)
         t0 = time.perf_counter()
-        out[f"{name} T={temperature}"] = torch.cat([
-            model.predict(cond[i:i + cfg.sample_batch], samples=cfg.samples, temperature=temperature,
-                          generator=g).cpu() for i in range(0, len(cond), cfg.sample_batch)])
-        timings[f"sample_{name}_T{temperature}_s_per_video"] = (time.perf_counter() - t0) / (len(cond) * cfg.samples)
+        out[f"{name} T={temperature}"] = torch.cat(
+            [
+                model.predict(
+                    cond[i : i + cfg.sample_batch],
+                    samples=cfg.samples,
+                    temperature=temperature,
+                    generator=g,
+                ).cpu()
+                for i in range(0, len(cond), cfg.sample_batch)
+            ]
+        )
+        timings[f"sample_{name}_T{temperature}_s_per_video"] = (
+            time.perf_counter() - t0
+        ) / (len(cond) * cfg.samples)
     return out
 
 
 predictions = sample_all(predictor, "VQ-VAE")
 sample_s = timings[f"sample_VQ-VAE_T{cfg.temperatures[0]}_s_per_video"]
-print(f"fast sampler: {sample_s:.3f} s per video (batches of {min(len(cond), cfg.sample_batch) * cfg.samples})")
+print(
+    f"fast sampler: {sample_s:.3f} s per video (batches of "
+    f"{min(len(cond), cfg.sample_batch) * cfg.samples})"
+)
 
 if cfg.naive_videos:
     n = cfg.naive_videos
@@ -478,21 +644,34 @@ if cfg.naive_videos:
     for fast in (True, False):
         g = torch.Generator().manual_seed(cfg.seed + 2)
         t0 = time.perf_counter()
-        outs[fast] = predictor.predict(cond[:n], samples=1, temperature=1.0, generator=g, fast=fast)
+        outs[fast] = predictor.predict(
+            cond[:n], samples=1, temperature=1.0, generator=g, fast=fast
+        )
         times[fast] = (time.perf_counter() - t0) / n
     assert torch.equal(outs[True], outs[False]), "fast and naive samplers disagree"
-    timings["sample_naive_s_per_video"], timings["sample_fast_s_per_video_unbatched"] = times[False], times[True]
+    (
+        timings["sample_naive_s_per_video"],
+        timings["sample_fast_s_per_video_unbatched"],
+    ) = times[False], times[True]
     timings["fast_speedup"] = times[False] / times[True]
-    print(f"{n} video(s), batch 1: naive {times[False]:.2f} s, fast {times[True]:.2f} s per video -> "
-          f"{timings['fast_speedup']:.1f}x faster, identical samples")
+    print(
+        f"{n} video(s), batch 1: naive {times[False]:.2f} s, fast {times[True]:.2f} s "
+        "per video -> "
+        f"{timings['fast_speedup']:.1f}x faster, identical samples"
+    )
 torch.set_num_threads(threads)
 
 # %%
 shown = min(2, len(cond))
 for name, pred in predictions.items():
-    clips = torch.cat([test_videos_t[:shown, None], pred[:shown, :3]], 1)  # [2, 4, T, ...]
-    vl.viz.show_video(clips.flatten(0, 1), caption=f"{name}: each row of 4 = ground truth, then 3 samples "
-                      f"(first {cfg.cond_frames} frames: the VQ-VAE's reconstruction of the input)")
+    clips = torch.cat(
+        [test_videos_t[:shown, None], pred[:shown, :3]], 1
+    )  # [2, 4, T, ...]
+    vl.viz.show_video(
+        clips.flatten(0, 1),
+        caption=f"{name}: each row of 4 = ground truth, then 3 samples "
+        f"(first {cfg.cond_frames} frames: the VQ-VAE's reconstruction of the input)",
+    )
 
 # %% [markdown]
 # ## What more compute buys: the shipped checkpoint
@@ -509,31 +688,57 @@ for name, pred in predictions.items():
 pretrained, pretrained_meta = chapter.load_pretrained(device=device)
 record = pretrained_meta["extra"]
 pre_cfg = pretrained_meta["chapter"]
-# the checkpoint predicts 32x32 pushbot clips: it joins the comparison when this run's clips are the same kind
-shown_checkpoint = (pre_cfg.world, pre_cfg.size, pre_cfg.frames, pre_cfg.cond_frames) == (
-    cfg.world, cfg.size, cfg.frames, cfg.cond_frames)
-assert shown_checkpoint or cfg.profile == "full", "the lite and smoke profiles show the checkpoint"
-same_recipe = {k: (getattr(cfg, k), getattr(pre_cfg, k)) for k in chapter.MODEL_FIELDS
-               if getattr(cfg, k) != getattr(pre_cfg, k)}
-steps_done = record.get("steps_done", {"vqvae": pre_cfg.vq_steps, "top": pre_cfg.top_steps,
-                                       "bottom": pre_cfg.bottom_steps})   # the steps it reached
-print(f"checkpoint: {record['command']}\n  commit {record['commit']}\n"
-      f"  {record['cpu_minutes']:.0f} CPU-minutes ({record['threads']} threads, "
-      f"{record['machine']}, torch {record['torch']})\n  steps: VQ-VAE {steps_done['vqvae']} "
-      f"of {pre_cfg.vq_steps}, priors {steps_done['top']} of {pre_cfg.top_steps} each; "
-      f"{pre_cfg.train_videos} training clips")
+# the checkpoint predicts 32x32 pushbot clips: it joins the comparison when this run's
+# clips are the same kind
+shown_checkpoint = (
+    pre_cfg.world,
+    pre_cfg.size,
+    pre_cfg.frames,
+    pre_cfg.cond_frames,
+) == (cfg.world, cfg.size, cfg.frames, cfg.cond_frames)
+assert shown_checkpoint or cfg.profile == "full", (
+    "the lite and smoke profiles show the checkpoint"
+)
+same_recipe = {
+    k: (getattr(cfg, k), getattr(pre_cfg, k))
+    for k in chapter.MODEL_FIELDS
+    if getattr(cfg, k) != getattr(pre_cfg, k)
+}
+steps_done = record.get(
+    "steps_done",
+    {
+        "vqvae": pre_cfg.vq_steps,
+        "top": pre_cfg.top_steps,
+        "bottom": pre_cfg.bottom_steps,
+    },
+)  # the steps it reached
+print(
+    f"checkpoint: {record['command']}\n  commit {record['commit']}\n"
+    f"  {record['cpu_minutes']:.0f} CPU-minutes ({record['threads']} threads, "
+    f"{record['machine']}, torch {record['torch']})\n  steps: VQ-VAE "
+    f"{steps_done['vqvae']} "
+    f"of {pre_cfg.vq_steps}, priors {steps_done['top']} of {pre_cfg.top_steps} each; "
+    f"{pre_cfg.train_videos} training clips"
+)
 if record.get("note"):
     print("  " + record["note"])
-print("model sizes differ from this run's:" if same_recipe else "model sizes: the same as this run's",
-      same_recipe or "")
+print(
+    "model sizes differ from this run's:"
+    if same_recipe
+    else "model sizes: the same as this run's",
+    same_recipe or "",
+)
 if shown_checkpoint:
     if device.type == "cpu":
         torch.set_num_threads(1)
     predictions.update(sample_all(pretrained, "VQ-VAE checkpoint"))
     torch.set_num_threads(threads)
 else:
-    print(f"not shown: the checkpoint predicts {pre_cfg.size}x{pre_cfg.size} {pre_cfg.world} clips, this run "
-          f"{cfg.size}x{cfg.size} {cfg.world}")
+    print(
+        f"not shown: the checkpoint predicts {pre_cfg.size}x{pre_cfg.size} "
+        f"{pre_cfg.world} clips, this run "
+        f"{cfg.size}x{cfg.size} {cfg.world}"
+    )
 
 # %% [markdown]
 # ## 6. Evaluation
@@ -556,15 +761,29 @@ else:
 
 # %%
 t0 = time.perf_counter()
-ceiling = chapter.reconstruct(vqvae, test_videos_t)                       # [M, T, 3, H, W]
-rows = dict(predictions)                                                 # name -> [M, K, T, 3, H, W]
+ceiling = chapter.reconstruct(vqvae, test_videos_t)  # [M, T, 3, H, W]
+rows = dict(predictions)  # name -> [M, K, T, 3, H, W]
 if shown_checkpoint:
-    rows["VQ-VAE checkpoint: reconstruction"] = chapter.reconstruct(pretrained.vqvae, test_videos_t)[:, None]
+    rows["VQ-VAE checkpoint: reconstruction"] = chapter.reconstruct(
+        pretrained.vqvae, test_videos_t
+    )[:, None]
 ev = vl.metrics.evaluate(
-    real=test_videos_t, samples=rows, cond_frames=cfg.cond_frames, reference=floor_videos_t,
-    reconstructions=ceiling, draws=cfg.eval_draws, skip=tuple(cfg.eval_skip),
+    real=test_videos_t,
+    samples=rows,
+    cond_frames=cfg.cond_frames,
+    reference=floor_videos_t,
+    reconstructions=ceiling,
+    draws=cfg.eval_draws,
+    skip=tuple(cfg.eval_skip),
     i3d_clips=0 if "FVD" in cfg.eval_skip else cfg.fvd_videos,
-    protocol={"world": cfg.world, "split": "test", "seed": cfg.seed, "profile": cfg.profile}, device=device)
+    protocol={
+        "world": cfg.world,
+        "split": "test",
+        "seed": cfg.seed,
+        "profile": cfg.profile,
+    },
+    device=device,
+)
 timings["evaluate_s"] = time.perf_counter() - t0
 ev
 
@@ -576,16 +795,27 @@ ev
 # %%
 ev_checkpoint = None
 if shown_checkpoint and "FVD*-syn" not in cfg.eval_skip:
-    ckpt_rows = {k: v for k, v in predictions.items() if k.startswith("VQ-VAE checkpoint")}
+    ckpt_rows = {
+        k: v for k, v in predictions.items() if k.startswith("VQ-VAE checkpoint")
+    }
     keep = ("FVD-syn", "FVD*-syn")
     ev_checkpoint = vl.metrics.evaluate(
-        real=test_videos_t, samples=ckpt_rows, cond_frames=cfg.cond_frames,
-        reference=floor_videos_t, draws=cfg.eval_draws,
+        real=test_videos_t,
+        samples=ckpt_rows,
+        cond_frames=cfg.cond_frames,
+        reference=floor_videos_t,
+        draws=cfg.eval_draws,
         reconstructions=rows["VQ-VAE checkpoint: reconstruction"][:, 0],
         skip=tuple(f for f in vl.metrics.evaluation.SKIPPABLE if f not in keep),
-        protocol={"world": cfg.world, "split": "test", "seed": cfg.seed,
-                  "profile": cfg.profile, "reconstructions": "the checkpoint's VQ-VAE"},
-        device=device)
+        protocol={
+            "world": cfg.world,
+            "split": "test",
+            "seed": cfg.seed,
+            "profile": cfg.profile,
+            "reconstructions": "the checkpoint's VQ-VAE",
+        },
+        device=device,
+    )
 ev_checkpoint
 
 # %%
@@ -602,37 +832,82 @@ plt.show()
 # and the real-vs-real floor are the lines a model must go below.
 
 # %%
-eval_real, eval_reference = chapter.evaluation_clips(cfg, cfg.curve_videos)         # [N, T, 3, H, W] each
+eval_real, eval_reference = chapter.evaluation_clips(
+    cfg, cfg.curve_videos
+)  # [N, T, 3, H, W] each
 if device.type == "cpu":
     torch.set_num_threads(1)
-live = chapter.point(chapter.quality(cfg, eval_real, eval_reference, predictor=predictor, device=device))
+live = chapter.point(
+    chapter.quality(cfg, eval_real, eval_reference, predictor=predictor, device=device)
+)
 torch.set_num_threads(threads)
 live_cpu = {"recon": cpu_minutes["vqvae"], "samples": sum(cpu_minutes.values())}
 curve = [p for p in record["curve"]]
-comparable = shown_checkpoint and record["eval_clips"] == cfg.curve_videos and (
-    record["metrics"]["protocol"]["network_hash"] == chapter._network_hash("syn-video"))
+comparable = (
+    shown_checkpoint
+    and record["eval_clips"] == cfg.curve_videos
+    and (
+        record["metrics"]["protocol"]["network_hash"]
+        == chapter._network_hash("syn-video")
+    )
+)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
-for ax, key, label in zip(axes, ("fvd_syn", "psnr", "psnr_moving"),
-                          ("FVD-syn (lower is better)", "PSNR, predicted frames (dB)", "PSNR, moving pixels (dB)")):
-    for what, stage, colour in (("recon", "vqvae", "tab:blue"), ("samples", "priors", "tab:orange")):
+for ax, key, label in zip(
+    axes,
+    ("fvd_syn", "psnr", "psnr_moving"),
+    (
+        "FVD-syn (lower is better)",
+        "PSNR, predicted frames (dB)",
+        "PSNR, moving pixels (dB)",
+    ),
+):
+    for what, stage, colour in (
+        ("recon", "vqvae", "tab:blue"),
+        ("samples", "priors", "tab:orange"),
+    ):
         if comparable:
             pts = [p for p in curve if p["stage"] == stage]
-            ax.plot([p["cpu_minutes"] for p in pts], [p[f"{what}_{key}"] for p in pts], "o-", color=colour,
-                    label=f"checkpoint's pretraining: {what}")
-        ax.plot([live_cpu[what]], [live[f"{what}_{key}"]], "*", ms=14, color=colour, label=f"live run: {what}")
+            ax.plot(
+                [p["cpu_minutes"] for p in pts],
+                [p[f"{what}_{key}"] for p in pts],
+                "o-",
+                color=colour,
+                label=f"checkpoint's pretraining: {what}",
+            )
+        ax.plot(
+            [live_cpu[what]],
+            [live[f"{what}_{key}"]],
+            "*",
+            ms=14,
+            color=colour,
+            label=f"live run: {what}",
+        )
     ax.axhline(live[f"copy_last_{key}"], color="grey", ls="--", label="copy last frame")
     if key == "fvd_syn":
-        ax.axhline(live["fvd_syn_floor"], color="green", ls=":", label="real vs reference")
-    ax.set_xscale("log"); ax.set_xlabel("training CPU-minutes"); ax.set_title(label, fontsize=9)
-axes[0].legend(fontsize=7); plt.tight_layout(); plt.show()
+        ax.axhline(
+            live["fvd_syn_floor"], color="green", ls=":", label="real vs reference"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("training CPU-minutes")
+    ax.set_title(label, fontsize=9)
+axes[0].legend(fontsize=7)
+plt.tight_layout()
+plt.show()
 if not comparable:
-    print(f"the checkpoint's curve was scored on {record['eval_clips']} inputs with network "
-          f"{record['metrics']['protocol']['network_hash']}; this run uses {cfg.curve_videos} inputs: its points "
-          "are not drawn (FVD depends on both)")
+    print(
+        f"the checkpoint's curve was scored on {record['eval_clips']} inputs with "
+        "network "
+        f"{record['metrics']['protocol']['network_hash']}; this run uses "
+        f"{cfg.curve_videos} inputs: its points "
+        "are not drawn (FVD depends on both)"
+    )
 shown = [eval_real[0], chapter.reconstruct(vqvae, eval_real[:1])[0]]
 if shown_checkpoint:
     shown.append(chapter.reconstruct(pretrained.vqvae, eval_real[:1])[0])
-vl.viz.show_video(torch.stack(shown), caption="input | live run's reconstruction | checkpoint's reconstruction")
+vl.viz.show_video(
+    torch.stack(shown),
+    caption="input | live run's reconstruction | checkpoint's reconstruction",
+)
 
 # %% [markdown]
 # ### Does our run reproduce the paper's claims -- and beat the trivial baseline?
@@ -650,41 +925,80 @@ claims, verdicts = [], []
 def claim(text, source, verdict, winner):
     """A claim whose verdict is computed from a paired comparison over the draws."""
     verdicts.append(verdict)
-    claims.append(C.from_verdict(text, source, verdict, expect_winner=winner,
-                                 profile=cfg.profile))
+    claims.append(
+        C.from_verdict(text, source, verdict, expect_winner=winner, profile=cfg.profile)
+    )
 
 
-for m in methods:             # the issue's bar: the samples must beat copying the last frame
+for m in methods:  # the issue's bar: the samples must beat copying the last frame
     row = first.format(m)
     for metric in ("FVD-syn", "PSNR-moving best-of-K", "PSNR mean-of-K"):
         if metric.split(" ")[0] not in cfg.eval_skip:
-            claim(f"{m} samples beat copy-last-frame on {metric}", "book baseline",
-                  ev.compare(row, copy_row, metric), row)
+            claim(
+                f"{m} samples beat copy-last-frame on {metric}",
+                "book baseline",
+                ev.compare(row, copy_row, metric),
+                row,
+            )
 for m, e in (("VQ-VAE", ev), ("VQ-VAE checkpoint", ev_checkpoint)):
     row = first.format(m)
     if e is None or m not in methods or "FVD*-syn" in cfg.eval_skip:
         continue
     v = e.compare(row, row, "FVD*-syn", "FVD-syn")
-    claim(f"{m}: samples are closer to the reconstructions than to the real clips "
-          "(FVD* < FVD)", "Walker et al. Sec. 5.2, Table 2", v, v.a)
+    claim(
+        f"{m}: samples are closer to the reconstructions than to the real clips "
+        "(FVD* < FVD)",
+        "Walker et al. Sec. 5.2, Table 2",
+        v,
+        v.a,
+    )
 if shown_checkpoint and "FVD-syn" not in cfg.eval_skip:
     a, b = first.format("VQ-VAE checkpoint"), first.format("VQ-VAE")
-    claim("more training compute gives better samples (checkpoint beats the live run)",
-          "book (quality vs compute)", ev.compare(a, b, "FVD-syn"), a)
-claims.append(C.from_paired_values(
-    "the top layer keeps the global content: top-only decoding beats another clip's top",
-    "Walker et al. Fig. 2", fig2_clips["top only"], fig2_clips["other clip's top"],
-    a_name="top only", b_name="other clip's top", metric="PSNR (dB)",
-    lower_is_better=False, expect_a_better=True, profile=cfg.profile, unit="clips"))
-claims.append(C.from_paired_values(
-    "the bottom layer adds detail: both layers beat the top layer alone",
-    "Walker et al. Fig. 2", fig2_clips["both layers"], fig2_clips["top only"],
-    a_name="both layers", b_name="top only", metric="PSNR (dB)",
-    lower_is_better=False, expect_a_better=True, profile=cfg.profile, unit="clips"))
-claims.append(C.not_tested(
-    "the Video VQ-VAE is preferred by human raters over the best GAN (Table 1)",
-    "Walker et al. Sec. 5.1", "needs human raters; no profile runs a rating study",
-    profile=cfg.profile))
+    claim(
+        "more training compute gives better samples (checkpoint beats the live run)",
+        "book (quality vs compute)",
+        ev.compare(a, b, "FVD-syn"),
+        a,
+    )
+claims.append(
+    C.from_paired_values(
+        "the top layer keeps the global content: top-only decoding beats another "
+        "clip's top",
+        "Walker et al. Fig. 2",
+        fig2_clips["top only"],
+        fig2_clips["other clip's top"],
+        a_name="top only",
+        b_name="other clip's top",
+        metric="PSNR (dB)",
+        lower_is_better=False,
+        expect_a_better=True,
+        profile=cfg.profile,
+        unit="clips",
+    )
+)
+claims.append(
+    C.from_paired_values(
+        "the bottom layer adds detail: both layers beat the top layer alone",
+        "Walker et al. Fig. 2",
+        fig2_clips["both layers"],
+        fig2_clips["top only"],
+        a_name="both layers",
+        b_name="top only",
+        metric="PSNR (dB)",
+        lower_is_better=False,
+        expect_a_better=True,
+        profile=cfg.profile,
+        unit="clips",
+    )
+)
+claims.append(
+    C.not_tested(
+        "the Video VQ-VAE is preferred by human raters over the best GAN (Table 1)",
+        "Walker et al. Sec. 5.1",
+        "needs human raters; no profile runs a rating study",
+        profile=cfg.profile,
+    )
+)
 vl.reproduce.show_claims(claims)
 
 # %% [markdown]
@@ -700,24 +1014,41 @@ def ours(metric):
     out = []
     for m, e in (("VQ-VAE", ev), ("VQ-VAE checkpoint", ev_checkpoint or ev)):
         score = e.scores.get(first.format(m), {}).get(metric) if m in methods else None
-        out.append("-" if score is None else f"{score.value:.2f}"
-                   + (f" +- {score.std:.2f}" if score.std else ""))
+        out.append(
+            "-"
+            if score is None
+            else f"{score.value:.2f}" + (f" +- {score.std:.2f}" if score.std else "")
+        )
     return out
 
 
-paper_tables = [C.PaperTable(
-    "Walker et al. Table 2: FVD on Kinetics-600",
-    ["row", "paper: FVD (Kinetics-600 64x64, real I3D, 39k samples)",
-     (f"ours live: {cfg.world} {cfg.size}x{cfg.size}, SynVideo features, "
-      f"{len(test_videos_t)} inputs x {cfg.samples} samples in {cfg.eval_draws} draws"),
-     "ours checkpoint: same protocol"],
-    [["Video VQ-VAE, FVD", "64.30 +- 2.04", *ours("FVD-syn")],
-     ["Video VQ-VAE, FVD*", "54.30 +- 3.49", *ours("FVD*-syn")],
-     ["DVD-GAN-FP", "69.15 +- 1.16", "-", "-"], ["TrIVD-GAN-FP", "25.74 +- 0.66", "-", "-"],
-     ["Video Transformer", "170 +- 5", "-", "-"]],
-    note="different data, resolution, feature network and sample count: the columns sit side by "
-         "side so that the protocols are never confused, not to be compared as numbers; the paper's "
-         "256x256 row: FVD 129.85, FVD* 82.45")]
+paper_tables = [
+    C.PaperTable(
+        "Walker et al. Table 2: FVD on Kinetics-600",
+        [
+            "row",
+            "paper: FVD (Kinetics-600 64x64, real I3D, 39k samples)",
+            (
+                f"ours live: {cfg.world} {cfg.size}x{cfg.size}, SynVideo features, "
+                f"{len(test_videos_t)} inputs x {cfg.samples} samples in "
+                f"{cfg.eval_draws} draws"
+            ),
+            "ours checkpoint: same protocol",
+        ],
+        [
+            ["Video VQ-VAE, FVD", "64.30 +- 2.04", *ours("FVD-syn")],
+            ["Video VQ-VAE, FVD*", "54.30 +- 3.49", *ours("FVD*-syn")],
+            ["DVD-GAN-FP", "69.15 +- 1.16", "-", "-"],
+            ["TrIVD-GAN-FP", "25.74 +- 0.66", "-", "-"],
+            ["Video Transformer", "170 +- 5", "-", "-"],
+        ],
+        note="different data, resolution, feature network and sample count: the "
+             "columns sit side by "
+        "side so that the protocols are never confused, not to be compared as numbers; "
+        "the paper's "
+        "256x256 row: FVD 129.85, FVD* 82.45",
+    )
+]
 for table in paper_tables:
     print(table.name)
     for r in [table.columns, *table.rows]:
@@ -735,12 +1066,18 @@ print(table.note)
 timings["chapter_s"] = time.perf_counter() - chapter_started
 for k, v in timings.items():
     print(f"  {k:<36} {v:10.3f}")
-print(f"  CPU time of this kernel: {(time.process_time() - cpu_started) / 60:.1f} CPU-minutes "
-      f"({torch.get_num_threads()} threads; wall time grows when other processes share the cores)")
+print(
+    f"  CPU time of this kernel: {(time.process_time() - cpu_started) / 60:.1f} "
+    "CPU-minutes "
+    f"({torch.get_num_threads()} threads; wall time grows when other processes share "
+    "the cores)"
+)
 
 results = {
     "evaluation": ev.to_dict(),
-    "evaluation_checkpoint_fvd_star": None if ev_checkpoint is None else ev_checkpoint.to_dict(),
+    "evaluation_checkpoint_fvd_star": None
+    if ev_checkpoint is None
+    else ev_checkpoint.to_dict(),
     "verdicts": [v.to_dict() for v in verdicts],
     "claims": C.claims_record(claims),
     "paper_tables": C.tables_record(paper_tables),
@@ -751,19 +1088,45 @@ results = {
     "paper_compression_ratio": paper_c["ratio"],
     "timings": timings,
     "cpu_minutes": {**cpu_minutes, "chapter": (time.process_time() - cpu_started) / 60},
-    "restarts": {"bottom": int(vqvae.vq_bottom.restarts), "top": int(vqvae.vq_top.restarts)},
-    "quality_vs_compute": {"inputs": len(eval_real), "live": live, "live_cpu_minutes": live_cpu,
-                           "checkpoint_curve": record["curve"] if comparable else "not comparable (see the chapter)"},
-    "checkpoint": {k: record[k] for k in ("command", "commit", "cpu_minutes", "threads", "machine", "torch")}
-                  | {"file": "vidsynth_lite/models/vqvae/weights/vqvae-lite-pushbot.safetensors",
-                     "steps": steps_done, "note": record.get("note", ""),
-                     "train_videos": pre_cfg.train_videos, "metrics": record["metrics"], "shown": shown_checkpoint},
+    "restarts": {
+        "bottom": int(vqvae.vq_bottom.restarts),
+        "top": int(vqvae.vq_top.restarts),
+    },
+    "quality_vs_compute": {
+        "inputs": len(eval_real),
+        "live": live,
+        "live_cpu_minutes": live_cpu,
+        "checkpoint_curve": record["curve"]
+        if comparable
+        else "not comparable (see the chapter)",
+    },
+    "checkpoint": {
+        k: record[k]
+        for k in ("command", "commit", "cpu_minutes", "threads", "machine", "torch")
+    }
+    | {
+        "file": "vidsynth_lite/models/vqvae/weights/vqvae-lite-pushbot.safetensors",
+        "steps": steps_done,
+        "note": record.get("note", ""),
+        "train_videos": pre_cfg.train_videos,
+        "metrics": record["metrics"],
+        "shown": shown_checkpoint,
+    },
 }
-protocol = {"world": cfg.world, "split": "test", "seed": cfg.seed, "size": cfg.size, "frames": cfg.frames,
-            "cond_frames": cfg.cond_frames, "test_inputs": len(test_videos_t), "samples_per_input": cfg.samples,
-            "temperatures": list(cfg.temperatures), "psnr_ssim": "on the predicted frames, data range 2",
-            "models": sizes.to_dict(), "steps": {"vqvae": cfg.vq_steps, "top": cfg.top_steps,
-                                                 "bottom": cfg.bottom_steps}}
+protocol = {
+    "world": cfg.world,
+    "split": "test",
+    "seed": cfg.seed,
+    "size": cfg.size,
+    "frames": cfg.frames,
+    "cond_frames": cfg.cond_frames,
+    "test_inputs": len(test_videos_t),
+    "samples_per_input": cfg.samples,
+    "temperatures": list(cfg.temperatures),
+    "psnr_ssim": "on the predicted frames, data range 2",
+    "models": sizes.to_dict(),
+    "steps": {"vqvae": cfg.vq_steps, "top": cfg.top_steps, "bottom": cfg.bottom_steps},
+}
 path = vl.reproduce.write_results("vqvae", cfg.profile, results, protocol, config=cfg)
 print("wrote", path)
 
@@ -861,20 +1224,26 @@ vl.exercises.check("vqvae.ema_update", ema_update)
 
 # %% tags=["exercise"]
 def first_layer_mask(kernel):
-    """Mask A of a (kt, ky, kx) kernel for the PixelCNN extended into time -> float tensor [kt, ky, kx]."""
-    return torch.ones(kernel)          # wrong: sees the present and the future
+    """Mask A of a (kt, ky, kx) kernel for the PixelCNN extended into time.
+
+    Returns a float tensor [kt, ky, kx]."""
+    return torch.ones(kernel)  # wrong: sees the present and the future
 
 
 vl.exercises.check("vqvae.causal_mask", first_layer_mask)
 
 # %% tags=["solution", "hide-cell"]
 def first_layer_mask(kernel):
-    """Mask A of a (kt, ky, kx) kernel for the PixelCNN extended into time -> float tensor [kt, ky, kx]."""
+    """Mask A of a (kt, ky, kx) kernel for the PixelCNN extended into time.
+
+    Returns a float tensor [kt, ky, kx]."""
     kt, ky, kx = kernel
     dt = torch.arange(kt)[:, None, None] - kt // 2
     dy = torch.arange(ky)[None, :, None] - ky // 2
     dx = torch.arange(kx)[None, None, :] - kx // 2
-    return ((dt < 0) | ((dt == 0) & (dy < 0)) | ((dt == 0) & (dy == 0) & (dx < 0))).float()
+    return (
+        (dt < 0) | ((dt == 0) & (dy < 0)) | ((dt == 0) & (dy == 0) & (dx < 0))
+    ).float()
 
 
 vl.exercises.check("vqvae.causal_mask", first_layer_mask)

@@ -589,7 +589,8 @@ class Probe:
 
 G_, D_ = ch.build(sizes[w0], cfg.seed)
 batch0 = data[w0]["train"][: 2 * cfg.batch]
-# each step runs on its own copy (spectral norm's power iteration updates its vectors at every pass)
+# each step runs on its own copy (spectral norm's power iteration updates its vectors
+# at every pass)
 mine, theirs = Probe(*copy.deepcopy((G_, D_))), Probe(*copy.deepcopy((G_, D_)))
 torch.manual_seed(1)
 trivd_step(mine, batch0)
