@@ -3,9 +3,11 @@ samplers). Each file has one job; docstrings name the paper's equation or sectio
 
 from .ar_sampling import sample_cached, sample_naive
 from .attention import CausalSelfAttention3d
+from .chunked_sampling import sample_chunks
 from .codebook_stats import code_histogram, perplexity, usage
 from .ema import code_counts_and_sums, ema_codebook_update
 from .gated import GatedResidualLayer, gate
+from .gpt import GPT, GPTConfig, KVCache
 from .masked_conv import MaskedConv3d, allowed, causal_mask
 from .pixelcnn import CausalPixelCNN
 from .quantize import nearest_code, straight_through
@@ -16,7 +18,10 @@ from .vector_quantizer import QuantizerOutput, VectorQuantizer
 __all__ = [
     "CausalPixelCNN",
     "CausalSelfAttention3d",
+    "GPT",
+    "GPTConfig",
     "GatedResidualLayer",
+    "KVCache",
     "MaskedConv3d",
     "QuantizerOutput",
     "ResidualBlock3d",
@@ -33,6 +38,7 @@ __all__ = [
     "nearest_code",
     "perplexity",
     "sample_cached",
+    "sample_chunks",
     "sample_from_logits",
     "sample_naive",
     "straight_through",
