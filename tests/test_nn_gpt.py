@@ -15,6 +15,7 @@ def _model(dtype=torch.float64, **kw) -> GPT:
     with torch.no_grad():                       # random (not zero-ish) positions, so that positions matter
         model.transformer.slot_emb.weight.normal_()
         model.transformer.time_emb.weight.normal_()
+        model.transformer.wte.weight.normal_()
     return model
 
 
