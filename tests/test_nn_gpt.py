@@ -114,7 +114,7 @@ def test_window_actually_slides():
     early[:, 2:2 + 2] = (early[:, 2:4] + 1) % 23          # annotations of chunk 0: outside chunk 4's window
     assert torch.equal(sample_chunks(model, early, to_sample, **kw)[:, last], base[:, last])
     inside = tokens.clone()
-    inside[:, 2 + 3 * 5:2 + 3 * 5 + 2] = (inside[:, 17:19] + 1) % 23      # annotations of chunk 3: inside
+    inside[:, 2 + 4 * 5:2 + 4 * 5 + 2] = (inside[:, 22:24] + 1) % 23      # annotations of chunk 4: inside
     assert not torch.equal(sample_chunks(model, inside, to_sample, **kw)[:, last], base[:, last])
 
 
