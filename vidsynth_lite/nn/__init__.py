@@ -4,8 +4,10 @@ samplers). Each file has one job; docstrings name the paper's equation or sectio
 from .ar_sampling import sample_cached, sample_naive
 from .attention import CausalSelfAttention3d
 from .chunked_sampling import sample_chunks
+from .cost_volume import displacements, local_correlation
 from .codebook_stats import code_histogram, perplexity, usage
 from .ema import code_counts_and_sums, ema_codebook_update
+from .flow_inversion import invert_flow
 from .gated import GatedResidualLayer, gate
 from .gpt import GPT, GPTConfig, KVCache
 from .masked_conv import MaskedConv3d, allowed, causal_mask
@@ -32,9 +34,12 @@ __all__ = [
     "causal_mask",
     "code_counts_and_sums",
     "code_histogram",
+    "displacements",
     "ema_codebook_update",
     "filter_logits",
     "gate",
+    "invert_flow",
+    "local_correlation",
     "nearest_code",
     "perplexity",
     "sample_cached",
