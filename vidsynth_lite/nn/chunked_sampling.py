@@ -8,7 +8,8 @@ slides by one chunk (CCVS Sec. 3.3: "we predict [sequences] of arbitrary length 
 window"; the official code slides by one frame).
 
 Positions: a chunk token at offset ``j`` of chunk ``t`` gets ``slot = j`` and ``time = t - start`` (``start``: the
-window's first chunk), so every token's time index changes when the window slides. Prefix positions come from
+window's first chunk), so every token's time index changes when the window slides (``factorised=False``: its
+index in the window, which changes too). Prefix positions come from
 ``prefix_positions(start) -> (slots, times)``, which lets a caller move them with the window (CCVS's point-to-point
 end frame carries the time index of its future frame, Fig. D4).
 
@@ -36,10 +37,14 @@ from .sampling import sample_from_logits
 
 
 def _positions(model: GPT, start: int, lo: int, hi: int, prefix_len: int, chunk_len: int,
-               prefix_positions: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None,
+               prefix_positions: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None, factorised: bool,
                device) -> tuple[torch.Tensor, torch.Tensor]:
     """Slots and times (``[n]`` or ``[B, n]``) of stream indices ``lo .. hi - 1``, all inside the prefix or all
     inside the chunks, for a window whose first chunk is ``start``."""
+    if not factorised:                                                         # index in the window, time 0
+        i = torch.arange(lo, hi, device=device)
+        i = torch.where(i < prefix_len, i, i - start * chunk_len)
+        return i, torch.zeros_like(i)
     if hi <= prefix_len:
         if prefix_positions is None:
             slots, times = model.default_positions(0, prefix_len, device)
@@ -55,12 +60,15 @@ def sample_chunks(model: GPT, tokens: torch.Tensor, to_sample: torch.Tensor, *, 
                   window: int, uniforms: torch.Tensor,
                   prefix_positions: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
                   temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                  vocab: tuple[int, int] | None = None, use_cache: bool = True) -> torch.Tensor:
+                  vocab: tuple[int, int] | None = None, use_cache: bool = True,
+                  factorised: bool = True) -> torch.Tensor:
     """Fill the positions of ``tokens`` [B, S] marked by ``to_sample`` [S] (bool) and return the completed stream.
 
     ``S = prefix_len + n_chunks * chunk_len``. ``uniforms`` [B, S] (in [0, 1)) decide the draws. ``vocab = (lo,
     hi)`` restricts sampled tokens to ids ``lo .. hi - 1`` (e.g. frame tokens, when annotations share the
     vocabulary). The window (prefix + ``window`` chunks) must fit in ``model.cfg.block_size``.
+    ``factorised=False``: positions are plain indices in the window (slot = index, time = 0), for a GPT with
+    one position embedding per index.
     """
     b, s = tokens.shape
     if (s - prefix_len) % chunk_len or s < prefix_len:
@@ -92,7 +100,7 @@ def sample_chunks(model: GPT, tokens: torch.Tensor, to_sample: torch.Tensor, *, 
         ranges = ([(lo, min(p, prefix_len))] if lo < prefix_len else []) + [(max(lo, first), p)]
         ranges = [(i, j) for i, j in ranges if j > i]
         ids = torch.cat([tokens[:, i:j] for i, j in ranges], 1)                 # the tokens to feed
-        pos = [_positions(model, start, i, j, prefix_len, chunk_len, prefix_positions, tokens.device)
+        pos = [_positions(model, start, i, j, prefix_len, chunk_len, prefix_positions, factorised, tokens.device)
                for i, j in ranges]
         batched = any(x.dim() == 2 for pair in pos for x in pair)
         slots, times = (torch.cat([x.expand(b, -1) if batched else x for x in parts], -1) for parts in zip(*pos))

@@ -60,11 +60,14 @@ class LossConfig:
     ema_decay: float = 0.999           # "exponential moving average to obtain its final parameters" (official)
     batch_frames: int = 96             # frames per image-level batch (official batch_size_img on 4 GPUs)
     batch_clips: int = 16              # clips per video-level batch (official batch_size_vid)
-    # augmentations of the self-supervision (App. F; official bairhd script)
-    elastic_alpha: float = 3.0         # displacement scale x image size
-    elastic_sigma: float = 0.1         # smoothing x image size
-    zoom: tuple = (0.9, 1.1)           # affine part: random zoom
-    blur_sigma: tuple = (0.0, 2.0)     # B: Gaussian blur sigma range
+    # augmentations of the self-supervision (Sec. 3.2, App. F): A = affine + elastic, then blur B and occlusion o
+    rotation: float = 5.0              # degrees, +-; the paper lists rotation (the official script: zoom only)
+    zoom: tuple = (0.9, 1.1)           # official elastic_min_zoom, elastic_max_zoom
+    translation: float = 0.04          # share of the image side, +-; the paper lists translation
+    elastic: float = 0.02              # std of the elastic displacement, share of the image side (official
+                                       # bairhd: alpha 3, sigma 0.1 at 256x256 give ~1.9 %)
+    elastic_smooth: float = 0.1        # Gaussian smoothing of the elastic field, share of the side (official)
+    blur_sigma: tuple = (0.0, 2.0)     # B: Gaussian blur sigma range, pixels at 256x256 (scaled with the size)
     occluded: float = 0.5              # mean share of the context occluded (official elastic_mean_corruption)
 
 
