@@ -7,7 +7,9 @@
   path, resolution changed by 2.
 - **Q** replaces each ``z_ij`` by its nearest codebook entry (tokens ``[N, h, w]``); **U** looks tokens up. We use
   the package's :class:`~vidsynth_lite.nn.VectorQuantizer` with a codebook learnt by gradient (Eq. 3, not EMA)
-  and the straight-through estimator (App. A "Quantizer").
+  and the straight-through estimator (App. A "Quantizer"). Codes unused for many batches restart at random
+  encoder outputs (``restart_below``; not in the paper: without it the gradient-learnt codebook of our short
+  runs collapses to a handful of codes within tens of steps).
 - **D** goes the other way, low to high resolution; after its sub-module at level k it calls F to fuse the
   context frames' ``e_c^k`` into ``d_s^k`` (Eq. 1 / Eq. 9). Without context (or with ``flow=False``) D is a plain
   decoder (Table 1, rows with "Ctxt. 0").
@@ -124,6 +126,8 @@ class Autoencoder(nn.Module):
         self.quantizer = VectorQuantizer(cfg.num_codes, cfg.code_dim, beta=cfg.beta, ema=False,
                                          restart_threshold=0.0, seed=seed)
         self.decoder = Decoder(cfg)
+        self.register_buffer("code_use", torch.ones(cfg.num_codes))            # moving average of uses per batch
+        self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
 
     def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.cfg.channels or x.shape[-1] != self.cfg.size or \
@@ -135,7 +139,24 @@ class Autoencoder(nn.Module):
         """E then Q: frames [N, 3, H, W] -> (quantiser output, z, features e^k)."""
         self._check(x)
         z, feats = self.encoder(x)
-        return self.quantizer(z), z, feats
+        quant = self.quantizer(z)
+        if self.training and self.cfg.restart_below > 0:
+            self._restart_dead_codes(z, quant.codes)
+        return quant, z, feats
+
+    @torch.no_grad()
+    def _restart_dead_codes(self, z: torch.Tensor, codes: torch.Tensor, decay: float = 0.9) -> None:
+        """Codes whose moving-average count per batch is below ``restart_below`` move to random rows of ``z``
+        (the global generator draws them: a training checkpoint saves its state, so resuming is exact)."""
+        counts = torch.bincount(codes.flatten(), minlength=self.cfg.num_codes).to(self.code_use.dtype)
+        self.code_use.mul_(decay).add_((1 - decay) * counts)
+        dead = self.code_use < self.cfg.restart_below                           # [K] bool
+        rows = z.detach().movedim(1, -1).reshape(-1, z.shape[1])                # [N, F]
+        pick = rows[torch.randint(0, rows.shape[0], (self.cfg.num_codes,), device=rows.device)]
+        book = self.quantizer.codebook
+        book.data.copy_(torch.where(dead[:, None], pick.to(book.dtype), book.data))
+        self.code_use.copy_(torch.where(dead, torch.ones_like(self.code_use), self.code_use))
+        self.restarts += dead.sum()
 
     def decode(self, z_q: torch.Tensor, contexts: list[list[torch.Tensor]] | None = None
                ) -> tuple[torch.Tensor, FlowTrace]:

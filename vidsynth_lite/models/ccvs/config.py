@@ -28,6 +28,8 @@ class AutoencoderConfig:
     radius: int = 3                    # cost-volume neighbourhood: (2r+1)^2 = 49 neighbours (official correlation)
     flow_hidden: tuple = (128, 64, 32)  # widths of F's convolutions ("match" and "refine"; official Matching)
     proj_min: int = 16                 # F matches on a 1x1 projection to max(proj_min, C // 4) channels (official)
+    restart_below: float = 0.05        # restart a code whose moving-average use per batch falls below this
+                                       # (not in the paper; 0 = never): keeps Eq. 3's codebook from collapsing
 
     @property
     def tokens_side(self) -> int:

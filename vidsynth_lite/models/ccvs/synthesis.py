@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from .autoencoder import Autoencoder
+from .transformer import CCVSTransformer
 
 
 def decode_video(ae: Autoencoder, z_q: torch.Tensor, first: torch.Tensor, context: int,
@@ -24,7 +25,8 @@ def decode_video(ae: Autoencoder, z_q: torch.Tensor, first: torch.Tensor, contex
     """Decode frames ``m .. T-1`` of a clip.
 
     ``z_q`` [B, T, F, h, w]: quantised features of every frame (those of the first ``m`` are not used);
-    ``first`` [B, m, 3, H, W]: the ``m`` given frames, which start the context and are returned as they are;
+    ``first`` [B, m, 3, H, W]: the ``m`` given frames, which start the context and are returned as they are
+    (``m = 0``: the first frame is decoded from its tokens alone);
     ``context``: how many past frames F may use (0: decode every frame on its own, no F);
     ``extra_context``: encoder features of a fixed extra context frame (e.g. the end frame of a point-to-point
     video), used at every step in addition to the sliding ones.
@@ -32,13 +34,13 @@ def decode_video(ae: Autoencoder, z_q: torch.Tensor, first: torch.Tensor, contex
     """
     b, t = z_q.shape[:2]
     m = first.shape[1]
-    if not 1 <= m <= t:
-        raise ValueError(f"need 1 <= given frames ({m}) <= frames ({t})")
+    if not 0 <= m <= t:
+        raise ValueError(f"need 0 <= given frames ({m}) <= frames ({t})")
     if context < 0:
         raise ValueError(f"context must be >= 0, got {context}")
     frames = [first[:, i] for i in range(m)]
     window: list[list[torch.Tensor]] = []
-    if context > 0:
+    if context > 0 and m > 0:
         _, feats = ae.encoder(first.flatten(0, 1))                               # E on the given frames
         window = [[f.view(b, m, *f.shape[1:])[:, i] for f in feats] for i in range(m)][-context:]
     for i in range(m, t):
@@ -65,3 +67,51 @@ def reconstruct_video(ae: Autoencoder, video: torch.Tensor, context: int, given:
     if fixed_tokens:
         z_q = z_q[:, :1].expand_as(z_q)
     return decode_video(ae, z_q, video[:, :given], context)
+
+
+@torch.no_grad()
+def synthesize(ae: Autoencoder, transformer: CCVSTransformer, given: torch.Tensor, frames: int, *, samples: int = 1,
+               context: int = 4, annotations: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+               end_frame: torch.Tensor | None = None, top_k: int | None = None, top_p: float | None = None,
+               temperature: float = 1.0, generator: torch.Generator | None = None, use_cache: bool = True
+               ) -> torch.Tensor:
+    """Doubly autoregressive synthesis (Fig. 1): T predicts every future frame's tokens once (sliding window,
+    top-k), then D decodes them frame by frame with the shift-and-add context S and F.
+
+    ``given`` [B, m, 3, H, W] (``m`` may be 0 for class-conditioned generation from the label alone);
+    ``annotations`` [B, frames, l_f] (state / audio tokens for every frame, given); ``labels`` [B];
+    ``end_frame`` [B, 3, H, W] for point-to-point: the video's last frame (frame ``frames - 1``), used as the
+    video-level annotation and, as in the official code, as an extra context frame of F.
+    Returns ``samples`` videos per input: [B, K, frames, 3, H, W].
+    """
+    lay = transformer.layout
+    b, m = given.shape[:2]
+    k = samples
+    hw = lay.frame_tokens
+    side = int(round(hw ** 0.5))
+    body = frames - 1 if lay.end_frame else frames                             # frames in the token stream
+    codes = torch.zeros(b, body, hw, dtype=torch.long, device=given.device)
+    if m:
+        codes[:, :m] = ae.tokens(given.flatten(0, 1)).view(b, m, hw)
+    kw = {}
+    if lay.frame_annotation:
+        kw["annotations"] = annotations[:, :body]
+    if lay.classes:
+        kw["labels"] = labels
+    end_distance = None
+    if lay.end_frame:
+        kw["end"] = ae.tokens(end_frame).view(b, hw)
+        end_distance = torch.full((b * k,), frames - 1, device=given.device)
+    stream = lay.stream(codes, **kw).repeat_interleave(k, 0)                  # [B*K, S]
+    stream = transformer.sample(stream, m, generator=generator, end_distance=end_distance, top_k=top_k,
+                                top_p=top_p, temperature=temperature, use_cache=use_cache)
+    tokens = lay.frames_of(stream).reshape(b * k * body, side, side)          # [B*K*T', h, w]
+    z_q = ae.quantizer.lookup(tokens).view(b * k, body, -1, side, side)       # [B*K, T', F, h, w]
+    first = given.repeat_interleave(k, 0)
+    extra = None
+    if lay.end_frame and context > 0:
+        _, extra = ae.encoder(end_frame.repeat_interleave(k, 0))
+    video = decode_video(ae, z_q, first, context, extra_context=extra)        # [B*K, T', 3, H, W]
+    if lay.end_frame:
+        video = torch.cat([video, end_frame.repeat_interleave(k, 0)[:, None]], 1)
+    return video.view(b, k, frames, *video.shape[2:])
