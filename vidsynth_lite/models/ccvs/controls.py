@@ -24,6 +24,7 @@ class PositionEstimator(nn.Module):
 
     def __init__(self, code_dim: int, tokens_side: int, hidden: int = 64):
         super().__init__()
+        self.arch = {"code_dim": code_dim, "tokens_side": tokens_side, "hidden": hidden}
         layers, side, cin = [], tokens_side, code_dim
         while side > 1:                                           # "a few downsampling convolutional layers"
             layers += [nn.Conv2d(cin, hidden, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
