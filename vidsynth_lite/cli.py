@@ -2,6 +2,7 @@
 
     env                                     print the environment report
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
+    pretrain ccvs [--profile lite]          train a chapter's shipped checkpoints (resumable)
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
+    pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoints (resumable)")
+    pre.add_argument("chapter", choices=("ccvs",))
+    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
     args = parser.parse_args(argv)
+
+    if args.command == "pretrain":
+        from vidsynth_lite.chapters.ccvs import pretrain
+
+        print(json.dumps(pretrain(args.profile), indent=2))
+        return 0
 
     if args.command == "env":
         from vidsynth_lite import runtime

@@ -7,8 +7,13 @@ The model sizes of each profile are in :func:`profile_configs` (``full`` = the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
+import numpy as np
+import torch
+from torch import nn
+
+from vidsynth_lite import data as vl_data
 from vidsynth_lite.config import ChapterConfig, ConfigError, param
 from vidsynth_lite.models.ccvs.config import AutoencoderConfig, CCVSConfig, ControlConfig, LossConfig, TransformerConfig
 
@@ -71,7 +76,8 @@ def profile_configs(profile: str, cfg: CCVSChapterConfig | None = None) -> CCVSC
             autoencoder=replace(full.autoencoder, size=32, levels=4, widths=(64, 64, 32, 16) if lite else (8, 8, 8, 8),
                                 num_codes=256, code_dim=64 if lite else 8,
                                 flow_hidden=(16, 16, 8) if lite else (4, 4, 4), proj_min=16 if lite else 4),
-            loss=replace(full.loss, lr=5e-4, batch_frames=16, batch_clips=4, elastic=0.03),
+            loss=replace(full.loss, lr=5e-4, batch_frames=16, batch_clips=4, elastic=0.03, ema_decay=0.99,
+                         perceptual_frames=4),
             transformer=replace(full.transformer, n_layer=4 if lite else 1, n_head=4 if lite else 2,
                                 n_embd=128 if lite else 16, lr=1e-3, batch=16, top_k=100),
             control=replace(full.control, state_bins=32 if lite else 8, audio_codes=64, audio_code_dim=32,
@@ -95,4 +101,302 @@ def _widths(ae: AutoencoderConfig, levels: int) -> tuple:
     return tuple(w[:levels])
 
 
-__all__ = ["CCVSChapterConfig", "ControlConfig", "LossConfig", "TransformerConfig", "profile_configs"]
+
+
+# -- Table 1: the autoencoder's ablation rows ---------------------------------------------------------------
+ROWS = {                               # row name -> (LossConfig switches, F on, self-supervision on)
+    "RGB": dict(rgb=True, perceptual=False, image_gan=False, video_gan=False, flow=False, self_supervision=False),
+    "+ VGG": dict(rgb=True, perceptual=True, image_gan=False, video_gan=False, flow=False, self_supervision=False),
+    "+ Delta_i": dict(rgb=True, perceptual=True, image_gan=True, video_gan=False, flow=False, self_supervision=False),
+    "+ Delta_t": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=False, self_supervision=False),
+    "+ F": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=True, self_supervision=False),
+    "+ Sup.": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=True, self_supervision=True),
+}
+FINAL_ROW = "+ Sup."
+
+
+def row_configs(sizes: CCVSConfig, row: str) -> tuple[AutoencoderConfig, LossConfig]:
+    """The autoencoder and loss settings of one Table 1 row (every row keeps the others' sizes)."""
+    if row not in ROWS:
+        raise ValueError(f"unknown Table 1 row {row!r}; expected one of {list(ROWS)}")
+    switches = dict(ROWS[row])
+    flow = switches.pop("flow")
+    return replace(sizes.autoencoder, flow=flow), replace(sizes.loss, **switches)
+
+
+# -- data -----------------------------------------------------------------------------------------------------
+class FrameWindows:
+    """Short clips for the autoencoder: ``length`` frames at a stride of 1 .. ``max_stride`` from 30-frame videos
+    (the official loader draws 4 frames at a random stride from BAIR's 30); item ``i`` is a pure function of
+    ``(seed, i)``. ``videos`` [N, T, 3, H, W]."""
+
+    def __init__(self, videos: torch.Tensor, length: int = 4, max_stride: int = 2, crops: int = 8, seed: int = 0):
+        self.videos, self.length, self.max_stride, self.crops, self.seed = videos, length, max_stride, crops, seed
+        if videos.shape[1] < length:
+            raise ValueError(f"videos of {videos.shape[1]} frames are shorter than the windows ({length})")
+
+    def __len__(self) -> int:
+        return len(self.videos) * self.crops
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.seed, int(index)])
+        t = self.videos.shape[1]
+        stride = int(rng.integers(1, min(self.max_stride, (t - 1) // (self.length - 1)) + 1))
+        start = int(rng.integers(0, t - stride * (self.length - 1)))
+        return self.videos[index % len(self.videos), start:start + stride * (self.length - 1) + 1:stride]
+
+
+def load_videos(world: str, split: str, n: int, frames: int, size: int, seed: int) -> dict[str, torch.Tensor]:
+    """``n`` clips of a synthetic world as tensors: ``video`` [n, T, 3, H, W] and the world's annotations."""
+    data = vl_data.load(world, split, frames=frames, size=size, seed=seed, length=n)
+    items = [data[i] for i in range(n)]
+    return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]
+            if isinstance(items[0][k], torch.Tensor)}
+
+
+# -- training ---------------------------------------------------------------------------------------------------
+def discriminators(ae_cfg: AutoencoderConfig, loss_cfg: LossConfig) -> nn.ModuleDict:
+    """Delta_i and / or Delta_t (App. A) as the loss switches ask, widths from the autoencoder's finest levels."""
+    from vidsynth_lite.models.ccvs.training import image_discriminator, video_discriminator
+
+    widths = tuple(sorted(ae_cfg.widths)[:3])
+    discs = nn.ModuleDict()
+    if loss_cfg.image_gan:
+        discs["image"] = image_discriminator(widths)
+    if loss_cfg.video_gan:
+        discs["video"] = video_discriminator(widths)
+    return discs
+
+
+def train_autoencoder(ae_cfg: AutoencoderConfig, loss_cfg: LossConfig, videos: torch.Tensor, *, steps: int,
+                      run_dir, seed: int = 0, device=None, perceptual=None, ckpt_every: int = 100,
+                      progress: bool = True, config: dict | None = None):
+    """Train E, Q, D, F (and the discriminators) with :func:`vidsynth_lite.train.fit_parts`; returns
+    ``(autoencoder with the averaged weights, in eval mode, FitResult)``."""
+    from vidsynth_lite import train
+    from vidsynth_lite.models.ccvs import Autoencoder
+    from vidsynth_lite.models.ccvs.training import autoencoder_step_fn
+
+    torch.manual_seed(seed)
+    ae = Autoencoder(ae_cfg)
+    betas = tuple(loss_cfg.betas)
+    parts = {"AE": train.Part(ae, torch.optim.Adam(ae.parameters(), lr=loss_cfg.lr, betas=betas),
+                              ema_decay=loss_cfg.ema_decay)}
+    discs = discriminators(ae_cfg, loss_cfg)
+    if len(discs):
+        parts["D"] = train.Part(discs, torch.optim.Adam(discs.parameters(), lr=loss_cfg.lr, betas=betas))
+    if loss_cfg.perceptual and perceptual is None:
+        raise ValueError("this row uses the perceptual (VGG) term: pass perceptual=vl.nn.load_perceptual('vgg16')")
+    step = autoencoder_step_fn(loss_cfg, beta=ae_cfg.beta, beta_on=ae_cfg.beta_on,
+                               perceptual=perceptual if loss_cfg.perceptual else None, seed=seed,
+                               video_clips=max(1, loss_cfg.batch_clips // 2))
+    batches = train.StepBatches(FrameWindows(videos, seed=seed), loss_cfg.batch_clips, seed=seed)
+    result = train.fit_parts(parts, step, batches, steps=steps, run_dir=run_dir, ckpt_every=ckpt_every,
+                             log_every=max(1, min(10, steps // 20)), device=device, desc="autoencoder",
+                             progress=progress,
+                             config=config or {"autoencoder": asdict(ae_cfg), "loss": asdict(loss_cfg)})
+    averaged = result.emas["AE"].averaged(ae) if "AE" in result.emas else ae.eval()
+    return averaged.eval(), result
+
+
+@torch.no_grad()
+def encode_videos(ae, videos: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """Tokens of every frame: videos [N, T, 3, H, W] -> [N, T, h w]."""
+    n, t = videos.shape[:2]
+    frames = videos.flatten(0, 1)
+    codes = torch.cat([ae.tokens(frames[i:i + batch].to(next(ae.parameters()).device)).flatten(1).cpu()
+                       for i in range(0, len(frames), batch)])
+    return codes.view(n, t, -1)
+
+
+def train_transformer(layout, t_cfg: TransformerConfig, codes: torch.Tensor, *, steps: int, run_dir, seed: int = 0,
+                      annotations: torch.Tensor | None = None, labels: torch.Tensor | None = None, device=None,
+                      ckpt_every: int = 100, progress: bool = True, config: dict | None = None):
+    """Train T on windows of ``codes`` [N, T, h w] (Eq. 8) with :func:`vidsynth_lite.train.fit`; AdamW with
+    minGPT's split (no weight decay on embeddings, norms and biases). Returns ``(model in eval mode, result)``."""
+    from vidsynth_lite import train
+    from vidsynth_lite.models.ccvs import CCVSTransformer, TokenWindows
+
+    torch.manual_seed(seed)
+    model = CCVSTransformer(layout, t_cfg.n_layer, t_cfg.n_head, t_cfg.n_embd, t_cfg.dropout, t_cfg.decomposed)
+    decay = [p for n_, p in model.named_parameters() if p.dim() >= 2 and "wte" not in n_ and "emb" not in n_]
+    other = [p for n_, p in model.named_parameters() if not (p.dim() >= 2 and "wte" not in n_ and "emb" not in n_)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": t_cfg.weight_decay},
+                             {"params": other, "weight_decay": 0.0}], lr=t_cfg.lr, betas=tuple(t_cfg.betas))
+    data = TokenWindows(codes, layout, annotations=annotations, labels=labels, seed=seed)
+    batches = train.StepBatches(data, t_cfg.batch, seed=seed)
+
+    def loss_fn(m, batch):
+        return m.loss(batch["stream"], batch.get("end_distance"))
+
+    result = train.fit(model, loss_fn, batches, steps=steps, optimizer=opt, run_dir=run_dir, ckpt_every=ckpt_every,
+                       log_every=max(1, min(10, steps // 20)), device=device, desc="transformer", progress=progress,
+                       config=config or {"layout": asdict(layout), "transformer": asdict(t_cfg)})
+    return result.model.eval(), result
+
+
+def train_position_estimator(ae, videos: torch.Tensor, states: torch.Tensor, *, steps: int, run_dir, seed: int = 0,
+                             hidden: int = 64, batch: int = 64, lr: float = 2e-3, device=None, progress: bool = True):
+    """App. A: regress the gripper's (x, y) from E's latent features (MSE); ``states`` [N, T, >= 2] in [0, 1]."""
+    from vidsynth_lite import train
+    from vidsynth_lite.models.ccvs import PositionEstimator
+
+    with torch.no_grad():
+        frames = videos.flatten(0, 1)
+        z = torch.cat([ae.encoder(frames[i:i + 256])[0] for i in range(0, len(frames), 256)])   # [N*T, F, h, w]
+    targets = states.flatten(0, 1)[:, :2]
+    torch.manual_seed(seed)
+    est = PositionEstimator(z.shape[1], z.shape[-1], hidden)
+    batches = train.StepBatches(_Pairs(z, targets), batch, seed=seed)
+
+    def loss_fn(m, b):
+        return torch.nn.functional.mse_loss(m(b[0]), b[1])
+
+    result = train.fit(est, loss_fn, batches, steps=steps, optimizer=torch.optim.Adam(est.parameters(), lr=lr),
+                       run_dir=run_dir, ckpt_every=steps, log_every=max(1, steps // 20), device=device,
+                       desc="position estimator", progress=progress)
+    return result.model.eval(), result
+
+
+class _Pairs:
+    def __init__(self, a: torch.Tensor, b: torch.Tensor):
+        self.a, self.b = a, b
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, i: int):
+        return (self.a[i], self.b[i])
+
+
+# -- the shipped checkpoints ----------------------------------------------------------------------------------
+def pretrained_dir():
+    """``pretrained/ccvs/`` in the repository: the checkpoints ``pretrain`` writes and the chapter loads."""
+    from vidsynth_lite import paths
+
+    return paths.repo_root() / "pretrained" / "ccvs"
+
+
+def row_file(row: str) -> str:
+    slug = row.lower().replace("+ ", "").replace(".", "").replace(" ", "_")
+    return f"ae_{slug}.safetensors"
+
+
+TRANSFORMERS = ("prediction", "state", "p2p")
+
+
+def layouts(sizes: CCVSConfig, frames_per_video: int = 30) -> dict:
+    """The token layouts of the pushbot controls: prediction, state-conditioned, point-to-point (Sec. 3.3)."""
+    from vidsynth_lite.models.ccvs import TokenLayout
+
+    ae, t, c = sizes.autoencoder, sizes.transformer, sizes.control
+    base = dict(frame_tokens=ae.tokens_side ** 2, frame_vocab=ae.num_codes, window=t.window)
+    return {"prediction": TokenLayout(**base),
+            "state": TokenLayout(**base, frame_annotation=c.state_dims, annotation_vocab=c.state_bins),
+            "p2p": TokenLayout(**base, end_frame=True, max_end_distance=frames_per_video - 1)}
+
+
+@torch.no_grad()
+def reconstruction_psnr(ae, videos: torch.Tensor, context: int = 1) -> float:
+    """Mean PSNR (dB, data range 2) of Table 1's "Reconstruction": frames 1.. decoded from their own tokens with
+    the first real frame as the initial context."""
+    from vidsynth_lite.models.ccvs import reconstruct_video
+
+    rec = reconstruct_video(ae, videos, context)
+    mse = (rec[:, 1:].clamp(-1, 1) - videos[:, 1:]).pow(2).flatten(2).mean(-1)
+    return float((10 * torch.log10(4.0 / mse.clamp(min=1e-10))).mean())
+
+
+def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 2000, t_steps: int = 1500,
+             est_steps: int = 400, curve_every: int = 250, seed: int = 0, out_dir=None, device=None,
+             progress: bool = True) -> dict:
+    """``python -m vidsynth_lite pretrain ccvs``: train the chapter's recipe longer than the chapter can and write
+    fp16 checkpoints + ``manifest.json`` (command, commit, CPU minutes, metrics) to ``pretrained/ccvs/``.
+
+    Every Table 1 row trains ``row_steps`` steps from the same seed; the last row then continues to
+    ``final_steps`` (Table 1's "training longer"); on the final autoencoder's tokens, the three transformers
+    train ``t_steps`` steps, and the position estimator ``est_steps``. Training runs live in
+    ``runs/ccvs-pretrain-<profile>/``: an interrupted call resumes where it stopped.
+    """
+    import json
+    import subprocess
+    import time
+
+    from vidsynth_lite import config as vl_config
+    from vidsynth_lite import io as vl_io
+    from vidsynth_lite import nn as vnn
+    from vidsynth_lite import paths
+    from vidsynth_lite.models.ccvs import quantize_state, save_model
+
+    cfg = vl_config.resolve(CCVSChapterConfig, {"profile": profile, "seed": seed}).validate()
+    sizes = profile_configs(profile, cfg)
+    out = pretrained_dir() if out_dir is None else out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    runs = paths.runs_dir() / f"ccvs-pretrain-{profile}"
+    train_set = load_videos("pushbot", "train", cfg.train_videos, 30, cfg.size, cfg.seed)
+    check = load_videos("pushbot", "test", 8, cfg.frames, cfg.size, cfg.seed)["video"]
+    perceptual = vnn.load_perceptual("vgg16", verbose=progress)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=paths.repo_root()).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    manifest = {"command": f"python -m vidsynth_lite pretrain ccvs --profile {profile}", "commit": commit,
+                "profile": profile, "seed": seed, "row_steps": row_steps, "final_steps": final_steps,
+                "t_steps": t_steps, "est_steps": est_steps, "files": {}, "curves": {}}
+
+    def cpu_minutes(since: float) -> float:
+        return (time.process_time() - since) / 60
+
+    for row in ROWS:                                               # Table 1, every row the same budget
+        c0 = time.process_time()
+        ae_cfg, loss_cfg = row_configs(sizes, row)
+        ae, _ = train_autoencoder(ae_cfg, loss_cfg, train_set["video"], steps=row_steps, run_dir=runs / row_file(row),
+                                  seed=seed, device=device, perceptual=perceptual, progress=progress)
+        name = row_file(row)
+        save_model(out / name, ae.cpu(), step=row_steps, half=True)
+        manifest["files"][name] = {"row": row, "steps": row_steps, "cpu_minutes": cpu_minutes(c0),
+                                   "check_psnr_context1": reconstruction_psnr(ae, check, 1)}
+    # "training longer": the last row continues, with a quality-vs-CPU-minutes curve
+    ae_cfg, loss_cfg = row_configs(sizes, FINAL_ROW)
+    c0, curve = time.process_time(), []
+    for steps in list(range(row_steps + curve_every, final_steps, curve_every)) + [final_steps]:
+        ae, _ = train_autoencoder(ae_cfg, loss_cfg, train_set["video"], steps=steps, run_dir=runs / row_file(FINAL_ROW),
+                                  seed=seed, device=device, perceptual=perceptual, progress=progress)
+        curve.append({"steps": steps, "cpu_minutes_since_row": cpu_minutes(c0),
+                      "psnr_context1": reconstruction_psnr(ae, check, 1)})
+    save_model(out / "ae_final.safetensors", ae.cpu(), step=final_steps, half=True)
+    row_minutes = manifest["files"][row_file(FINAL_ROW)]["cpu_minutes"]
+    for point in curve:
+        point["cpu_minutes"] = row_minutes + point.pop("cpu_minutes_since_row")
+    manifest["curves"]["autoencoder"] = curve
+    manifest["files"]["ae_final.safetensors"] = {"steps": final_steps, "cpu_minutes": curve[-1]["cpu_minutes"],
+                                                 "check_psnr_context1": curve[-1]["psnr_context1"]}
+
+    codes = encode_videos(ae, train_set["video"])
+    state_tokens = quantize_state(train_set["state"][..., :2], sizes.control.state_bins)
+    for name, layout in layouts(sizes).items():
+        c0 = time.process_time()
+        model, result = train_transformer(layout, sizes.transformer, codes, steps=t_steps, run_dir=runs / f"t_{name}",
+                                          seed=seed, annotations=state_tokens if name == "state" else None,
+                                          device=device, progress=progress)
+        file = f"t_{name}.safetensors"
+        save_model(out / file, model.cpu(), step=t_steps, half=True)
+        log = vl_io_read_log(result.run_dir)
+        manifest["files"][file] = {"steps": t_steps, "cpu_minutes": cpu_minutes(c0),
+                                   "final_loss": log[-1]["loss"] if log else None}
+        manifest["curves"][f"t_{name}"] = [{"step": r["step"], "loss": r["loss"]} for r in log]
+    c0 = time.process_time()
+    est, _ = train_position_estimator(ae, train_set["video"], train_set["state"], steps=est_steps,
+                                      run_dir=runs / "position_estimator", seed=seed, device=device,
+                                      progress=progress)
+    save_model(out / "position_estimator.safetensors", est.cpu(), step=est_steps, half=True)
+    manifest["files"]["position_estimator.safetensors"] = {"steps": est_steps, "cpu_minutes": cpu_minutes(c0)}
+    vl_io.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def vl_io_read_log(run_dir) -> list[dict]:
+    from vidsynth_lite import train
+
+    return train.read_log(run_dir)

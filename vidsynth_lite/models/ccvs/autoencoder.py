@@ -146,10 +146,11 @@ class Autoencoder(nn.Module):
 
     @torch.no_grad()
     def _restart_dead_codes(self, z: torch.Tensor, codes: torch.Tensor, decay: float = 0.9) -> None:
-        """Codes whose moving-average count per batch is below ``restart_below`` move to random rows of ``z``
-        (the global generator draws them: a training checkpoint saves its state, so resuming is exact)."""
+        """Codes whose moving-average count per batch is below ``restart_below`` times the mean count per code
+        move to random rows of ``z`` (drawn by the global generator: a training checkpoint saves its state, so
+        resuming is exact)."""
         counts = torch.bincount(codes.flatten(), minlength=self.cfg.num_codes).to(self.code_use.dtype)
-        self.code_use.mul_(decay).add_((1 - decay) * counts)
+        self.code_use.mul_(decay).add_((1 - decay) * counts / counts.mean())   # in units of the mean use
         dead = self.code_use < self.cfg.restart_below                           # [K] bool
         rows = z.detach().movedim(1, -1).reshape(-1, z.shape[1])                # [N, F]
         pick = rows[torch.randint(0, rows.shape[0], (self.cfg.num_codes,), device=rows.device)]

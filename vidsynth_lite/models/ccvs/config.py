@@ -28,8 +28,9 @@ class AutoencoderConfig:
     radius: int = 3                    # cost-volume neighbourhood: (2r+1)^2 = 49 neighbours (official correlation)
     flow_hidden: tuple = (128, 64, 32)  # widths of F's convolutions ("match" and "refine"; official Matching)
     proj_min: int = 16                 # F matches on a 1x1 projection to max(proj_min, C // 4) channels (official)
-    restart_below: float = 0.05        # restart a code whose moving-average use per batch falls below this
-                                       # (not in the paper; 0 = never): keeps Eq. 3's codebook from collapsing
+    restart_below: float = 0.03        # restart a code whose moving-average use falls below this share of the
+                                       # mean use per code (not in the paper; 0 = never): keeps Eq. 3's
+                                       # codebook from collapsing
 
     @property
     def tokens_side(self) -> int:
@@ -51,6 +52,7 @@ class LossConfig:
     lambda_c: float = 1.0
     rgb: bool = True                   # Table 1 "RGB": L1 in pixel space (Eq. 4, first term)
     perceptual: bool = True            # Table 1 "VGG": L1 between feature maps (Eq. 4, second term)
+    perceptual_frames: int = 0         # frames per step that get the VGG term (0: all; a CPU budget knob)
     image_gan: bool = True             # Table 1 "Delta_i" (Eqs. 5-6)
     video_gan: bool = True             # Table 1 "Delta_t" (3D discriminator on autoregressively decoded clips)
     self_supervision: bool = True      # Table 1 "Sup.": L_c on augmented views (Eq. 7, App. C, App. F)

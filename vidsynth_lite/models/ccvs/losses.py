@@ -38,15 +38,20 @@ def quantization_loss(z: torch.Tensor, quant: QuantizerOutput, codebook_vectors:
     raise ValueError(f"beta_on must be 'commitment' (Eq. 3) or 'codebook' (official code), got {beta_on!r}")
 
 
-def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, perceptual=None, rgb: bool = True) -> torch.Tensor:
+def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, perceptual=None, rgb: bool = True,
+                        frames: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
     """Eq. 4 on frames [N, 3, H, W] in [-1, 1]: L1 in RGB (if ``rgb``) + L1 between ``perceptual``'s feature maps
-    (if a network is given: ``perceptual.feature_l1(a, b) -> [N]``)."""
+    (if a network is given: ``perceptual.feature_l1(a, b) -> [N]``). ``frames > 0``: the feature term on that many
+    frames drawn at random (an unbiased estimate of its mean, for a CPU budget)."""
     if not rgb and perceptual is None:
         raise ValueError("reconstruction_loss needs the RGB term, the perceptual term or both")
     loss = x.new_zeros(())
     if rgb:
         loss = loss + (x - x_hat).abs().mean()
     if perceptual is not None:
+        if 0 < frames < x.shape[0]:
+            pick = torch.randperm(x.shape[0], generator=generator)[:frames].to(x.device)
+            x, x_hat = x[pick], x_hat[pick]
         loss = loss + perceptual.feature_l1(x_hat, x).mean()
     return loss
 
