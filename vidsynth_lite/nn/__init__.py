@@ -1,5 +1,7 @@
 """Building blocks shared by several methods (quantisers, masked convolutions, gated layers, attention,
-samplers). Each file has one job; docstrings name the paper's equation or section."""
+samplers; the adversarial toolkit: GAN losses, penalties, spectral norm, adaptive normalisation,
+discriminators, flow warping, perceptual losses). Each file has one job; docstrings name the paper's equation
+or section. The adversarial toolkit's worked example (a D step then a G step) is in ``gan_losses``."""
 
 from .ar_sampling import sample_cached, sample_naive
 from .attention import CausalSelfAttention3d
@@ -51,3 +53,75 @@ __all__ = [
     "top_p_filter",
     "usage",
 ]
+
+# isort: split
+# -- the adversarial toolkit (issue 8, section 2) -------------------------------------------------------------
+from .discriminators import (
+    DBlock,
+    PatchDiscriminator,
+    ResidualDiscriminator,
+    ScoreHead,
+    assert_no_norm_before_score,
+    score_real_and_fake,
+)
+from .frames import fold_frames, repeat_per_frame, unfold_frames
+from .freeze import changed_since, freeze, is_frozen, snapshot
+from .gan_losses import (
+    feature_matching_loss,
+    geometric_hinge_d_loss,
+    geometric_hinge_g_loss,
+    hinge_d_loss,
+    hinge_g_loss,
+    nonsaturating_d_loss,
+    nonsaturating_g_loss,
+    ralsgan_d_loss,
+    ralsgan_g_loss,
+)
+from .normalization import SPADE, AdaIN, ConditionalBatchNorm, standing_statistics
+from .perceptual import PerceptualNetwork, PerceptualWeightsNotFound, load_perceptual
+from .regularizers import orthogonal_regularization, r1_penalty, wgan_gp_penalty
+from .spectral import apply_spectral_norm, has_spectral_norm, largest_singular_value, spectral_norm
+from .warp import flow_grid, upsample_flow, warp
+
+__all__ += [
+    "SPADE",
+    "AdaIN",
+    "ConditionalBatchNorm",
+    "DBlock",
+    "PatchDiscriminator",
+    "PerceptualNetwork",
+    "PerceptualWeightsNotFound",
+    "ResidualDiscriminator",
+    "ScoreHead",
+    "apply_spectral_norm",
+    "assert_no_norm_before_score",
+    "changed_since",
+    "feature_matching_loss",
+    "flow_grid",
+    "fold_frames",
+    "freeze",
+    "geometric_hinge_d_loss",
+    "geometric_hinge_g_loss",
+    "has_spectral_norm",
+    "hinge_d_loss",
+    "hinge_g_loss",
+    "is_frozen",
+    "largest_singular_value",
+    "load_perceptual",
+    "nonsaturating_d_loss",
+    "nonsaturating_g_loss",
+    "orthogonal_regularization",
+    "r1_penalty",
+    "ralsgan_d_loss",
+    "ralsgan_g_loss",
+    "repeat_per_frame",
+    "score_real_and_fake",
+    "snapshot",
+    "spectral_norm",
+    "standing_statistics",
+    "unfold_frames",
+    "upsample_flow",
+    "warp",
+    "wgan_gp_penalty",
+]
+# -- end of the adversarial toolkit ---------------------------------------------------------------------------
