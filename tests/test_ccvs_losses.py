@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from vidsynth_lite.models.ccvs import LossConfig, backwarp
+from vidsynth_lite.models.ccvs import LossConfig
 from vidsynth_lite.models.ccvs.augment import affine_flow, augmented_view
 from vidsynth_lite.models.ccvs.flow import FlowTrace
 from vidsynth_lite.models.ccvs.losses import context_loss, quantization_loss, reconstruction_loss
+from vidsynth_lite.nn import warp
 
 
 @pytest.mark.parametrize("beta_on", ["commitment", "codebook"])
@@ -69,7 +70,7 @@ def test_augmented_view_targets_undo_the_augmentation_where_visible():
     view = augmented_view(smooth, cfg, torch.Generator().manual_seed(1))
     assert view.context.shape == smooth.shape and view.flow.shape == (4, 2, 32, 32)
     assert set(view.occluded.unique().round().tolist()) <= {0.0, 1.0}
-    back = backwarp(view.context, view.flow)
+    back = warp(view.context, view.flow)
     visible = (view.occluded < 0.01)[..., 4:-4, 4:-4].expand(-1, 3, -1, -1)
     err = (back - smooth)[..., 4:-4, 4:-4].abs()[visible].mean()
     base = (view.context - smooth)[..., 4:-4, 4:-4].abs()[visible].mean()

@@ -45,7 +45,7 @@ def test_windows_are_deterministic_and_respect_the_end_frame_distance():
 @pytest.mark.parametrize("control", ["prediction", "state", "p2p", "class"])
 def test_synthesize_keeps_the_given_frames_and_returns_k_samples(control):
     ae = _ae()
-    kw, layout = {}, dict(frame_tokens=16, frame_vocab=12, window=4)
+    kw, layout = {}, {"frame_tokens": 16, "frame_vocab": 12, "window": 4}
     if control == "state":
         layout.update(frame_annotation=2, annotation_vocab=8)
         kw["annotations"] = torch.randint(0, 8, (2, 6, 2))
@@ -86,7 +86,7 @@ def test_position_estimator_and_sound_autoencoder_shapes():
     spec = frame_spectrogram(audio)
     assert spec.shape == (2, 3, 1, 32, 8) and spec.min() >= -1 and spec.max() <= 1
     sound = SoundAutoencoder(num_codes=16, code_dim=4, hidden=8)
-    recon, quant = sound(spec.flatten(0, 1))
+    recon, _quant = sound(spec.flatten(0, 1))
     assert recon.shape == spec.flatten(0, 1).shape and sound.tokens(spec.flatten(0, 1)).shape == (6, 16)
 
 

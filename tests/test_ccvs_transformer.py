@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from vidsynth_lite.models.ccvs.transformer import CCVSTransformer, TokenLayout, dequantize_state, quantize_state
+from vidsynth_lite.models.ccvs.transformer import (
+    CCVSTransformer,
+    TokenLayout,
+    dequantize_state,
+    quantize_state,
+)
 
 Q, HW = 11, 4                                    # codebook size, tokens per frame
 
@@ -91,8 +96,8 @@ def test_sampling_keeps_annotations_and_cached_equals_uncached(name, decomposed)
     torch.manual_seed(0)
     model = CCVSTransformer(lay, n_layer=2, n_head=2, n_embd=16, decomposed=decomposed).double().eval()
     end = torch.tensor([7, 6]) if name == "p2p" else None
-    kw = dict(uniforms=torch.rand(stream.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64),
-              end_distance=end, top_k=5)
+    kw = {"uniforms": torch.rand(stream.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64),
+              "end_distance": end, "top_k": 5}
     cached = model.sample(stream, 2, use_cache=True, **kw)
     naive = model.sample(stream, 2, use_cache=False, **kw)
     assert torch.equal(cached, naive)

@@ -4,8 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vidsynth_lite.models.ccvs import backwarp
-from vidsynth_lite.nn import invert_flow
+from vidsynth_lite.nn import invert_flow, warp
 
 
 def _smooth_field(h, w, amplitude, seed):
@@ -27,13 +26,13 @@ def test_inverse_of_a_smooth_deformation_composes_to_identity():
     g = _smooth_field(32, 32, 3.0, seed=0)
     f, direct = invert_flow(g)
     assert direct.float().mean() > 0.6                                  # the paper: ~80 % inverted directly
-    residual = f + backwarp(g, f)                                        # [1, 2, H, W]
+    residual = f + warp(g, f)                                        # [1, 2, H, W]
     inner = residual[..., 4:-4, 4:-4].norm(dim=1)
     assert inner.mean() < 0.35 and g.norm(dim=1).mean() > 1.0
     x = F.interpolate(torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1)), size=(32, 32),
                       mode="bilinear", align_corners=False)
-    back = backwarp(backwarp(x, g), f)
-    assert (back - x)[..., 4:-4, 4:-4].abs().mean() < 0.2 * (backwarp(x, g) - x)[..., 4:-4, 4:-4].abs().mean()
+    back = warp(warp(x, g), f)
+    assert (back - x)[..., 4:-4, 4:-4].abs().mean() < 0.2 * (warp(x, g) - x)[..., 4:-4, 4:-4].abs().mean()
 
 
 def test_last_writer_wins_and_batches_are_independent():

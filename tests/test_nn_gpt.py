@@ -93,8 +93,8 @@ def test_cached_sampler_equals_naive_sampler_across_window_slides(dtype, moving_
         times = (torch.tensor([7, 6, 5])[:, None] - start).clamp(min=0).expand(3, 2)
         return slots, times
 
-    kw = dict(prefix_len=2, chunk_len=5, window=3, uniforms=u, top_k=8, vocab=(0, 20),
-              prefix_positions=prefix_positions if moving_prefix else None)
+    kw = {"prefix_len": 2, "chunk_len": 5, "window": 3, "uniforms": u, "top_k": 8, "vocab": (0, 20),
+              "prefix_positions": prefix_positions if moving_prefix else None}
     cached = sample_chunks(model, tokens, to_sample, use_cache=True, **kw)
     naive = sample_chunks(model, tokens, to_sample, use_cache=False, **kw)
     assert torch.equal(cached, naive)
@@ -107,7 +107,7 @@ def test_window_actually_slides():
     """A token outside the window must not influence later samples; one inside must (for some draw)."""
     model = _model(block_size=2 + 3 * 5, n_slots=5, n_times=8)
     tokens, to_sample, u = _stream(n_chunks=5)
-    kw = dict(prefix_len=2, chunk_len=5, window=3, uniforms=u)
+    kw = {"prefix_len": 2, "chunk_len": 5, "window": 3, "uniforms": u}
     base = sample_chunks(model, tokens, to_sample, **kw)
     last = slice(2 + 4 * 5 + 2, 2 + 5 * 5)              # the sampled tokens of chunk 4 (window: chunks 2..4)
     early = tokens.clone()

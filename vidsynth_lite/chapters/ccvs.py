@@ -15,7 +15,12 @@ from torch import nn
 
 from vidsynth_lite import data as vl_data
 from vidsynth_lite.config import ChapterConfig, ConfigError, param
-from vidsynth_lite.models.ccvs.config import AutoencoderConfig, CCVSConfig, ControlConfig, LossConfig, TransformerConfig
+from vidsynth_lite.models.ccvs.config import (
+    AutoencoderConfig,
+    CCVSConfig,
+    LossConfig,
+    TransformerConfig,
+)
 
 
 @dataclass
@@ -105,12 +110,12 @@ def _widths(ae: AutoencoderConfig, levels: int) -> tuple:
 
 # -- Table 1: the autoencoder's ablation rows ---------------------------------------------------------------
 ROWS = {                               # row name -> (LossConfig switches, F on, self-supervision on)
-    "RGB": dict(rgb=True, perceptual=False, image_gan=False, video_gan=False, flow=False, self_supervision=False),
-    "+ VGG": dict(rgb=True, perceptual=True, image_gan=False, video_gan=False, flow=False, self_supervision=False),
-    "+ Delta_i": dict(rgb=True, perceptual=True, image_gan=True, video_gan=False, flow=False, self_supervision=False),
-    "+ Delta_t": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=False, self_supervision=False),
-    "+ F": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=True, self_supervision=False),
-    "+ Sup.": dict(rgb=True, perceptual=True, image_gan=True, video_gan=True, flow=True, self_supervision=True),
+    "RGB": {"rgb": True, "perceptual": False, "image_gan": False, "video_gan": False, "flow": False, "self_supervision": False},
+    "+ VGG": {"rgb": True, "perceptual": True, "image_gan": False, "video_gan": False, "flow": False, "self_supervision": False},
+    "+ Delta_i": {"rgb": True, "perceptual": True, "image_gan": True, "video_gan": False, "flow": False, "self_supervision": False},
+    "+ Delta_t": {"rgb": True, "perceptual": True, "image_gan": True, "video_gan": True, "flow": False, "self_supervision": False},
+    "+ F": {"rgb": True, "perceptual": True, "image_gan": True, "video_gan": True, "flow": True, "self_supervision": False},
+    "+ Sup.": {"rgb": True, "perceptual": True, "image_gan": True, "video_gan": True, "flow": True, "self_supervision": True},
 }
 FINAL_ROW = "+ Sup."
 
@@ -290,7 +295,7 @@ def layouts(sizes: CCVSConfig, frames_per_video: int = 30) -> dict:
     from vidsynth_lite.models.ccvs import TokenLayout
 
     ae, t, c = sizes.autoencoder, sizes.transformer, sizes.control
-    base = dict(frame_tokens=ae.tokens_side ** 2, frame_vocab=ae.num_codes, window=t.window)
+    base = {"frame_tokens": ae.tokens_side ** 2, "frame_vocab": ae.num_codes, "window": t.window}
     return {"prediction": TokenLayout(**base),
             "state": TokenLayout(**base, frame_annotation=c.state_dims, annotation_vocab=c.state_bins),
             "p2p": TokenLayout(**base, end_frame=True, max_end_distance=frames_per_video - 1)}
@@ -338,7 +343,7 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
     perceptual = vnn.load_perceptual("vgg16", verbose=progress)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=paths.repo_root()).stdout.strip() or "unknown"
+                                cwd=paths.repo_root(), check=False).stdout.strip() or "unknown"
     except OSError:
         commit = "unknown"
     manifest = {"command": f"python -m vidsynth_lite pretrain ccvs --profile {profile}", "commit": commit,

@@ -5,13 +5,9 @@ or section. The adversarial toolkit's worked example (a D step then a G step) is
 
 from .ar_sampling import sample_cached, sample_naive
 from .attention import CausalSelfAttention3d
-from .chunked_sampling import sample_chunks
-from .cost_volume import displacements, local_correlation
 from .codebook_stats import code_histogram, perplexity, usage
 from .ema import code_counts_and_sums, ema_codebook_update
-from .flow_inversion import invert_flow
 from .gated import GatedResidualLayer, gate
-from .gpt import GPT, GPTConfig, KVCache
 from .masked_conv import MaskedConv3d, allowed, causal_mask
 from .pixelcnn import CausalPixelCNN
 from .quantize import nearest_code, straight_through
@@ -22,10 +18,7 @@ from .vector_quantizer import QuantizerOutput, VectorQuantizer
 __all__ = [
     "CausalPixelCNN",
     "CausalSelfAttention3d",
-    "GPT",
-    "GPTConfig",
     "GatedResidualLayer",
-    "KVCache",
     "MaskedConv3d",
     "QuantizerOutput",
     "ResidualBlock3d",
@@ -36,16 +29,12 @@ __all__ = [
     "causal_mask",
     "code_counts_and_sums",
     "code_histogram",
-    "displacements",
     "ema_codebook_update",
     "filter_logits",
     "gate",
-    "invert_flow",
-    "local_correlation",
     "nearest_code",
     "perplexity",
     "sample_cached",
-    "sample_chunks",
     "sample_from_logits",
     "sample_naive",
     "straight_through",
@@ -125,3 +114,21 @@ __all__ += [
     "wgan_gp_penalty",
 ]
 # -- end of the adversarial toolkit ---------------------------------------------------------------------------
+
+# isort: split
+# -- sequence models and flow-matching pieces (CCVS chapter) -------------------------------------------------
+from .chunked_sampling import sample_chunks
+from .cost_volume import displacements, local_correlation
+from .flow_inversion import invert_flow
+from .gpt import GPT, GPTConfig, KVCache
+
+__all__ += [
+    "GPT",
+    "GPTConfig",
+    "KVCache",
+    "displacements",
+    "invert_flow",
+    "local_correlation",
+    "sample_chunks",
+]
+# -- end of the CCVS chapter's pieces -------------------------------------------------------------------------

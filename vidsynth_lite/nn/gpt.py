@@ -137,14 +137,14 @@ class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.cfg = cfg
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
-            slot_emb=nn.Embedding(cfg.n_slots, cfg.n_embd),      # position within a chunk ("spatial")
-            time_emb=nn.Embedding(cfg.n_times, cfg.n_embd),      # index of the chunk in the window ("temporal")
-            drop=nn.Dropout(cfg.dropout),
-            h=nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
-            ln_f=nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
-        ))
+        self.transformer = nn.ModuleDict({
+            "wte": nn.Embedding(cfg.vocab_size, cfg.n_embd),
+            "slot_emb": nn.Embedding(cfg.n_slots, cfg.n_embd),      # position within a chunk ("spatial")
+            "time_emb": nn.Embedding(cfg.n_times, cfg.n_embd),      # index of the chunk in the window ("temporal")
+            "drop": nn.Dropout(cfg.dropout),
+            "h": nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)]),
+            "ln_f": nn.LayerNorm(cfg.n_embd, bias=cfg.bias),
+        })
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight                  # weight tying (nanoGPT)
         self.apply(self._init_weights)
@@ -179,7 +179,7 @@ class GPT(nn.Module):
         ``all_logits``. ``slots`` / ``times`` ([T] or [B, T]) override the default positions. With ``cache``, the
         tokens continue the cached sequence (their default positions start at ``cache.length``).
         """
-        b, t = idx.shape
+        t = idx.shape[1]
         past = cache.length if cache is not None else 0
         if past + t > self.cfg.block_size:
             raise ValueError(f"cannot attend over {past + t} tokens; block_size is {self.cfg.block_size}")

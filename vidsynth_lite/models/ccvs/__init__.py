@@ -12,7 +12,7 @@ from .autoencoder import Autoencoder, AutoencoderOutput, Decoder, Encoder, ResBl
 from .checkpoint import build, load_model, save_model
 from .config import AutoencoderConfig, CCVSConfig, ControlConfig, LossConfig, TransformerConfig
 from .controls import PositionEstimator, SoundAutoencoder, frame_spectrogram
-from .flow import FlowLevel, FlowModule, FlowTrace, backwarp, fuse
+from .flow import FlowLevel, FlowModule, FlowTrace, fuse
 from .losses import context_loss, quantization_loss, reconstruction_loss
 from .synthesis import decode_video, reconstruct_video, synthesize
 from .transformer import CCVSTransformer, TokenLayout, dequantize_state, quantize_state
@@ -40,7 +40,6 @@ __all__ = [
     "TransformerConfig",
     "affine_flow",
     "augmented_view",
-    "backwarp",
     "build",
     "context_loss",
     "decode_video",

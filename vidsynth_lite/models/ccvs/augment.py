@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from vidsynth_lite.nn import invert_flow
+from vidsynth_lite.nn import invert_flow, warp
 
 from .config import LossConfig
-from .flow import backwarp
 
 
 @dataclass
@@ -94,12 +93,12 @@ def augmented_view(x: torch.Tensor, cfg: LossConfig, generator: torch.Generator)
                     uniform(-cfg.translation * h, cfg.translation * h, n, 2), dev)
     a = a + cfg.elastic * h * _smooth_noise(n, 2, h, cfg.elastic_smooth, generator, dev)   # A = affine + elastic
     f, direct = invert_flow(a)                                                 # Algorithm C1
-    view = backwarp(x, a)                                                      # A(x) = W(x, a)
+    view = warp(x, a)                                                      # A(x) = W(x, a)
     view = _gaussian_blur(view, uniform(*cfg.blur_sigma, n) * h / 256)         # B
     share = uniform(0.0, min(0.95, 2 * cfg.occluded), n)                       # occluded share per sample
     field = _smooth_noise(n, 1, h, cfg.elastic_smooth, generator, dev)          # blobs
     level = torch.quantile(field.flatten(1), (1 - share).clamp(0, 1), dim=1).diagonal()   # [N]
     o = (field > level.view(n, 1, 1, 1)).to(x.dtype)                           # 1 = occluded
     context = (1 - o) * view
-    visible_from_x = backwarp(1 - o, f)                                        # zeros outside: occluded
+    visible_from_x = warp(1 - o, f)                                        # zeros outside: occluded
     return AugmentedView(context=context, flow=f, occluded=1 - visible_from_x, augment_flow=a, direct=direct)

@@ -13,8 +13,8 @@ Each level (Fig. A1-(2), after LiteFlowNet): **match** -- the flow and mask of t
 warp the context; a cost volume between ``d_s^k`` and the 7x7 neighbourhood of the warped context
 (:func:`vidsynth_lite.nn.local_correlation`) goes through three convolutions to a residual flow and mask;
 **refine** -- convolutions on ``[d_s^k, W(e_c^k, f), f, m]`` give a second residual update; **fuse** -- Eq. 1/9.
-Flows are in pixels of their level, ``(dx, dy)``; warping reads ``out(p) = in(p + f(p))`` (bilinear, zeros
-outside). Only the first ``warp_fraction`` of each level's channels take part (1.0 here by default, as the paper
+Flows are in pixels of their level, ``(dx, dy)``; warping is the package's :func:`vidsynth_lite.nn.warp`,
+``out(p) = in(p + f(p))`` (bilinear, zeros outside). Only the first ``warp_fraction`` of each level's channels take part (1.0 here by default, as the paper
 describes it; the official code uses 0.75 and leaves the rest of ``d_s^k`` to ``z_s`` alone).
 """
 
@@ -26,18 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidsynth_lite.nn import local_correlation
-
-
-def backwarp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``out(p) = x(p + flow(p))``: ``x`` [N, C, H, W], ``flow`` [N, 2, H, W] in pixels ``(dx, dy)``; bilinear,
-    zeros outside the image (pixel centres at ``(i + 0.5) / size``, ``align_corners=False``)."""
-    n, _, h, w = x.shape
-    ys, xs = torch.meshgrid(torch.arange(h, device=x.device, dtype=x.dtype),
-                            torch.arange(w, device=x.device, dtype=x.dtype), indexing="ij")
-    gx = (2 * (xs + flow[:, 0]) + 1) / w - 1                                      # [N, H, W] normalised x
-    gy = (2 * (ys + flow[:, 1]) + 1) / h - 1
-    return F.grid_sample(x, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="zeros", align_corners=False)
+from vidsynth_lite.nn import local_correlation, upsample_flow, warp
 
 
 def fuse(d: torch.Tensor, warped: list[torch.Tensor], masks: list[torch.Tensor],
@@ -88,16 +77,16 @@ class FlowLevel(nn.Module):
             mask = d.new_zeros(d.shape[0], 1, *d.shape[2:])
             e_warped = e
         else:
-            flow = 2 * F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=False)  # pixels x 2
-            mask = F.interpolate(mask, scale_factor=2, mode="bilinear", align_corners=False)
-            e_warped = backwarp(e, flow)
+            flow = upsample_flow(flow, tuple(d.shape[-2:]))                   # coarse to fine, pixels x 2
+            mask = F.interpolate(mask, size=tuple(d.shape[-2:]), mode="bilinear", align_corners=False)
+            e_warped = warp(e, flow)
         # match: correlation of d with the 7x7 neighbourhood of the (pre-warped) context
         cost = F.leaky_relu(local_correlation(self.proj(d), self.proj(e_warped), self.radius), 0.1)
         h = self.match(cost)                                                     # [N, h3, H, W]
         flow = flow + self.match_flow(h)
         mask = mask + self.match_mask(h)
         # refine: features, warped context, flow and mask together
-        h = self.refine(torch.cat([d, backwarp(e, flow), flow, mask], 1))
+        h = self.refine(torch.cat([d, warp(e, flow), flow, mask], 1))
         return flow + self.refine_flow(h), mask + self.refine_mask(h)
 
 
@@ -131,7 +120,7 @@ class FlowModule(nn.Module):
         for i, e in enumerate(contexts):
             flow, mask = self.levels[k](head, e[:, :p], *(prev[i] if prev is not None else (None, None)))
             now.append((flow, mask))
-            warped.append(backwarp(e[:, :p], flow))
+            warped.append(warp(e[:, :p], flow))
         fused, m_a = fuse(head, warped, [m for _, m in now])
         trace.flows.append([f for f, _ in now])
         trace.masks.append([m for _, m in now])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from vidsynth_lite.nn import QuantizerOutput
+from vidsynth_lite.nn import QuantizerOutput, upsample_flow
 
 from .flow import FlowTrace
 
@@ -56,11 +56,6 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, perceptual=None, r
     return loss
 
 
-def _resize_flow(flow: torch.Tensor, size: int) -> torch.Tensor:
-    """A pixel flow [N, 2, H, W] at another resolution ``size`` (values scaled with the grid)."""
-    return F.interpolate(flow, size=(size, size), mode="bilinear", align_corners=False) * (size / flow.shape[-1])
-
-
 def context_loss(trace: FlowTrace, flow: torch.Tensor, occluded: torch.Tensor, restrict: bool = True,
                  context: int = 0) -> torch.Tensor:
     """Eq. 7 summed over F's levels for context frame ``context``: target ``flow`` [N, 2, H, W] (pixels of the
@@ -71,7 +66,7 @@ def context_loss(trace: FlowTrace, flow: torch.Tensor, occluded: torch.Tensor, r
     for flows, masks in zip(trace.flows, trace.masks):
         f_hat, m_hat = flows[context], masks[context]
         size = f_hat.shape[-1]
-        f_true = _resize_flow(flow, size)
+        f_true = upsample_flow(flow, (size, size))                                 # pixels of this level
         o_true = F.interpolate(occluded, size=(size, size), mode="bilinear", align_corners=False)
         flow_err = (f_hat - f_true).pow(2).sum(1, keepdim=True)               # [N, 1, h, w]
         mask_err = (torch.sigmoid(m_hat) - o_true).pow(2)

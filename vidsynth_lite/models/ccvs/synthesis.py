@@ -88,7 +88,7 @@ def synthesize(ae: Autoencoder, transformer: CCVSTransformer, given: torch.Tenso
     b, m = given.shape[:2]
     k = samples
     hw = lay.frame_tokens
-    side = int(round(hw ** 0.5))
+    side = round(hw ** 0.5)
     body = frames - 1 if lay.end_frame else frames                             # frames in the token stream
     codes = torch.zeros(b, body, hw, dtype=torch.long, device=given.device)
     if m:

@@ -149,8 +149,8 @@ def autoencoder_step_fn(cfg: LossConfig, *, beta: float, beta_on: str, perceptua
     def step(state, clips: torch.Tensor) -> dict[str, torch.Tensor]:
         generator = torch.Generator().manual_seed(seed * 1_000_003 + state.step)
         discs = state["D"] if "D" in state.parts else {}
-        d_image = discs["image"] if "image" in discs else None
-        d_video = discs["video"] if "video" in discs else None
+        d_image = discs["image"] if "image" in discs else None       # noqa: SIM401 (an nn.ModuleDict has no get)
+        d_video = discs["video"] if "video" in discs else None       # noqa: SIM401
         out = generator_step(state["AE"], clips, cfg, beta=beta, beta_on=beta_on, generator=generator,
                              perceptual=perceptual, disc_image=d_image, disc_video=d_video, video_clips=video_clips)
         state.update("AE", out.loss)

@@ -25,7 +25,7 @@ class TokenWindows(Dataset):
 
     def __init__(self, codes: torch.Tensor, layout: TokenLayout, *, annotations: torch.Tensor | None = None,
                  labels: torch.Tensor | None = None, crops_per_clip: int = 8, seed: int = 0):
-        n, t, _ = codes.shape
+        _n, t, _ = codes.shape
         need = layout.max_end_distance + 1 if layout.end_frame else layout.window
         if t < need:
             raise ValueError(f"clips of {t} frames are too short for this layout (need {need})")
