@@ -115,15 +115,22 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 # %% [markdown]
 # ## Train, get interrupted, resume
 #
-# `vl.train.fit` is the only training loop of the book. It checkpoints every `ckpt_every` steps (weights in
-# safetensors, optimiser and random-generator states in a `weights_only`-safe file, written atomically), and when
+# `vl.train.fit` trains one model; it is the one-part case of `vl.train.fit_parts`, the loop every method of
+# the book uses (a GAN passes its generator and discriminator as named parts and a step function that updates
+# them in its paper's order). It checkpoints every `ckpt_every` steps (weights in safetensors, optimiser and
+# random-generator states in a `weights_only`-safe file, each file checksummed, written atomically), and when
 # it is called again with the same `run_dir` it continues from the last checkpoint. We simulate a crash at
 # step `interrupt_at`, then call `fit` again.
+#
+# The run folder is named by everything that changes the result: `vl.config.run_dir(cfg)` hashes every
+# resolved parameter and the package's source code, so a changed parameter starts a new run and re-running the
+# same configuration resumes.
 
 # %%
 import shutil
 
-run_dir = vl.paths.runs_dir() / f"running-{cfg.profile}"
+run_dir = vl.config.run_dir(cfg)
+print(run_dir.name)
 shutil.rmtree(run_dir, ignore_errors=True)  # start this demonstration from scratch
 
 
@@ -155,6 +162,19 @@ resumed = vl.train.fit(model, next_frame_loss, batches, optimizer=optimizer, **f
 print(f"resumed from step {resumed.resumed_from}, finished at step {resumed.step}")
 assert resumed.resumed_from is not None and resumed.resumed_from <= cfg.interrupt_at
 assert resumed.step == cfg.steps
+
+# %% [markdown]
+# `fit` resumes only the run that was asked for. Called on this folder with another learning rate (or seed,
+# width, step count ...), it refuses and names every difference instead of silently continuing the old run:
+
+# %%
+other_model, _ = make_model_and_optimizer()
+try:
+    vl.train.fit(other_model, next_frame_loss, batches, progress=False,
+                 optimizer=torch.optim.Adam(other_model.parameters(), lr=cfg.lr / 2),
+                 **{**fit_args, "config": {**cfg.to_dict(), "lr": cfg.lr / 2}})
+except vl.train.RunMismatchError as refusal:
+    print("RunMismatchError:", refusal)
 
 # %% [markdown]
 # Is the resumed run *exactly* the run that was never interrupted? We train once more without a crash, in a
@@ -234,6 +254,7 @@ path = vl.reproduce.write_results(
     protocol={"data": "moving_pattern (test seed = seed + 10000)", "clips": 4, "resolution": cfg.size,
               "frames": cfg.frames, "context_frames": 2, "weights": "EMA (decay 0.9)", "seed": cfg.seed,
               "steps": cfg.steps},
+    config=cfg,
 )
 print(f"rollout MSE {mse_model:.4f} vs copy-last-frame {mse_copy:.4f}  ->  {path}")
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s, peak memory of this kernel: "
@@ -300,7 +321,9 @@ vl.exercises.check("running.copy_last_mse", copy_last_mse)
 #   config and the profile files in `configs/<chapter>/`; `VIDSYNTH_PROFILE` overrides the profile.
 # - `vl.runtime.start` seeds everything, fixes threads and prints the environment; on a CPU, `smoke` runs are
 #   bit-for-bit repeatable.
-# - `vl.train.fit` is the one training loop: deterministic batches, checkpoints written atomically in safe
-#   formats, exact resume, EMA, NaN guard, JSON-lines log, DDP under `torchrun`.
+# - `vl.train.fit` (one model) and `vl.train.fit_parts` (named parts and a step function) are the one training
+#   loop: deterministic batches, checksummed checkpoints written atomically in safe formats, exact resume of
+#   the same run only (`vl.config.run_dir(cfg)` names a folder per configuration), EMA, NaN guard,
+#   JSON-lines log read from the device on logging steps only, DDP under `torchrun`.
 # - `vl.viz.show_video` embeds a small mp4 and a PNG frame grid; `vl.reproduce.write_results` stores every number
 #   with its protocol.

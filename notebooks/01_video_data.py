@@ -480,6 +480,7 @@ path = vl.reproduce.write_results(
     protocol={"size": cfg.size, "frames": cfg.frames, "seed": cfg.seed, "stats_clips": cfg.stats_clips,
               "speed": f"clips per CPU-second, 1 thread, {cfg.bench_clips} clips per world",
               "sky_check": f"phase correlation of the top half, frame 0 vs frame {lag}"},
+    config=cfg,
 )
 print(path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 import vidsynth_lite.data as D
+from vidsynth_lite import io as vl_io
 from vidsynth_lite.io import read_video, write_video
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -151,3 +152,14 @@ def test_bair_errors_and_short_trajectories(tmp_path):
         D.BairFolder(tmp_path, "train", frames=30)
     ds = D.BairFolder(tmp_path, "train", frames=5, size=32)
     assert ds[0]["video"].shape == (5, 3, 32, 32) and "actions" not in ds[0]
+
+
+def test_bair_frames_of_mixed_sizes_name_the_file_and_trajectory(tmp_path):
+    _write_bair(tmp_path, 2, 4, with_arrays=False)
+    odd = sorted((tmp_path / "train").iterdir())[1] / "2.png"
+    Image.new("RGB", (48, 40)).save(odd)
+    ds = D.BairFolder(tmp_path, "train", frames=4, size=32)
+    assert ds[0]["video"].shape == (4, 3, 32, 32)
+    with pytest.raises(vl_io.VideoReadError, match=f"trajectory '{odd.parent.name}': frame .*2.png' is 40x48 but "
+                                                    "0.png is 64x64"):
+        ds[1]

@@ -23,8 +23,8 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     done = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", SCRIPT, str(tmp_path / "ddp"), "6",
                            "--batch", "8"], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    single = vl.io.load_weights(tmp_path / "single" / "final.safetensors")[0]
-    ddp = vl.io.load_weights(tmp_path / "ddp" / "final.safetensors")[0]
+    single = vl.io.load_weights(tmp_path / "single" / "final_model.safetensors")[0]
+    ddp = vl.io.load_weights(tmp_path / "ddp" / "final_model.safetensors")[0]
     moved = False
     initial = vl.io.load_weights(min((tmp_path / "single" / "checkpoints").glob("step_*"))
                                  / "model.safetensors")[0]

@@ -39,9 +39,46 @@ def test_read_video_clip_selection(tmp_path):
         io.read_video(path, start=2, num_frames=5, stride=3)
 
 
-def test_odd_sizes_are_padded_to_even(tmp_path):
-    back = io.read_video(io.write_video(tmp_path / "odd.mp4", smooth_video(h=15, w=17)))
-    assert back.shape[-2:] == (16, 18)
+def test_odd_sizes_are_padded_to_even_with_a_warning_naming_both_sizes(tmp_path):
+    with pytest.warns(UserWarning, match="frames of 33x47 are written as 34x48"):
+        path = io.write_video(tmp_path / "odd.mp4", smooth_video(h=33, w=47))
+    back = io.read_video(path)
+    assert back.shape[-2:] == (34, 48)
+    assert (back[..., :33, :47] - smooth_video(h=33, w=47)).abs().mean() < 0.03
+
+
+def _atoms(data: bytes) -> list[str]:
+    """Top-level MP4 boxes in file order."""
+    names, i = [], 0
+    while i + 8 <= len(data):
+        size = int.from_bytes(data[i:i + 4], "big")
+        names.append(data[i + 4:i + 8].decode("latin-1"))
+        if size == 1:
+            size = int.from_bytes(data[i + 8:i + 16], "big")
+        if size < 8:
+            break
+        i += size
+    return names
+
+
+def test_moov_atom_comes_before_the_media_data(tmp_path):
+    """+faststart: a browser can start playing before the whole file has arrived (file and embedded bytes)."""
+    for data in (io.write_video(tmp_path / "f.mp4", smooth_video()).read_bytes(),
+                 io.video.encode_mp4(smooth_video())):
+        atoms = _atoms(data)
+        assert "moov" in atoms and "mdat" in atoms
+        assert atoms.index("moov") < atoms.index("mdat"), atoms
+
+
+@pytest.mark.parametrize("frames, message", [
+    (smooth_video() * 127.5 + 127.5, r"must lie in \[-1, 1\], found values in \[25.5, 229.5\].*x / 127.5 - 1"),
+    (smooth_video() * 1.5, r"must lie in \[-1, 1\].*clamp"),
+    (torch.zeros(0, 3, 8, 8), "at least one frame"),
+])
+def test_write_video_refuses_out_of_range_values_and_empty_clips_writing_nothing(tmp_path, frames, message):
+    with pytest.raises(ValueError, match=message):
+        io.write_video(tmp_path / "x.mp4", frames)
+    assert not list(tmp_path.iterdir()), "a refused write left a file behind"
 
 
 def test_grey_frames_become_rgb(tmp_path):
@@ -129,3 +166,35 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
         raise RuntimeError("crash while writing")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_damaged_weight_metadata_or_tensors_raise_checkpoint_errors_naming_the_file(tmp_path):
+    from safetensors.torch import save_file
+
+    state = {"w": torch.arange(6.0)}
+    no_step = tmp_path / "no_step.safetensors"
+    save_file(state, str(no_step), metadata={"format": io.checkpoint.WEIGHTS_FORMAT, "config": "{}"})
+    with pytest.raises(io.CheckpointError, match=r"no_step\.safetensors.*damaged metadata.*'step'"):
+        io.load_weights(no_step)
+    good = io.save_weights(tmp_path / "good.safetensors", state, step=3)
+    meta = {"format": io.checkpoint.WEIGHTS_FORMAT, "config": "{}", "step": "3", "extra": "{}",
+            "sha256": io.checkpoint.tensor_digest(state)}
+    flipped = tmp_path / "flipped.safetensors"
+    save_file({"w": torch.arange(6.0) + torch.tensor([0, 0, 0, 1e-6, 0, 0])}, str(flipped), metadata=meta)
+    with pytest.raises(io.CheckpointError, match=r"flipped\.safetensors.*SHA-256.*corrupted"):
+        io.load_weights(flipped)
+    assert io.load_weights(good)[1]["step"] == 3
+
+
+def test_written_files_honour_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        for path in (io.write_text(tmp_path / "a.txt", "x"), io.save_weights(tmp_path / "w.safetensors", {"w": torch.ones(1)}),
+                     io.write_video(tmp_path / "v.mp4", smooth_video(t=2))):
+            assert path.stat().st_mode & 0o777 == 0o644, path
+        os.umask(0o077)
+        assert io.write_text(tmp_path / "b.txt", "x").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

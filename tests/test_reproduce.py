@@ -21,15 +21,18 @@ def chapter0(tmp_path_factory):
     return notebook
 
 
-def test_papermill_smoke_run_writes_checked_results(chapter0, tmp_path):
+def test_papermill_smoke_run_writes_checked_results(tmp_path):
+    """From the jupytext source (reproduce converts it), as a user who never ran `make notebooks` would."""
     from vidsynth_lite.reproduce.run import run_chapter
 
-    results = run_chapter(chapter0, "running", "smoke", tmp_path / "out.ipynb")
+    results = run_chapter(REPO / "notebooks" / "00_running_the_book.py", "running", "smoke", tmp_path / "out.ipynb")
     assert results["chapter"] == "running" and results["profile"] == "smoke"
     assert results["metrics"]["resume_bit_exact"] is True
     assert 0 < results["metrics"]["rollout_mse"] < 1 and 0 < results["metrics"]["copy_last_frame_mse"] < 1
     assert results["protocol"]["resolution"] == 16 and results["protocol"]["steps"] == 8
     assert results["environment"]["device"] == "cpu"
+    assert results["config"]["steps"] == 8 and results["config"]["profile"] == "smoke"   # every parameter
+    assert len(results["run_key"]) == 16
     on_disk = json.loads((vl.paths.results_dir() / "running.json").read_text())
     assert on_disk["metrics"] == results["metrics"]
 
@@ -62,3 +65,58 @@ def test_results_store_round_trip_and_errors(tmp_path):
 def test_cli_env_prints_json():
     out = subprocess.run([sys.executable, "-m", "vidsynth_lite", "env"], check=True, capture_output=True, text=True)
     assert json.loads(out.stdout)["device"] in ("cpu", "cuda", "mps")
+
+
+# ----------------------------------------------------------------------------------------- issue 9: files, CLI
+def test_results_path_is_the_file_and_names_are_checked_with_a_root(tmp_path):
+    assert vl.reproduce.results_path("vqvae", tmp_path) == tmp_path / "vqvae.json"
+    for bad in ("../evil", "a/b", "Vqvae", ""):
+        with pytest.raises(ValueError, match="lower-case letters"):
+            vl.reproduce.write_results(bad, "smoke", {"a": 1}, {"n": 1}, environment={}, root=tmp_path / "r")
+    assert not (tmp_path / "evil.json").exists() and not (tmp_path / "r").exists()
+
+
+def test_truncated_results_file_is_named(tmp_path):
+    path = vl.reproduce.write_results("toy", "smoke", {"a": 1.5}, {"n": 3}, environment={})
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(vl.reproduce.ResultsError, match=r"toy\.json is not a readable results file.*run the"):
+        vl.reproduce.read_results("toy")
+
+
+def test_results_record_every_resolved_parameter_and_the_run_key():
+    from vidsynth_lite.chapters.running import RunningConfig
+
+    cfg = vl.config.resolve(RunningConfig, {"profile": "smoke", "lr": 1e-3})
+    vl.reproduce.write_results("toy", "smoke", {"a": 1}, {"n": 1}, environment={}, config=cfg)
+    record = vl.reproduce.read_results("toy")
+    assert record["config"] == cfg.to_dict() and record["config"]["lr"] == 1e-3
+    assert record["run_key"] == vl.config.run_key(cfg) and record["code_version"] == vl.config.code_version()
+    with pytest.raises(ValueError, match="profile 'lite' but config.profile 'smoke'"):
+        vl.reproduce.write_results("toy", "lite", {"a": 1}, {"n": 1}, environment={}, config=cfg)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "frames", "2"], "parameter 'frames' = 2"),
+    (["-p", "lr", ".nan"], "parameter 'lr' = nan"),
+    (["-p", "stepz", "3"], "unknown parameter 'stepz'"),
+])
+def test_cli_reproduce_refuses_bad_parameters_before_running(tmp_path, capsys, args, message):
+    from vidsynth_lite.cli import main
+
+    code = main(["reproduce", str(REPO / "notebooks" / "00_running_the_book.py"), "running", "--profile", "smoke",
+                 *args, "--output", str(tmp_path / "out.ipynb")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_reproduce_accepts_the_jupytext_source(tmp_path):
+    from vidsynth_lite.reproduce.run import as_notebook
+
+    notebook = as_notebook(REPO / "notebooks" / "00_running_the_book.py", tmp_path)
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert notebook.suffix == ".ipynb" and "parameters" in cells[1].metadata["tags"]
+    with pytest.raises(ValueError, match="neither a notebook"):
+        as_notebook(REPO / "pyproject.toml", tmp_path)

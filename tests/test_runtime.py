@@ -51,7 +51,7 @@ def test_seed_everything_repeats_and_seeds_differ():
     assert all(x != y for x, y in zip(a, c))
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True, 2**70])
 def test_seed_everything_rejects_bad_seeds(bad):
     with pytest.raises(ValueError, match="seed"):
         runtime.seed_everything(bad)
@@ -88,3 +88,10 @@ def test_peak_memory_grows_with_a_large_allocation():
             "after = runtime.peak_memory_mb(cpu); assert block.sum() > 0; "
             "assert after >= before + 200, (before, after)")  # 256 MiB of float32, touched
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_bad_thread_count_in_the_environment_is_named(monkeypatch, value):
+    monkeypatch.setenv("VIDSYNTH_THREADS", value)
+    with pytest.raises(ValueError, match=f"VIDSYNTH_THREADS = '{value}': expected a whole number of threads >= 1"):
+        runtime.set_threads()

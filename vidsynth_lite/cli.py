@@ -2,6 +2,8 @@
 
     env                                     print the environment report
     reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
+                                            (NOTEBOOK: the .ipynb or its jupytext .py source; -p NAME VALUE
+                                            overrides a parameter, checked before anything runs)
     pretrain ccvs [--profile lite]          train a chapter's shipped checkpoints (resumable)
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -46,12 +49,35 @@ def main(argv: list[str] | None = None) -> int:
 
     from vidsynth_lite.reproduce.run import run_chapter
 
+    overrides = {name: yaml.safe_load(value) for name, value in args.param}
+    problem = _check_parameters(args.chapter, args.profile, overrides)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     output = args.output or f"_build/executed/{Path(args.notebook).stem}-{args.profile}.ipynb"
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    overrides = {name: yaml.safe_load(value) for name, value in args.param}
     results = run_chapter(args.notebook, args.chapter, args.profile, output, overrides)
     print(json.dumps(results["metrics"], indent=2))
     return 0
+
+
+def _check_parameters(chapter: str, profile: str, overrides: dict) -> str | None:
+    """The config's one-line message for a bad chapter name or parameter, before papermill starts a kernel."""
+    from vidsynth_lite import config
+    from vidsynth_lite.chapters import CHAPTERS
+
+    known = {c.config_class().chapter: c for c in CHAPTERS.values()}
+    if chapter not in known:
+        return f"unknown chapter {chapter!r}; expected one of {sorted(known)} (the folder name under configs/)"
+    env_profile = os.environ.pop(config.PROFILE_ENV, None)  # the profile asked for here wins, as in the run
+    try:
+        config.resolve(known[chapter].config_class(), {**overrides, "profile": profile})
+    except config.ConfigError as error:
+        return f"ConfigError: {error}"
+    finally:
+        if env_profile is not None:
+            os.environ[config.PROFILE_ENV] = env_profile
+    return None
 
 
 if __name__ == "__main__":

@@ -57,17 +57,24 @@ def set_threads(n: int | None = None) -> int:
     ``n=None`` reads ``VIDSYNTH_THREADS`` or uses every core. Returns the number set.
     """
     if n is None:
-        n = int(os.environ.get("VIDSYNTH_THREADS", os.cpu_count() or 1))
-    if n < 1:
-        raise ValueError(f"threads must be >= 1, got {n}")
+        text = os.environ.get("VIDSYNTH_THREADS", "").strip()
+        if not text:
+            n = os.cpu_count() or 1
+        elif not text.isdigit() or int(text) < 1:
+            raise ValueError(f"VIDSYNTH_THREADS = {text!r}: expected a whole number of threads >= 1 (this machine "
+                             f"has {os.cpu_count()} cores), or unset it to use them all")
+        else:
+            n = int(text)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be an int >= 1, got {n!r}")
     torch.set_num_threads(n)
     return n
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's generators (all devices) with one integer."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in [0, 2**63 - 1], got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vidsynth_lite.checks import check_video
 from vidsynth_lite.config import ChapterConfig, param
 
 
@@ -29,6 +30,17 @@ class RunningConfig(ChapterConfig):
     width: int = param(32, "channels of the tiny predictor", min=4, max=512)
     lr: float = param(3e-3, "Adam learning rate", min=1e-6, max=1.0)
     ckpt_every: int = param(10, "checkpoint period in steps", min=1)
+
+    def validate(self) -> None:
+        """What the ranges cannot say: the predictor needs 2 context frames and a target; the demo must crash
+        after a checkpoint (or nothing could be resumed) and before the end."""
+        if self.frames < 3:
+            self.refuse("frames", ">= 3 (the predictor sees 2 frames and predicts the third)")
+        if self.interrupt_at >= self.steps:
+            self.refuse("interrupt_at", f"< steps = {self.steps} (the demo interrupts the run before its end)")
+        if self.interrupt_at < self.ckpt_every:
+            self.refuse("interrupt_at", f">= ckpt_every = {self.ckpt_every} (the demo interrupts the run after "
+                        "its first checkpoint, or there is nothing to resume from)")
 
 
 def moving_pattern(n: int, frames: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -71,19 +83,30 @@ class TinyPredictor(nn.Module):
         )
 
     def forward(self, previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+        """Frames ``[B, 3, H, W]`` in [-1, 1] at t - 1 and t -> the prediction of frame t + 1 (shapes are checked;
+        values are not, so that a training step never waits for the device)."""
+        check_video(previous, name="previous", rank=4, values=False)
+        check_video(current, name="current", rank=4, size=tuple(previous.shape[-2:]), values=False)
         return (current + self.net(torch.cat([previous, current], dim=1))).clamp(-1, 1)
 
     @torch.no_grad()
     def rollout(self, context: torch.Tensor, horizon: int) -> torch.Tensor:
         """Given two frames ``[B, 2, 3, H, W]``, predict ``horizon`` more; returns ``[B, 2 + horizon, 3, H, W]``."""
+        check_video(context, name="context", frames=2)
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
         frames = [context[:, 0], context[:, 1]]
         for _ in range(horizon):
             frames.append(self(frames[-2], frames[-1]))
         return torch.stack(frames, dim=1)
 
 
-def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Mean squared error of one-step predictions over a batch of clips ``[B, T, 3, H, W]``."""
+def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mean squared error of one-step predictions over a batch of clips ``[B, T, 3, H, W]``, and the trivial
+    baseline's ("copy the last frame") as a logged term (a tensor: the loop reads it on logging steps only)."""
+    check_video(video, name="video", values=False)
+    if video.shape[1] < 3:
+        raise ValueError(f"video: next-frame loss needs T >= 3 frames (2 seen, 1 predicted), got {tuple(video.shape)}")
     _, _, c, h, w = video.shape                      # [B, T, C, H, W]
     previous = video[:, :-2].reshape(-1, c, h, w)   # [B * (T - 2), 3, H, W]
     current = video[:, 1:-1].reshape(-1, c, h, w)
@@ -91,4 +114,4 @@ def next_frame_loss(model: nn.Module, video: torch.Tensor) -> tuple[torch.Tensor
     prediction = model(previous, current)
     loss = (prediction - target).pow(2).mean()
     copy_baseline = (current - target).pow(2).mean()
-    return loss, {"copy_last_mse": float(copy_baseline)}
+    return loss, {"copy_last_mse": copy_baseline}

@@ -188,7 +188,21 @@ class BairFolder(Dataset):
     def __getitem__(self, index: int) -> dict:
         from PIL import Image
         folder, pngs = self.trajectories[int(index)]
-        raw = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in pngs])     # [T, H, W, 3]
+        images = []
+        for p in pngs:
+            try:
+                with Image.open(p) as image:
+                    images.append(np.asarray(image.convert("RGB")))
+            except OSError as error:
+                raise VideoReadError(f"BAIR trajectory {folder.name!r}: frame {str(p)!r} cannot be read "
+                                     f"({type(error).__name__}: {error})") from error
+            if images[-1].shape != images[0].shape:
+                h0, w0 = images[0].shape[:2]
+                h, w = images[-1].shape[:2]
+                raise VideoReadError(f"BAIR trajectory {folder.name!r}: frame {str(p)!r} is {h}x{w} but "
+                                     f"{pngs[0].name} is {h0}x{w0}; every frame of a trajectory must have the "
+                                     "same size")
+        raw = np.stack(images)                                                     # [T, H, W, 3]
         item = {"video": _resize_crop(raw, self.size, (0.5, 0.5)), "index": int(index)}
         for key, names in (("actions", ("actions.npy",)), ("state", ("states.npy", "endeffector_positions.npy"))):
             for name in names:

@@ -1,15 +1,40 @@
 """Atomic file writes: write to a temporary file beside the target, fsync, then rename over it.
 
-A reader (or a crash) therefore sees either the old file or the complete new one, never half a file.
+A reader (or a crash) therefore sees either the old file or the complete new one, never half a file. The file
+gets the permissions any ``open(path, "w")`` would give (``0o666`` minus the umask), not ``mkstemp``'s private
+``0o600``: a book's results, videos and weights are meant to be served and shared.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (read in 4 MiB blocks), as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give a file made by ``mkstemp`` (``0o600``) or a folder made by ``mkdtemp`` (``0o700``) the mode a plain
+    ``open`` / ``mkdir`` would have given it."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
 
 
 def fsync_dir(directory: Path) -> None:
@@ -38,6 +63,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        honour_umask(tmp)
         os.replace(tmp, target)
         fsync_dir(target.parent)
     except BaseException:

@@ -55,6 +55,11 @@ class StepBatches:
                 del self._orders[stale]
         return self._orders[epoch]
 
+    def describe(self) -> dict[str, Any]:
+        """What makes these batches what they are (part of a run's signature: a changed seed is refused)."""
+        return {"class": type(self).__name__, "dataset": type(self.dataset).__name__, "items": len(self.dataset),
+                "batch_size": self.batch_size, "seed": self.seed, "key": self.key, "shuffle": self.shuffle}
+
     def indices(self, step: int) -> list[int]:
         n = len(self.dataset)
         positions = range(step * self.batch_size, (step + 1) * self.batch_size)

@@ -1,8 +1,11 @@
-"""DDP from the same training loop: ``torchrun --nproc_per_node N script.py`` is all it takes.
+"""Data-parallel training from the same loop: ``torchrun --nproc_per_node N script.py`` is all it takes.
 
 gloo on CPU, nccl on GPU. Every process computes ``batches(step)`` (the global batch) and keeps its own
-contiguous share, so N processes see exactly the examples one process would, and DDP's gradient averaging
-gives the gradient of the mean loss over the global batch.
+contiguous share, so N processes see exactly the examples one process would; every ``state.update`` averages
+the part's gradients over the processes (one all-reduce), which gives the gradient of the mean loss over the
+global batch. Parameters and buffers start from rank 0's. This is DDP's arithmetic without its wrapper, so a
+step function may call a part several times before updating it (D on real and on fake clips); what it gives
+up is DDP's overlap of communication with the backward pass.
 """
 
 from __future__ import annotations
@@ -50,12 +53,41 @@ def shard(batch: Any, rank: int, size: int) -> Any:
     return batch
 
 
-def mean_over_processes(value: float, dev: torch.device) -> float:
+def mean_over_processes(values: torch.Tensor) -> torch.Tensor:
+    """The mean of a tensor over all processes (itself without DDP)."""
     if not dist.is_initialized():
-        return value
-    t = torch.tensor([value], dtype=torch.float64, device=dev)
-    dist.all_reduce(t)
-    return float(t.item()) / dist.get_world_size()
+        return values
+    total = values.clone()
+    dist.all_reduce(total)
+    return total / dist.get_world_size()
+
+
+def average_gradients(params: list[torch.Tensor]) -> None:
+    """Replace every parameter's gradient by its mean over the processes (one all-reduce for all of them).
+
+    This is what DDP's reducer does, without DDP's rule of one forward per backward: a step function may call a
+    part several times (D on real and on fake clips) before it updates it. A parameter without a gradient on
+    this process contributes zeros, so every process joins the same all-reduce.
+    """
+    if not dist.is_initialized() or not params:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for p, g in zip(params, grads):
+        p.grad = flat[offset:offset + g.numel()].view_as(g).clone()
+        offset += g.numel()
+
+
+def broadcast_from_first(module: torch.nn.Module) -> None:
+    """Give every process rank 0's parameters and buffers (what DDP does when it wraps a module)."""
+    if not dist.is_initialized():
+        return
+    with torch.no_grad():
+        for value in module.state_dict().values():
+            dist.broadcast(value, src=0)
 
 
 def barrier() -> None:

@@ -20,11 +20,13 @@ class EMA:
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
+    def update(self, model: torch.nn.Module, decay: float | None = None) -> None:
+        """One averaging step; ``decay`` overrides ``self.decay`` for this step (``0.0`` copies the weights)."""
+        decay = self.decay if decay is None else decay
         for key, value in model.state_dict().items():
             average = self.shadow[key]
             if average.dtype.is_floating_point:
-                average.lerp_(value.detach(), 1.0 - self.decay)  # shadow += (1 - decay) (value - shadow)
+                average.lerp_(value.detach(), 1.0 - decay)  # shadow += (1 - decay) (value - shadow)
             else:
                 average.copy_(value)
 

@@ -1,14 +1,20 @@
-"""Training checkpoints: a folder per saved step, made complete before it becomes visible.
+"""Training checkpoints: a folder per saved step, made complete (and checksummed) before it becomes visible.
 
 Layout of ``run_dir/checkpoints/``::
 
-    step_00000100/model.safetensors   weights + config + step (safetensors)
-    step_00000100/ema.safetensors     EMA weights, when kept
-    step_00000100/state.pt            optimizer, scheduler, RNG states (torch.load(weights_only=True)-safe)
-    latest.json                       {"step": 100, "dir": "step_00000100"}, replaced atomically
+    step_00000100/<part>.safetensors      weights of each trained part (+ config and step in its metadata)
+    step_00000100/<part>.ema.safetensors  the part's weight EMA, when it keeps one
+    step_00000100/state.pt                optimizers, schedulers, RNG states, the step and the run's signature
+                                          (torch.load(weights_only=True)-safe)
+    step_00000100/manifest.json           size and SHA-256 of every file above, verified at load
+    latest.json                           {"step": 100, "dir": "step_00000100"}, replaced atomically
 
 A step folder is written under a temporary name and renamed when complete; ``latest.json`` is replaced only
-after that. A crash at any moment therefore leaves the previous checkpoint intact and loadable.
+after that. A crash at any moment therefore leaves the previous checkpoint intact and loadable, and a file that
+changes afterwards (a bad disk, a stray edit) is caught by its checksum instead of being trained on.
+
+A frozen part's weights are not stored: its fingerprint is part of the signature, so resuming with another
+frozen network is refused (see :mod:`vidsynth_lite.train.signature`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ import torch
 
 from vidsynth_lite.io import atomic as atomic_io
 from vidsynth_lite.io.checkpoint import CheckpointError, load_state, load_weights, save_state, save_weights
+from vidsynth_lite.train.ema import EMA
+from vidsynth_lite.train.parts import Part
+
+STATE_FORMAT = "vidsynth-lite/train-state-v2"
 
 
 def rng_state() -> dict[str, Any]:
@@ -53,42 +63,58 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 class CheckpointStore:
-    """Save and restore the complete training state of one run."""
+    """Save and restore the complete training state of one run (every part, optimizer, scheduler, EMA, RNG)."""
 
     def __init__(self, run_dir: str | Path, keep: int = 2):
         self.root = Path(run_dir) / "checkpoints"
         self.keep = keep
 
     def latest(self) -> Path | None:
+        """The newest complete checkpoint folder, or ``None`` for a run that has none yet."""
         pointer = self.root / "latest.json"
         if not pointer.is_file():
             return None
         try:
             entry = json.loads(pointer.read_text())
-        except json.JSONDecodeError as error:
-            raise CheckpointError(f"{pointer} is not valid JSON ({error}); delete it to start over") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CheckpointError(f"{pointer} is not valid JSON ({error}); delete it to resume from the newest "
+                                  f"step folder beside it, or delete {self.root.parent} to start afresh") from error
+        if not isinstance(entry, dict) or not isinstance(entry.get("dir"), str) or "/" in entry["dir"]:
+            raise CheckpointError(f"{pointer} must hold {{\"step\": N, \"dir\": \"step_...\"}}, got {entry!r}; "
+                                  f"delete it to resume from the newest step folder, or delete "
+                                  f"{self.root.parent} to start afresh")
         folder = self.root / entry["dir"]
-        if not (folder / "model.safetensors").is_file():
-            raise CheckpointError(f"{pointer} points at {folder}, which holds no model.safetensors")
+        if not (folder / "state.pt").is_file():
+            raise CheckpointError(f"{pointer} points at {folder}, which holds no state.pt")
         return folder
 
-    def save(self, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-             ema=None, config: dict | None = None) -> Path:
+    def save(self, step: int, parts: dict[str, Part], emas: dict[str, EMA], signature: dict[str, Any],
+             config: dict | None = None) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"step_{step:08d}"
         final = self.root / name
         tmp = self.root / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        save_weights(tmp / "model.safetensors", model, config=config, step=step)
-        if ema is not None:
-            save_weights(tmp / "ema.safetensors", ema.state_dict(), config=config, step=step)
+        for part_name, part in parts.items():
+            if part.frozen:
+                continue
+            save_weights(tmp / f"{part_name}.safetensors", part.model, config=config, step=step)
+            if part_name in emas:
+                save_weights(tmp / f"{part_name}.ema.safetensors", emas[part_name].state_dict(), config=config,
+                             step=step)
+        trained = {n: p for n, p in parts.items() if not p.frozen}
         save_state(tmp / "state.pt", {
+            "format": STATE_FORMAT,
             "step": step,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "optimizers": {n: p.optimizer.state_dict() for n, p in trained.items()},
+            "schedulers": {n: p.scheduler.state_dict() if p.scheduler is not None else None
+                           for n, p in trained.items()},
             "rng": rng_state(),
+            "signature": json.dumps(signature, sort_keys=True),
         })
+        files = {p.name: {"bytes": p.stat().st_size, "sha256": atomic_io.file_sha256(p)} for p in sorted(tmp.iterdir())}
+        atomic_io.write_text(tmp / "manifest.json", json.dumps({"step": step, "files": files}, indent=1))
         atomic_io.fsync_dir(tmp)
         if final.exists():
             shutil.rmtree(final)
@@ -106,21 +132,73 @@ class CheckpointStore:
         for stale in self.root.glob(".tmp-step_*"):
             shutil.rmtree(stale, ignore_errors=True)
 
-    def load(self, folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-             ema=None) -> int:
-        """Restore everything saved in ``folder``; returns the step to continue from."""
-        weights, meta = load_weights(folder / "model.safetensors")
-        model.load_state_dict(weights)
-        state = load_state(folder / "state.pt")
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            if state["scheduler"] is None:
-                raise CheckpointError(f"{folder} was saved without a scheduler, but one was given")
-            scheduler.load_state_dict(state["scheduler"])
-        if ema is not None:
-            ema_path = folder / "ema.safetensors"
-            if not ema_path.is_file():
-                raise CheckpointError(f"{folder} holds no EMA weights, but ema_decay was given")
-            ema.load_state_dict(load_weights(ema_path)[0])
+    def verify(self, folder: Path) -> None:
+        """Check every file of a checkpoint folder against its manifest (size, then SHA-256)."""
+        manifest_path = folder / "manifest.json"
+        advice = (f"delete {folder} to resume from the previous checkpoint (if one is left), or delete "
+                  f"{self.root.parent} to start afresh")
+        try:
+            files = json.loads(manifest_path.read_text())["files"]
+        except FileNotFoundError as error:
+            raise CheckpointError(f"{folder} has no manifest.json (it was not written by this version of "
+                                  f"vidsynth_lite, or was damaged); {advice}") from error
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{manifest_path} is damaged ({type(error).__name__}: {error}); {advice}") from error
+        for file_name, entry in files.items():
+            path = folder / file_name
+            if not path.is_file():
+                raise CheckpointError(f"{path} is missing from the checkpoint; {advice}")
+            if path.stat().st_size != entry["bytes"]:
+                raise CheckpointError(f"{path} has {path.stat().st_size} bytes, the checkpoint recorded "
+                                      f"{entry['bytes']}: the file is truncated or was replaced; {advice}")
+            if atomic_io.file_sha256(path) != entry["sha256"]:
+                raise CheckpointError(f"{path} does not match its recorded SHA-256: the file changed after it was "
+                                      f"written (disk corruption or an edit); {advice}")
+
+    def read_state(self, folder: Path) -> dict[str, Any]:
+        """The verified ``state.pt`` of a checkpoint folder, with its signature decoded."""
+        self.verify(folder)
+        path = folder / "state.pt"
+        state = load_state(path)
+        if state.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"{path} is a training state of another format ({state.get('format')!r}, "
+                                  f"expected {STATE_FORMAT!r}); delete {self.root.parent} to start afresh")
+        missing = [k for k in ("step", "optimizers", "schedulers", "rng", "signature") if k not in state]
+        if missing:
+            raise CheckpointError(f"{path} lacks {missing}; it is damaged: delete {folder} to resume from the "
+                                  f"previous checkpoint, or {self.root.parent} to start afresh")
+        state["signature"] = json.loads(state["signature"])
+        return state
+
+    def load(self, folder: Path, parts: dict[str, Part], emas: dict[str, EMA],
+             state: dict[str, Any] | None = None) -> int:
+        """Restore everything saved in ``folder`` into ``parts`` and ``emas``; returns the step to continue from.
+
+        Callers compare the signature first (:func:`vidsynth_lite.train.signature.differences`), so that a
+        checkpoint of another configuration is refused with a message naming the difference.
+        """
+        state = state if state is not None else self.read_state(folder)
+        for name, part in parts.items():
+            if part.frozen:
+                continue
+            weights, meta = load_weights(folder / f"{name}.safetensors")
+            if meta["step"] != state["step"]:
+                raise CheckpointError(f"{folder / (name + '.safetensors')} is of step {meta['step']}, the training "
+                                      f"state of step {state['step']}; the checkpoint is inconsistent")
+            _load_module(part.model, weights, folder / f"{name}.safetensors")
+            part.optimizer.load_state_dict(state["optimizers"][name])
+            if part.scheduler is not None:
+                part.scheduler.load_state_dict(state["schedulers"][name])
+            if name in emas:
+                emas[name].load_state_dict(load_weights(folder / f"{name}.ema.safetensors")[0])
         set_rng_state(state["rng"])
-        return int(meta["step"])
+        return int(state["step"])
+
+
+def _load_module(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:  # keys or shapes differ: name the file, not only torch's list
+        raise CheckpointError(f"the weights in {path} do not fit the model given ({type(model).__name__}): "
+                              f"{str(error).splitlines()[0]} ...; it was saved from another architecture or "
+                              "width -- use another run_dir to train this one") from error
