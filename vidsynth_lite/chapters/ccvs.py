@@ -33,7 +33,7 @@ class CCVSChapterConfig(ChapterConfig):
     cond_frames: int = param(1, "given frames for prediction (paper, BAIR: 1)", min=1, max=8)
     tokens_side: int = param(4, "token grid side per frame: tokens = side^2 (paper: 8, i.e. 64 tokens)",
                              choices=(2, 4, 8, 16))
-    codes: int = param(256, "codebook size q (paper: 1024)", min=2, max=65536)
+    codes: int = param(128, "codebook size q (paper: 1024)", min=2, max=65536)
     train_videos: int = param(512, "pushbot training clips of 30 frames", min=8, max=10_000_000)
     test_videos: int = param(48, "test inputs (a multiple of eval_draws)", min=2, max=100_000)
     samples: int = param(4, "samples per test input (K)", min=1, max=100)
@@ -255,7 +255,7 @@ def train_position_estimator(ae, videos: torch.Tensor, states: torch.Tensor, *, 
     batches = train.StepBatches(_Pairs(z, targets), batch, seed=seed)
 
     def loss_fn(m, b):
-        return torch.nn.functional.mse_loss(m(b[0]), b[1])
+        return torch.nn.functional.mse_loss(m(b["z"]), b["position"])
 
     result = train.fit(est, loss_fn, batches, steps=steps, optimizer=torch.optim.Adam(est.parameters(), lr=lr),
                        run_dir=run_dir, ckpt_every=steps, log_every=max(1, steps // 20), device=device,
@@ -270,16 +270,54 @@ class _Pairs:
     def __len__(self) -> int:
         return len(self.a)
 
-    def __getitem__(self, i: int):
-        return (self.a[i], self.b[i])
+    def __getitem__(self, i: int) -> dict:
+        return {"z": self.a[i], "position": self.b[i]}
 
 
 # -- the shipped checkpoints ----------------------------------------------------------------------------------
 def pretrained_dir():
-    """``pretrained/ccvs/`` in the repository: the checkpoints ``pretrain`` writes and the chapter loads."""
-    from vidsynth_lite import paths
+    """``vidsynth_lite/models/ccvs/weights/``: the checkpoints ``pretrain`` writes and the chapter loads
+    (shipped with the package, beside ``manifest.json``)."""
+    from pathlib import Path
 
-    return paths.repo_root() / "pretrained" / "ccvs"
+    from vidsynth_lite.models import ccvs as ccvs_models
+
+    return Path(ccvs_models.__file__).resolve().parent / "weights"
+
+
+def read_manifest(folder) -> dict | None:
+    """The shipped checkpoints' manifest (command, commit, CPU minutes, metrics), or None if absent."""
+    import json
+
+    path = folder / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def load_shipped(folder, name: str, expect: AutoencoderConfig | None, device=None):
+    """Load ``folder/name``; with ``expect``, refuse an autoencoder whose config differs from this profile's."""
+    from vidsynth_lite.io import CheckpointError
+    from vidsynth_lite.models.ccvs import load_model
+
+    model, _ = load_model(folder / name, device or "cpu")
+    if expect is not None:
+        got = replace(model.cfg, flow=expect.flow)
+        if got != expect:
+            raise CheckpointError(f"{name} was trained with {model.cfg}, but this profile builds {expect}: "
+                                  "retrain it with `python -m vidsynth_lite pretrain ccvs` or set "
+                                  "pretrained = False")
+    return model
+
+
+def load_ablation(folder, sizes: CCVSConfig, device=None) -> dict:
+    """Table 1's rows from the shipped checkpoints (empty when ``folder`` is None)."""
+    if folder is None:
+        return {}
+    return {row: load_shipped(folder, row_file(row), row_configs(sizes, row)[0], device) for row in ROWS}
+
+
+def load_transformers(folder, device=None) -> dict:
+    """The shipped transformers: ``{"prediction": T, "state": T, "p2p": T}``."""
+    return {name: load_shipped(folder, f"t_{name}.safetensors", None, device) for name in TRANSFORMERS}
 
 
 def row_file(row: str) -> str:
@@ -330,7 +368,7 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
     from vidsynth_lite import config as vl_config
     from vidsynth_lite import io as vl_io
     from vidsynth_lite import nn as vnn
-    from vidsynth_lite import paths
+    from vidsynth_lite import paths, train
     from vidsynth_lite.models.ccvs import quantize_state, save_model
 
     cfg = vl_config.resolve(CCVSChapterConfig, {"profile": profile, "seed": seed}).validate()
@@ -387,7 +425,7 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
                                           device=device, progress=progress)
         file = f"t_{name}.safetensors"
         save_model(out / file, model.cpu(), step=t_steps, half=True)
-        log = vl_io_read_log(result.run_dir)
+        log = train.read_log(result.run_dir)
         manifest["files"][file] = {"steps": t_steps, "cpu_minutes": cpu_minutes(c0),
                                    "final_loss": log[-1]["loss"] if log else None}
         manifest["curves"][f"t_{name}"] = [{"step": r["step"], "loss": r["loss"]} for r in log]
@@ -400,8 +438,3 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
     vl_io.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
 
-
-def vl_io_read_log(run_dir) -> list[dict]:
-    from vidsynth_lite import train
-
-    return train.read_log(run_dir)
