@@ -50,7 +50,7 @@ def test_seeded_training_is_deterministic_and_cached(tmp_path, monkeypatch):
 
 
 def test_resolve_config_rejects_unknown_settings():
-    with pytest.raises(ValueError, match="unknown SynI3D settings"):
+    with pytest.raises(ValueError, match="unknown SynI3DConfig settings"):
         S.resolve_config("lite", depth=3)
     with pytest.raises(ValueError, match="profile"):
         S.resolve_config("huge")

@@ -79,3 +79,44 @@ def check_same_clips(a: torch.Tensor, b: torch.Tensor, *, names: tuple[str, str]
     if a.shape[1:] != b.shape[1:]:
         raise InputError(f"{names[0]} and {names[1]} must have the same [T, C, H, W]; got "
                          f"{tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def check_samples(x, *, name: str = "samples", value_range: tuple[float, float] | None = (-1.0, 1.0),
+                  channels: int | None = 3) -> torch.Tensor:
+    """Raise one :class:`InputError` unless ``x`` is a float tensor of K samples per input ``[M, K, T, C, H, W]``."""
+    layout = "[M, K, T, C, H, W] (M inputs, K samples each)"
+    if not isinstance(x, torch.Tensor):
+        raise InputError(f"{name}: expected a float tensor {layout}, got {type(x).__name__}")
+    if x.ndim != 6:
+        raise InputError(f"{name}: expected 6 dimensions {layout}, got {_shape_text(x)}"
+                         + (" (one sample per input? add a K axis: x[:, None])" if x.ndim == 5 else ""))
+    check_video(x.flatten(0, 1), name=name, channels=channels, value_range=value_range)
+    return x
+
+
+def check_features(x, *, name: str = "features", dim: int | None = None) -> torch.Tensor:
+    """Raise one :class:`InputError` unless ``x`` is a finite float matrix ``[N, D]`` (numpy or torch); return it
+    as a float64 tensor."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise InputError(f"{name}: expected features [N, D] as a tensor or array, got {type(x).__name__}")
+    if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
+        raise InputError(f"{name}: expected real-valued features [N, D], got dtype {x.dtype}")
+    if x.ndim != 2:
+        raise InputError(f"{name}: expected features [N, D], got {_shape_text(x)}")
+    if dim is not None and x.shape[1] != dim:
+        raise InputError(f"{name}: expected {dim}-dimensional features, got {_shape_text(x)}")
+    x = x.detach().to("cpu", torch.float64)
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise InputError(f"{name}: contains NaN or inf values")
+    return x
+
+
+def check_same_count(a, b, *, names: tuple[str, str] = ("real", "fake")) -> None:
+    """Two sets a metric compares must hold the same number of items: a mismatch is an error, never a silent cut."""
+    if len(a) != len(b):
+        raise InputError(f"{names[0]} has {len(a)} items and {names[1]} has {len(b)}: compared sets must be the "
+                         f"same size (choose N explicitly, e.g. {names[1]}[:{min(len(a), len(b))}], and state it)")

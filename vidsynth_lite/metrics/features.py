@@ -6,8 +6,11 @@ description), ``dim`` and ``__call__(videos [N, T, 3, H, W] in [-1, 1]) -> featu
 
 - :class:`I3DFeatures` (``"i3d-k400"``): the Kinetics-400 I3D with the reference preprocessing; its features are
   the 400 logits averaged over time, as in the reference FVD code.
-- :class:`vidsynth_lite.metrics.syn_i3d.SynI3DFeatures` (``"syn-i3d"``): the in-domain network trained on the
-  synthetic worlds; scores on it are named ``FVD-syn`` and friends.
+- :class:`vidsynth_lite.metrics.syn_video.SynVideoFeatures` (``"syn-video"``): the book's in-domain network,
+  trained on all five synthetic worlds (appearance, motion, time); it also gives per-frame features (FID-syn);
+- :class:`vidsynth_lite.metrics.syn_i3d.SynI3DFeatures` (``"syn-i3d"``): the older in-domain network (``sky``
+  and ``actions`` only), kept for comparison in chapter 2. Scores on either are named ``FVD-syn`` and friends;
+  their protocol names the network and its hash.
 """
 
 from __future__ import annotations
@@ -53,16 +56,27 @@ class I3DFeatures:
         return self.logits(videos).softmax(-1)
 
 
+NETWORKS = ("syn-video", "syn-i3d", "i3d-k400")
+
+
 def get_network(network, device: torch.device | str = "cpu", **kwargs):
-    """``"i3d-k400"`` -> :class:`I3DFeatures`; ``"syn-i3d"`` -> the cached/trained SynI3D; an object is returned as is."""
+    """A feature network by name; an object is returned as is.
+
+    ``"syn-video"`` -> :class:`~vidsynth_lite.metrics.syn_video.SynVideoFeatures` (the shipped network at
+    ``profile="lite"``, the default); ``"syn-i3d"`` -> the older SynI3D (cached or trained);
+    ``"i3d-k400"`` -> :class:`I3DFeatures` (needs ``make weights``). ``kwargs`` go to the loader.
+    """
     if not isinstance(network, str):
         return network
+    if network == "syn-video":
+        from vidsynth_lite.metrics.syn_video import features
+        return features(device=device, **kwargs)
     if network == "i3d-k400":
         return I3DFeatures(device=device, **kwargs)
     if network == "syn-i3d":
         from vidsynth_lite.metrics.syn_i3d import SynI3DFeatures, load_or_train
         return SynI3DFeatures(load_or_train(**kwargs), device=device)
-    raise ValueError(f"network must be 'i3d-k400', 'syn-i3d' or a feature-network object, got {network!r}")
+    raise ValueError(f"network must be one of {NETWORKS} or a feature-network object, got {network!r}")
 
 
 def iter_batches(videos, batch_size: int = 16) -> Iterable[torch.Tensor]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vidsynth_lite.checks import InputError
+
 ESTIMATORS = ("unbiased", "mle")
 
 
@@ -44,6 +46,8 @@ class GaussianStats:
         x = _to_numpy64(feats)
         if x.ndim != 2:
             raise ValueError(f"features must be [N, D], got shape {tuple(x.shape)}")
+        if not np.isfinite(x).all():
+            raise InputError("features contain NaN or inf values")
         if x.shape[0] == 0:
             return self
         if self.dim is None:

@@ -1,6 +1,7 @@
 """Frame-wise similarity: PSNR and SSIM, one value per image, with per-time-step and K-sample helpers.
 
-Inputs are tensors ``[..., 3, H, W]`` in [-1, 1]; the data range is therefore ``L = 2`` unless stated.
+Inputs are tensors ``[..., 3, H, W]`` in [-1, 1]; the data range is therefore ``L = 2`` unless stated. Every
+function checks its inputs (float, finite, equal shapes; within [-1, 1] when the data range is 2).
 
 - :func:`psnr`: ``10 log10(L^2 / MSE)`` with the MSE over channels and pixels of each image.
 - :func:`ssim`: Wang et al. 2004 (IEEE TIP, Eq. 13) with an 11x11 Gaussian window (sigma 1.5, weights
@@ -18,21 +19,28 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from vidsynth_lite.checks import check_video
+
 DATA_RANGE = 2.0  # images in [-1, 1]
 
 
-def _check_pair(a: torch.Tensor, b: torch.Tensor, name: str) -> None:
+def _check_pair(a: torch.Tensor, b: torch.Tensor, name: str, data_range: float = DATA_RANGE) -> None:
+    """Both float tensors ``[..., C, H, W]`` of one shape, finite, and (for the default data range 2) in [-1, 1]."""
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         raise TypeError(f"{name} expects two torch tensors")
     if a.shape != b.shape:
         raise ValueError(f"{name}: shapes differ: {tuple(a.shape)} vs {tuple(b.shape)}")
     if a.ndim < 3 or a.shape[-3] not in (1, 3):
         raise ValueError(f"{name} expects [..., C, H, W] with C = 1 or 3, got {tuple(a.shape)}")
+    value_range = (-1.0, 1.0) if data_range == DATA_RANGE else None
+    for arg, x in (("first", a), ("second", b)):
+        check_video(x.reshape(-1, *x.shape[-3:]), name=f"{name} ({arg} argument)", rank=4, channels=None,
+                    value_range=value_range)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = DATA_RANGE) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB per image: ``[..., C, H, W] -> [...]`` (inf for identical images)."""
-    _check_pair(a, b, "psnr")
+    _check_pair(a, b, "psnr", data_range)
     mse = (a.double() - b.double()).pow(2).flatten(-3).mean(-1)
     return (10.0 * torch.log10(data_range ** 2 / mse)).to(a.dtype)
 
@@ -71,13 +79,13 @@ def _ssim_core(a, b, w1d, data_range, cov_norm, k1=0.01, k2=0.03):
 def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = DATA_RANGE, win_size: int = 11,
          sigma: float = 1.5) -> torch.Tensor:
     """Structural similarity per image, ``[..., C, H, W] -> [...]`` (Gaussian window 11, sigma 1.5)."""
-    _check_pair(a, b, "ssim")
+    _check_pair(a, b, "ssim", data_range)
     return _ssim_core(a, b, gaussian_window(win_size, sigma), data_range, cov_norm=1.0)
 
 
 def ssim_skimage_default(a: torch.Tensor, b: torch.Tensor, data_range: float = DATA_RANGE) -> torch.Tensor:
     """``SSIM (skimage default)``: 7x7 uniform window, sample covariance (N-1), the variant CCVS reports."""
-    _check_pair(a, b, "ssim_skimage_default")
+    _check_pair(a, b, "ssim_skimage_default", data_range)
     win = 7
     return _ssim_core(a, b, torch.full((win,), 1.0 / win, dtype=torch.float64), data_range,
                       cov_norm=win * win / (win * win - 1.0))

@@ -31,6 +31,8 @@ def mmd2_unbiased(x, y, degree: int = 3, gamma: float | None = None, coef0: floa
     m, n = x.shape[0], y.shape[0]
     if m < 2 or n < 2:
         raise ValueError(f"need at least 2 samples on each side, got {m} and {n}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("features contain NaN or inf values")
     kxx = polynomial_kernel(x, x, degree, gamma, coef0)
     kyy = polynomial_kernel(y, y, degree, gamma, coef0)
     kxy = polynomial_kernel(x, y, degree, gamma, coef0)

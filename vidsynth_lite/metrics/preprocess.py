@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from vidsynth_lite.checks import InputError, check_video
+
 I3D_SIZE = 224
 
 
@@ -52,14 +54,11 @@ def resize_bilinear_torch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tenso
 
 
 def check_video_batch(x: torch.Tensor, name: str = "videos") -> None:
-    """Raise a clear ValueError unless ``x`` is a float tensor ``[N, T, 3, H, W]`` within [-1, 1]."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise ValueError(f"{name}: expected a float tensor [N, T, 3, H, W] in [-1, 1], got {type(x).__name__}")
-    if x.ndim != 5 or x.shape[2] != 3:
-        raise ValueError(f"{name}: expected shape [N, T, 3, H, W] (RGB), got {tuple(x.shape)}")
-    if x.numel() and (x.min() < -1.0 - 1e-3 or x.max() > 1.0 + 1e-3):
-        raise ValueError(f"{name}: values must lie in [-1, 1], found [{x.min():.3f}, {x.max():.3f}] "
-                         f"(convert uint8 with x / 127.5 - 1)")
+    """Raise one clear :class:`~vidsynth_lite.checks.InputError` (a ValueError) unless ``x`` is a finite float
+    tensor ``[N, T, 3, H, W]`` within [-1, 1]."""
+    if isinstance(x, torch.Tensor) and (x.ndim != 5 or x.shape[2] != 3):
+        raise InputError(f"{name}: expected shape [N, T, 3, H, W] (RGB), got {tuple(x.shape)}")
+    check_video(x, name=name, rank=5, channels=3)
 
 
 def i3d_preprocess(videos: torch.Tensor, resize: str = "tf1") -> torch.Tensor:

@@ -20,14 +20,13 @@ import math
 import numpy as np
 import torch
 
+from vidsynth_lite.checks import check_features, check_samples, check_video
 from vidsynth_lite.metrics.score import Score
 
 
 def inception_score(probs, splits: int = 10, eps: float = 1e-12) -> tuple[float, float]:
     """Mean and std of ``exp(mean_x KL(p(y|x) || p(y)))`` over ``splits`` disjoint parts of ``probs [N, K]``."""
-    p = torch.as_tensor(probs, dtype=torch.float64)
-    if p.ndim != 2:
-        raise ValueError(f"probs must be [N, K], got {tuple(p.shape)}")
+    p = check_features(probs, name="probs")                              # [N, K] float64, finite
     if splits < 1 or p.shape[0] // splits < 1:
         raise ValueError(f"cannot split {p.shape[0]} samples into {splits} parts")
     if (p < -1e-6).any() or not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=p.dtype), atol=1e-4):
@@ -67,13 +66,13 @@ def div(features) -> float:
     f = torch.as_tensor(features, dtype=torch.float64)
     if f.ndim != 3:
         raise ValueError(f"features must be [B, K, D], got {tuple(f.shape)}")
+    check_features(f.flatten(0, 1), name="features")
     return float(_mean_pairwise(f).mean())
 
 
 def div_pixel(samples: torch.Tensor) -> float:
     """CCVS's DIV: mean absolute pixel difference between pairs of K samples ``[B, K, T, 3, H, W]``."""
-    if samples.ndim != 6:
-        raise ValueError(f"samples must be [B, K, T, C, H, W], got {tuple(samples.shape)}")
+    check_samples(samples, name="samples", channels=None)
     k = samples.shape[1]
     if k < 2:
         raise ValueError("need K >= 2 samples per input")
@@ -84,16 +83,14 @@ def div_pixel(samples: torch.Tensor) -> float:
 
 def acd_color(videos: torch.Tensor) -> float:
     """Colour ACD: frames as their mean RGB colour (in [-1, 1] units); mean pairwise L2 over frames and videos."""
-    if videos.ndim != 5 or videos.shape[2] != 3:
-        raise ValueError(f"videos must be [N, T, 3, H, W], got {tuple(videos.shape)}")
+    check_video(videos, name="videos")
     colours = videos.double().mean(dim=(-2, -1))                           # [N, T, 3]
     return float(_mean_pairwise(colours).mean())
 
 
 def acd_features(videos: torch.Tensor, frame_features) -> float:
     """Feature ACD: ``frame_features([M, 3, H, W]) -> [M, D]`` per frame; mean pairwise L2 over frames, videos."""
-    if videos.ndim != 5:
-        raise ValueError(f"videos must be [N, T, 3, H, W], got {tuple(videos.shape)}")
+    check_video(videos, name="videos")
     n, t = videos.shape[:2]
     with torch.no_grad():
         f = torch.as_tensor(frame_features(videos.flatten(0, 1))).double()  # [N*T, D]

@@ -20,13 +20,16 @@ class Score:
     ``value``: the score (for several disjoint draws, their mean); ``protocol``: everything needed to
     reproduce it (metric, feature network and its hash, preprocessing, clip length, stride, resolution,
     numbers of samples, split, seeds, estimator); ``std``: standard deviation over disjoint draws;
-    ``floor``: the same metric between two disjoint real samples of the same size.
+    ``floor``: the same metric between two disjoint real samples of the same size; ``draws`` / ``floor_draws``:
+    the value and the floor in each disjoint draw (what :func:`vidsynth_lite.metrics.compare` pairs).
     """
 
     value: float
     protocol: dict = dataclasses.field(default_factory=dict)
     std: float | None = None
     floor: float | None = None
+    draws: list[float] | None = None
+    floor_draws: list[float] | None = None
 
     @property
     def name(self) -> str:
@@ -35,12 +38,14 @@ class Score:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: score and protocol together (what ``results/*.json`` stores)."""
         return {"value": _clean(self.value), "std": _clean(self.std), "floor": _clean(self.floor),
+                "draws": None if self.draws is None else [_clean(v) for v in self.draws],
+                "floor_draws": None if self.floor_draws is None else [_clean(v) for v in self.floor_draws],
                 "protocol": dict(self.protocol)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Score:
         return cls(value=d["value"], protocol=dict(d.get("protocol", {})), std=d.get("std"),
-                   floor=d.get("floor"))
+                   floor=d.get("floor"), draws=d.get("draws"), floor_draws=d.get("floor_draws"))
 
     def __format__(self, spec: str) -> str:
         if not spec:

@@ -15,7 +15,8 @@ one zero), stacked with RGB as 6 input channels, because the clouds' motion (a f
 32 x 32) is otherwise too faint for a small net to pick up in minutes. Then a stem that halves space, three stride-2 stages with GroupNorm (so a clip's features never depend on the rest of its batch), global
 average pooling to a ``8 * width``-d feature (the FVD-syn feature), and four linear heads.
 
-Training is seeded and deterministic on the CPU (fixed data items, fixed batch order, fixed order transforms);
+Training uses the package's loop (``vidsynth_lite.train.fit``: checkpointed under ``runs/``, resumable), seeded and
+deterministic on the CPU (fixed data items; each step's batch and order transforms are a function of the step);
 the weights are cached under ``cache_dir()/syn_i3d/<hash>.safetensors`` where the hash covers the training
 config, this file's source, the data package's world sources and the package version. ``load_or_train(...)``
 is what chapters call. Scores on it are named ``FVD-syn``, ``KVD-syn``, ``IS-syn``, ``DIV-syn`` and are never
@@ -43,28 +44,22 @@ SPEED_MEAN, SPEED_STD = 0.018, 0.007      # sky world: speed ~ U(0.006, 0.03) im
 
 @dataclasses.dataclass(frozen=True)
 class SynI3DConfig:
-    """Everything that determines the trained weights (the cache key hashes it)."""
+    """Everything that determines the trained weights (the cache key hashes it). Values per profile live in
+    ``configs/metrics/syn_i3d/<profile>.yaml`` (read by :func:`resolve_config`)."""
 
-    size: int = 32            # square resolution of the training clips
-    frames: int = 16          # clip length
-    width: int = 16           # channels of the first stage (feature dim = 8 * width)
-    n_train: int = 768        # training clips per world
-    n_test: int = 192         # held-out clips per world (test split)
-    steps: int = 600
-    batch_size: int = 24      # half sky, half actions
-    lr: float = 2e-3
-    seed: int = 0
+    size: int                 # square resolution of the training clips
+    frames: int               # clip length
+    width: int                # channels of the first stage (feature dim = 8 * width)
+    n_train: int              # training clips per world
+    n_test: int               # held-out clips per world (test split)
+    steps: int
+    batch_size: int           # half sky, half actions
+    lr: float
+    seed: int
 
     @property
     def feature_dim(self) -> int:
         return 8 * self.width
-
-
-PROFILES = {
-    "smoke": SynI3DConfig(width=8, n_train=16, n_test=16, steps=6, batch_size=8),
-    "lite": SynI3DConfig(),
-    "full": SynI3DConfig(size=64, width=32, n_train=8000, n_test=1000, steps=20000, batch_size=64),
-}
 
 
 class _Block(nn.Module):
@@ -202,60 +197,48 @@ def evaluate(model: SynI3D, sky, act, seed: int = 1, batch_size: int = 32,
     }
 
 
-def train(cfg: SynI3DConfig, progress: bool = True, device: torch.device | str = "cpu") -> tuple[SynI3D, dict]:
-    """Train SynI3D with ``cfg`` (seeded, deterministic on the CPU); returns the model and a report.
+class _Batches:
+    """``batches(step)``: half ``sky``, half ``actions`` clips, order transforms seeded by the step (exact resume)."""
 
-    On the CPU (the default) it runs on one thread whatever the runtime's setting (restored afterwards): float
-    sums depend on the thread count, and one thread makes the cached weights identical on every CPU (it is also
-    faster than two threads on a busy 2-core machine). ``device`` (e.g. a GPU for ``full``) trains elsewhere;
-    such weights are cached under a different key.
-    """
-    device = torch.device(device)
-    if device.type != "cpu":
-        return _train(cfg, progress, device)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train(cfg, progress, device)
-    finally:
-        torch.set_num_threads(threads)
+    def __init__(self, sky, act, cfg: SynI3DConfig):
+        self.sky, self.act, self.cfg = sky, act, cfg
+
+    def __call__(self, step: int):
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step)
+        half = self.cfg.batch_size // 2
+        idx_s = torch.randint(0, self.cfg.n_train, (half,), generator=g)
+        idx_a = torch.randint(0, self.cfg.n_train, (half,), generator=g)
+        return _make_batch(self.sky, self.act, idx_s, idx_a, g)
 
 
-def _train(cfg: SynI3DConfig, progress: bool, device: torch.device) -> tuple[SynI3D, dict]:
+def _loss_fn(model, batch):
+    return _losses(model(batch[0]), *batch[1:])
+
+
+def train(cfg: SynI3DConfig, progress: bool = True, device: torch.device | str = "cpu",
+          run_dir: str | Path | None = None) -> tuple[SynI3D, dict]:
+    """Train with the package's loop (``vidsynth_lite.train.fit``: checkpointed in ``run_dir``, resumable);
+    returns the model in eval mode and a report with the held-out accuracy per head."""
+    import tempfile
+
+    from vidsynth_lite.train import fit, read_log
     t0 = time.perf_counter()
     sky = _world_tensors("sky", "train", cfg.n_train, cfg)
     act = _world_tensors("actions", "train", cfg.n_train, cfg)
     t_data = time.perf_counter() - t0
     torch.manual_seed(cfg.seed)
-    model = SynI3D(cfg.width).to(device)
+    model = SynI3D(cfg.width)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = None                               # tiny runs (tests, smoke: < 10 steps) keep a constant rate
     if cfg.steps >= 10:
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(cfg.seed)
-    half = cfg.batch_size // 2
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, desc="SynI3D", leave=False)
-    model.train()
-    losses = []
-    for step in range(cfg.steps):
-        idx_s = torch.randint(0, cfg.n_train, (half,), generator=g)
-        idx_a = torch.randint(0, cfg.n_train, (half,), generator=g)
-        batch = [t.to(device) for t in _make_batch(sky, act, idx_s, idx_a, g)]
-        loss = _losses(model(batch[0]), *batch[1:])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        losses.append(loss.item())
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    if bar is not None:
-        bar.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(run_dir) if run_dir is not None else Path(tmp)
+        result = fit(model, _loss_fn, _Batches(sky, act, cfg), steps=cfg.steps, optimizer=opt, run_dir=folder,
+                     scheduler=sched, ckpt_every=max(1, min(200, cfg.steps)), log_every=1,
+                     config=dataclasses.asdict(cfg), device=torch.device(device), desc="SynI3D", progress=progress)
+        losses = [r["loss"] for r in read_log(folder)]
+    model = result.model
     t_train = time.perf_counter() - t0 - t_data
     sky_t = _world_tensors("sky", "test", cfg.n_test, cfg)
     act_t = _world_tensors("actions", "test", cfg.n_test, cfg)
@@ -292,13 +275,9 @@ def cache_path(cfg: SynI3DConfig, train_device: str = "cpu") -> Path:
 
 
 def resolve_config(profile: str = "lite", **overrides) -> SynI3DConfig:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
-    fields = {f.name for f in dataclasses.fields(SynI3DConfig)}
-    bad = set(overrides) - fields
-    if bad:
-        raise ValueError(f"unknown SynI3D settings {sorted(bad)}; allowed: {sorted(fields)}")
-    return dataclasses.replace(PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None})
+    """The config of ``profile`` from ``configs/metrics/syn_i3d/<profile>.yaml``, with ``overrides``."""
+    from vidsynth_lite.metrics.network_profiles import network_profile
+    return network_profile(SynI3DConfig, "syn_i3d", profile, **overrides)
 
 
 _LOADED: dict[str, tuple[SynI3D, dict]] = {}
@@ -328,7 +307,9 @@ def load_or_train(profile: str = "lite", *, size: int | None = None, frames: int
         model.eval().requires_grad_(False)
         report = meta["extra"]
     else:
-        model, report = train(cfg, progress=progress, device=train_device or "cpu")
+        from vidsynth_lite import paths
+        model, report = train(cfg, progress=progress, device=train_device or "cpu",
+                              run_dir=paths.runs_dir() / f"syn_i3d-{config_hash(cfg, dev_type)}")
         model = model.cpu()
         report = {**report, "config": dataclasses.asdict(cfg), "hash": config_hash(cfg, dev_type),
                   "profile": profile, "train_device": dev_type}
