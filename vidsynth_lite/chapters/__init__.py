@@ -31,6 +31,7 @@ CHAPTERS: dict[str, Chapter] = {
     "data": Chapter("01_video_data", "video_data", "DataConfig", "data"),
     "metrics": Chapter("02_measuring", "measuring", "MetricsConfig", "metrics"),
     "vqvae": Chapter("03_vqvae", "vqvae", "VQVAEChapterConfig", "vqvae"),
+    "ccvs": Chapter("04_ccvs", "ccvs", "CCVSChapterConfig", "ccvs"),
 }
 
 __all__ = ["CHAPTERS", "Chapter"]

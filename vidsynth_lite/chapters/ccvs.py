@@ -350,16 +350,17 @@ def reconstruction_psnr(ae, videos: torch.Tensor, context: int = 1) -> float:
     return float((10 * torch.log10(4.0 / mse.clamp(min=1e-10))).mean())
 
 
-def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 2000, t_steps: int = 1500,
-             est_steps: int = 400, curve_every: int = 250, seed: int = 0, out_dir=None, device=None,
-             progress: bool = True) -> dict:
+def pretrain(profile: str = "lite", *, row_steps: int = 200, final_steps: int = 800, t_steps: int = 800,
+             est_steps: int = 300, curve_every: int = 200, seed: int = 0, out_dir=None, device=None,
+             stages: tuple = ("final", "transformers", "estimator", "rows"), progress: bool = True) -> dict:
     """``python -m vidsynth_lite pretrain ccvs``: train the chapter's recipe longer than the chapter can and write
-    fp16 checkpoints + ``manifest.json`` (command, commit, CPU minutes, metrics) to ``pretrained/ccvs/``.
+    fp16 checkpoints + ``manifest.json`` (command, commit, CPU minutes, metrics) to :func:`pretrained_dir`.
 
-    Every Table 1 row trains ``row_steps`` steps from the same seed; the last row then continues to
-    ``final_steps`` (Table 1's "training longer"); on the final autoencoder's tokens, the three transformers
-    train ``t_steps`` steps, and the position estimator ``est_steps``. Training runs live in
-    ``runs/ccvs-pretrain-<profile>/``: an interrupted call resumes where it stopped.
+    Stages, in this order (each skipped when its files exist, each resumable inside ``runs/ccvs-pretrain-*``):
+    ``final`` -- Table 1's last row for ``row_steps`` steps (its Table 1 checkpoint), then on to
+    ``final_steps`` ("training longer"), with a quality-vs-CPU-minutes curve; ``transformers`` -- prediction,
+    state-conditioned and point-to-point T on the final autoencoder's tokens; ``estimator`` -- the position
+    estimator; ``rows`` -- the other Table 1 rows, ``row_steps`` each, from the same seed.
     """
     import json
     import subprocess
@@ -368,9 +369,10 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
     from vidsynth_lite import config as vl_config
     from vidsynth_lite import io as vl_io
     from vidsynth_lite import nn as vnn
-    from vidsynth_lite import paths, train
-    from vidsynth_lite.models.ccvs import quantize_state, save_model
+    from vidsynth_lite import paths, runtime, train
+    from vidsynth_lite.models.ccvs import load_model, quantize_state, save_model
 
+    runtime.set_threads()                                        # VIDSYNTH_THREADS, else every core
     cfg = vl_config.resolve(CCVSChapterConfig, {"profile": profile, "seed": seed}).validate()
     sizes = profile_configs(profile, cfg)
     out = pretrained_dir() if out_dir is None else out_dir
@@ -379,62 +381,75 @@ def pretrain(profile: str = "lite", *, row_steps: int = 600, final_steps: int = 
     train_set = load_videos("pushbot", "train", cfg.train_videos, 30, cfg.size, cfg.seed)
     check = load_videos("pushbot", "test", 8, cfg.frames, cfg.size, cfg.seed)["video"]
     perceptual = vnn.load_perceptual("vgg16", verbose=progress)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=paths.repo_root(), check=False).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
-    manifest = {"command": f"python -m vidsynth_lite pretrain ccvs --profile {profile}", "commit": commit,
-                "profile": profile, "seed": seed, "row_steps": row_steps, "final_steps": final_steps,
-                "t_steps": t_steps, "est_steps": est_steps, "files": {}, "curves": {}}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=paths.repo_root(),
+                            check=False).stdout.strip() or "unknown"
+    manifest = read_manifest(out) or {"files": {}, "curves": {}}
+    manifest.update({"command": f"python -m vidsynth_lite pretrain ccvs --profile {profile}", "commit": commit,
+                     "profile": profile, "seed": seed, "row_steps": row_steps, "final_steps": final_steps,
+                     "t_steps": t_steps, "est_steps": est_steps})
 
-    def cpu_minutes(since: float) -> float:
+    def save_manifest():
+        vl_io.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+
+    def minutes(since: float) -> float:
         return (time.process_time() - since) / 60
 
-    for row in ROWS:                                               # Table 1, every row the same budget
-        c0 = time.process_time()
+    def train_row(row: str, steps: int):
         ae_cfg, loss_cfg = row_configs(sizes, row)
-        ae, _ = train_autoencoder(ae_cfg, loss_cfg, train_set["video"], steps=row_steps, run_dir=runs / row_file(row),
-                                  seed=seed, device=device, perceptual=perceptual, progress=progress)
-        name = row_file(row)
-        save_model(out / name, ae.cpu(), step=row_steps, half=True)
-        manifest["files"][name] = {"row": row, "steps": row_steps, "cpu_minutes": cpu_minutes(c0),
-                                   "check_psnr_context1": reconstruction_psnr(ae, check, 1)}
-    # "training longer": the last row continues, with a quality-vs-CPU-minutes curve
-    ae_cfg, loss_cfg = row_configs(sizes, FINAL_ROW)
-    c0, curve = time.process_time(), []
-    for steps in list(range(row_steps + curve_every, final_steps, curve_every)) + [final_steps]:
-        ae, _ = train_autoencoder(ae_cfg, loss_cfg, train_set["video"], steps=steps, run_dir=runs / row_file(FINAL_ROW),
-                                  seed=seed, device=device, perceptual=perceptual, progress=progress)
-        curve.append({"steps": steps, "cpu_minutes_since_row": cpu_minutes(c0),
-                      "psnr_context1": reconstruction_psnr(ae, check, 1)})
-    save_model(out / "ae_final.safetensors", ae.cpu(), step=final_steps, half=True)
-    row_minutes = manifest["files"][row_file(FINAL_ROW)]["cpu_minutes"]
-    for point in curve:
-        point["cpu_minutes"] = row_minutes + point.pop("cpu_minutes_since_row")
-    manifest["curves"]["autoencoder"] = curve
-    manifest["files"]["ae_final.safetensors"] = {"steps": final_steps, "cpu_minutes": curve[-1]["cpu_minutes"],
-                                                 "check_psnr_context1": curve[-1]["psnr_context1"]}
+        return train_autoencoder(ae_cfg, loss_cfg, train_set["video"], steps=steps, run_dir=runs / row_file(row),
+                                 seed=seed, device=device, perceptual=perceptual, progress=progress)[0]
 
-    codes = encode_videos(ae, train_set["video"])
-    state_tokens = quantize_state(train_set["state"][..., :2], sizes.control.state_bins)
-    for name, layout in layouts(sizes).items():
-        c0 = time.process_time()
-        model, result = train_transformer(layout, sizes.transformer, codes, steps=t_steps, run_dir=runs / f"t_{name}",
-                                          seed=seed, annotations=state_tokens if name == "state" else None,
-                                          device=device, progress=progress)
-        file = f"t_{name}.safetensors"
-        save_model(out / file, model.cpu(), step=t_steps, half=True)
-        log = train.read_log(result.run_dir)
-        manifest["files"][file] = {"steps": t_steps, "cpu_minutes": cpu_minutes(c0),
-                                   "final_loss": log[-1]["loss"] if log else None}
-        manifest["curves"][f"t_{name}"] = [{"step": r["step"], "loss": r["loss"]} for r in log]
-    c0 = time.process_time()
-    est, _ = train_position_estimator(ae, train_set["video"], train_set["state"], steps=est_steps,
-                                      run_dir=runs / "position_estimator", seed=seed, device=device,
-                                      progress=progress)
-    save_model(out / "position_estimator.safetensors", est.cpu(), step=est_steps, half=True)
-    manifest["files"]["position_estimator.safetensors"] = {"steps": est_steps, "cpu_minutes": cpu_minutes(c0)}
-    vl_io.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    final_file = "ae_final.safetensors"
+    if "final" in stages and not (out / final_file).is_file():
+        c0, curve = time.process_time(), []
+        for steps in [row_steps, *range(row_steps + curve_every, final_steps, curve_every), final_steps]:
+            ae = train_row(FINAL_ROW, steps)
+            curve.append({"steps": steps, "cpu_minutes": minutes(c0), "psnr_context1": reconstruction_psnr(ae, check)})
+            if steps == row_steps:
+                save_model(out / row_file(FINAL_ROW), ae.cpu(), step=steps, half=True)
+                manifest["files"][row_file(FINAL_ROW)] = {"row": FINAL_ROW, "steps": steps, **curve[-1]}
+            manifest["curves"]["autoencoder"] = curve
+            save_manifest()
+        save_model(out / final_file, ae.cpu(), step=final_steps, half=True)
+        manifest["files"][final_file] = {"steps": final_steps, **curve[-1]}
+        save_manifest()
+    if ("transformers" in stages or "estimator" in stages) and (out / final_file).is_file():
+        ae, _ = load_model(out / final_file)                     # the shipped (fp16) weights: what the chapter uses
+        codes = encode_videos(ae, train_set["video"])
+        state_tokens = quantize_state(train_set["state"][..., :2], sizes.control.state_bins)
+        for name, layout in layouts(sizes).items():
+            file = f"t_{name}.safetensors"
+            if "transformers" not in stages or (out / file).is_file():
+                continue
+            c0 = time.process_time()
+            model, result = train_transformer(layout, sizes.transformer, codes, steps=t_steps,
+                                              run_dir=runs / f"t_{name}", seed=seed, device=device,
+                                              annotations=state_tokens if name == "state" else None,
+                                              progress=progress)
+            save_model(out / file, model.cpu(), step=t_steps, half=True)
+            log = train.read_log(result.run_dir)
+            manifest["files"][file] = {"steps": t_steps, "cpu_minutes": minutes(c0),
+                                       "final_loss": log[-1]["loss"] if log else None}
+            manifest["curves"][f"t_{name}"] = [{"step": r["step"], "loss": r["loss"]} for r in log]
+            save_manifest()
+        est_file = "position_estimator.safetensors"
+        if "estimator" in stages and not (out / est_file).is_file():
+            c0 = time.process_time()
+            est, _ = train_position_estimator(ae, train_set["video"], train_set["state"], steps=est_steps,
+                                              run_dir=runs / "position_estimator", seed=seed, device=device,
+                                              progress=progress)
+            save_model(out / est_file, est.cpu(), step=est_steps, half=True)
+            manifest["files"][est_file] = {"steps": est_steps, "cpu_minutes": minutes(c0)}
+            save_manifest()
+    if "rows" in stages:
+        for row in ROWS:
+            if (out / row_file(row)).is_file():
+                continue
+            c0 = time.process_time()
+            ae = train_row(row, row_steps)
+            save_model(out / row_file(row), ae.cpu(), step=row_steps, half=True)
+            manifest["files"][row_file(row)] = {"row": row, "steps": row_steps, "cpu_minutes": minutes(c0),
+                                                "psnr_context1": reconstruction_psnr(ae, check)}
+            save_manifest()
     return manifest
 

@@ -145,7 +145,7 @@ class Autoencoder(nn.Module):
         return quant, z, feats
 
     @torch.no_grad()
-    def _restart_dead_codes(self, z: torch.Tensor, codes: torch.Tensor, decay: float = 0.9) -> None:
+    def _restart_dead_codes(self, z: torch.Tensor, codes: torch.Tensor, decay: float = 0.8) -> None:
         """Codes whose moving-average count per batch is below ``restart_below`` times the mean count per code
         move to random rows of ``z`` (drawn by the global generator: a training checkpoint saves its state, so
         resuming is exact)."""
