@@ -97,15 +97,22 @@ cfg
 
 # %%
 t0 = time.perf_counter()
-train = chapter.load_videos("pushbot", "train", cfg.train_videos, 30, cfg.size, cfg.seed)
-test_all = chapter.load_videos("pushbot", "test", 2 * cfg.test_videos, cfg.frames,
-                               cfg.size, cfg.seed)
-test = {k: v[:cfg.test_videos] for k, v in test_all.items()}          # [M, T, ...]
-reference = test_all["video"][cfg.test_videos:]                      # disjoint real clips
+train = chapter.load_videos(
+    "pushbot", "train", cfg.train_videos, 30, cfg.size, cfg.seed
+)
+test_all = chapter.load_videos(
+    "pushbot", "test", 2 * cfg.test_videos, cfg.frames, cfg.size, cfg.seed
+)
+test = {k: v[: cfg.test_videos] for k, v in test_all.items()}  # [M, T, ...]
+reference = test_all["video"][cfg.test_videos :]  # disjoint real clips
 timings["data_s"] = time.perf_counter() - t0
-print(f"train {tuple(train['video'].shape)}, test {tuple(test['video'].shape)}, "
-      f"reference {tuple(reference.shape)} in {timings['data_s']:.1f} s")
-vl.viz.show_video(test["video"][:4], caption="pushbot test clips (the gripper's cap is yellow)")
+print(
+    f"train {tuple(train['video'].shape)}, test {tuple(test['video'].shape)}, "
+    f"reference {tuple(reference.shape)} in {timings['data_s']:.1f} s"
+)
+vl.viz.show_video(
+    test["video"][:4], caption="pushbot test clips (the gripper's cap is yellow)"
+)
 
 # %% [markdown]
 # ## 1. The flow module F, piece by piece
@@ -117,53 +124,65 @@ vl.viz.show_video(test["video"][:4], caption="pushbot test clips (the gripper's 
 # flow `f` is in pixels, `(dx, dy)`, defined on the frame being made. We write it with `grid_sample` and
 # check it against the package's `vl.nn.warp`.
 
+
 # %%
 def my_warp(x, flow):
     """W(x, f)(p) = x(p + f(p)); x [N, C, H, W], flow [N, 2, H, W] in pixels."""
     h, w = x.shape[-2:]
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype),
-                            torch.arange(w, dtype=x.dtype), indexing="ij")
-    gx = (2 * (xs + flow[:, 0]) + 1) / w - 1                  # pixel centres, align_corners=False
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij"
+    )
+    gx = (2 * (xs + flow[:, 0]) + 1) / w - 1  # pixel centres, align_corners=False
     gy = (2 * (ys + flow[:, 1]) + 1) / h - 1
-    grid = torch.stack([gx, gy], -1)                          # [N, H, W, 2]
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    grid = torch.stack([gx, gy], -1)  # [N, H, W, 2]
+    return F.grid_sample(
+        x, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
 
 
-frame = test["video"][0, :1]                                   # [1, 3, H, W]
+frame = test["video"][0, :1]  # [1, 3, H, W]
 swirl = torch.zeros(1, 2, cfg.size, cfg.size)
-yy, xx = torch.meshgrid(torch.linspace(-1, 1, cfg.size), torch.linspace(-1, 1, cfg.size),
-                        indexing="ij")
-swirl[0, 0], swirl[0, 1] = -3 * yy, 3 * xx                    # a rotation field, 3 px at the edges
+yy, xx = torch.meshgrid(
+    torch.linspace(-1, 1, cfg.size), torch.linspace(-1, 1, cfg.size), indexing="ij"
+)
+swirl[0, 0], swirl[0, 1] = -3 * yy, 3 * xx  # a rotation field, 3 px at the edges
 assert torch.allclose(my_warp(frame, swirl), vl.nn.warp(frame, swirl), atol=1e-6)
-assert torch.equal(vl.nn.warp(frame, torch.zeros_like(swirl)), frame)   # zero flow: identity
+assert torch.equal(
+    vl.nn.warp(frame, torch.zeros_like(swirl)), frame
+)  # zero flow: identity
 
 
 def show_images(images, titles, size=2.0):
     _, axes = plt.subplots(1, len(images), figsize=(size * len(images), size))
     for ax, img, title in zip(np.atleast_1d(axes), images, titles):
         img = torch.as_tensor(img).detach().float()
-        if img.dim() == 3 and img.shape[0] == 3:               # an RGB frame in [-1, 1]
+        if img.dim() == 3 and img.shape[0] == 3:  # an RGB frame in [-1, 1]
             ax.imshow(((img.permute(1, 2, 0) + 1) / 2).clamp(0, 1))
         else:
             ax.imshow(img.squeeze(), cmap="magma")
         ax.set_title(title, fontsize=8)
-        ax.set_xticks([]); ax.set_yticks([])
-    plt.tight_layout(); plt.show()
+        ax.set_xticks([])
+        ax.set_yticks([])
+    plt.tight_layout()
+    plt.show()
 
 
 def flow_rgb(flow, scale=None):
     """A flow [2, H, W] as colours: hue = direction, brightness = length."""
     dx, dy = flow[0].float(), flow[1].float()
     angle = (torch.atan2(dy, dx) / (2 * np.pi)) % 1.0
-    length = (dx ** 2 + dy ** 2).sqrt()
+    length = (dx**2 + dy**2).sqrt()
     value = (length / (scale or float(length.max()) + 1e-6)).clamp(0, 1)
     import matplotlib.colors as mcolors
+
     hsv = torch.stack([angle, torch.ones_like(angle), value], -1).numpy()
     return torch.from_numpy(mcolors.hsv_to_rgb(hsv)).permute(2, 0, 1) * 2 - 1
 
 
-show_images([frame[0], flow_rgb(swirl[0]), my_warp(frame, swirl)[0]],
-            ["frame x", "flow f (hue: direction)", "W(x, f)"])
+show_images(
+    [frame[0], flow_rgb(swirl[0]), my_warp(frame, swirl)[0]],
+    ["frame x", "flow f (hue: direction)", "W(x, f)"],
+)
 
 # %% [markdown]
 # ### Matching: a cost volume
@@ -173,27 +192,42 @@ show_images([frame[0], flow_rgb(swirl[0]), my_warp(frame, swirl)[0]],
 # neighbours in e_c^k"), a 49-channel **cost volume**; convolutions turn it into a flow and a mask. One
 # product per displacement, averaged over channels:
 
+
 # %%
 def my_local_correlation(a, b, radius):
-    """[B, C, H, W] x2 -> [B, (2r+1)^2, H, W]: mean_c a(p) b(p + d), d in row-major order."""
+    """[B, C, H, W] x2 -> [B, (2r+1)^2, H, W]: mean_c a(p) b(p + d), row-major d."""
     h, w = a.shape[-2:]
     padded = F.pad(b, (radius,) * 4)
     k = 2 * radius + 1
-    return torch.stack([(a * padded[..., dy:dy + h, dx:dx + w]).mean(1)
-                        for dy in range(k) for dx in range(k)], 1)
+    return torch.stack(
+        [
+            (a * padded[..., dy : dy + h, dx : dx + w]).mean(1)
+            for dy in range(k)
+            for dx in range(k)
+        ],
+        1,
+    )
 
 
-clip = test["video"][1]                                        # [T, 3, H, W]
-a_feat = F.avg_pool2d(clip[6:7], 4)                            # features: 4x4-pooled colours, 8x8
+clip = test["video"][1]  # [T, 3, H, W]
+a_feat = F.avg_pool2d(clip[6:7], 4)  # features: 4x4-pooled colours, 8x8
 b_feat = F.avg_pool2d(clip[3:4], 4)
 cost = my_local_correlation(a_feat - a_feat.mean(), b_feat - b_feat.mean(), 3)
-assert torch.allclose(cost, vl.nn.local_correlation(a_feat - a_feat.mean(),
-                                                    b_feat - b_feat.mean(), 3), atol=1e-6)
-best = vl.nn.displacements(3)[cost[0].argmax(0)]               # winner-take-all [8, 8, 2]
-print(f"cost volume {tuple(cost.shape)}: 49 candidate displacements per position; the best "
-      "one per position (below) is a crude flow from frame 6 to frame 3 at 8x8")
-show_images([clip[3], clip[6], flow_rgb(best.permute(2, 0, 1).float(), 3.0)],
-            ["context: frame 3", "target: frame 6", "argmax of the cost volume"])
+assert torch.allclose(
+    cost,
+    vl.nn.local_correlation(a_feat - a_feat.mean(), b_feat - b_feat.mean(), 3),
+    atol=1e-6,
+)
+best = vl.nn.displacements(3)[cost[0].argmax(0)]  # winner-take-all [8, 8, 2]
+print(
+    f"cost volume {tuple(cost.shape)}: 49 candidate displacements per position; "
+    "the best "
+    "one per position (below) is a crude flow from frame 6 to frame 3 at 8x8"
+)
+show_images(
+    [clip[3], clip[6], flow_rgb(best.permute(2, 0, 1).float(), 3.0)],
+    ["context: frame 3", "target: frame 6", "argmax of the cost volume"],
+)
 
 # %% [markdown]
 # ### Fusion: Eq. 1 and, for several context frames, Eq. 9
@@ -207,15 +241,16 @@ show_images([clip[3], clip[6], flow_rgb(best.permute(2, 0, 1).float(), 3.0)],
 # `s_i = (1 - sigma(m_i)) / sum_j (1 - sigma(m_j))`, and Eq. 1 uses `m_a = sum_i s_i m_i` and
 # `e'_a = sum_i s_i e'_i` (Eq. 9): more context costs no parameter.
 
+
 # %%
 def my_fuse(d, warped, masks):
-    """Eq. 9 (c context frames), then Eq. 1 -> (fused features, aggregated mask logits)."""
-    conf = torch.stack([1 - torch.sigmoid(m) for m in masks]) + 1e-6   # [c, N, 1, H, W]
-    s = conf / conf.sum(0, keepdim=True)                               # s_i
+    """Eq. 9 (c context frames), then Eq. 1 -> (fused features, aggregated logits)."""
+    conf = torch.stack([1 - torch.sigmoid(m) for m in masks]) + 1e-6  # [c, N, 1, H, W]
+    s = conf / conf.sum(0, keepdim=True)  # s_i
     m_a = (s * torch.stack(masks)).sum(0)
     e_a = (s * torch.stack(warped)).sum(0)
     keep = torch.sigmoid(m_a)
-    return keep * d + (1 - keep) * e_a, m_a                            # Eq. 1
+    return keep * d + (1 - keep) * e_a, m_a  # Eq. 1
 
 
 g = torch.Generator().manual_seed(cfg.seed)
@@ -238,19 +273,38 @@ print("Eq. 1 / Eq. 9 fusion agrees with vidsynth_lite.models.ccvs.fuse")
 # inverted directly.
 
 # %%
-view = cm.augmented_view(test["video"][:8, 0], sizes.loss, torch.Generator().manual_seed(cfg.seed))
+view = cm.augmented_view(
+    test["video"][:8, 0], sizes.loss, torch.Generator().manual_seed(cfg.seed)
+)
 direct_share = float(view.direct.float().mean())
-undone = vl.nn.warp(view.context, view.flow)                           # W(x_c, f) ~ x where visible
+undone = vl.nn.warp(view.context, view.flow)  # W(x_c, f) ~ x where visible
 visible = (view.occluded < 0.5).expand(-1, 3, -1, -1)
 err_back = float((undone - test["video"][:8, 0]).abs()[visible].mean())
 err_none = float((view.context - test["video"][:8, 0]).abs()[visible].mean())
-print(f"cells inverted directly by Algorithm C1: {100 * direct_share:.0f} % (paper: ~80 %); "
-      f"|W(x_c, f) - x| = {err_back:.3f} vs |x_c - x| = {err_none:.3f} on visible pixels")
+print(
+    f"cells inverted directly by Algorithm C1: {100 * direct_share:.0f} % "
+    "(paper: ~80 %); "
+    f"|W(x_c, f) - x| = {err_back:.3f} vs |x_c - x| = {err_none:.3f} on visible pixels"
+)
 i = 0
-show_images([test["video"][i, 0], view.context[i], flow_rgb(view.augment_flow[i]),
-             flow_rgb(view.flow[i]), view.occluded[i, 0], undone[i]],
-            ["x", "context (1-o) B(A(x))", "a (augmentation)", "f = C1(a)",
-             "o' (1: no context)", "W(x_c, f)"])
+show_images(
+    [
+        test["video"][i, 0],
+        view.context[i],
+        flow_rgb(view.augment_flow[i]),
+        flow_rgb(view.flow[i]),
+        view.occluded[i, 0],
+        undone[i],
+    ],
+    [
+        "x",
+        "context (1-o) B(A(x))",
+        "a (augmentation)",
+        "f = C1(a)",
+        "o' (1: no context)",
+        "W(x_c, f)",
+    ],
+)
 
 # %% [markdown]
 # ## 2. The autoencoder: E, Q, D and F
@@ -269,17 +323,23 @@ show_images([test["video"][i, 0], view.context[i], flow_rgb(view.augment_flow[i]
 
 # %%
 paper = cm.CCVSConfig()
-print(f"paper (full): {paper.autoencoder.size}x{paper.autoencoder.size} -> "
-      f"{paper.autoencoder.tokens_side}x{paper.autoencoder.tokens_side} tokens, "
-      f"{paper.autoencoder.levels} levels {paper.autoencoder.widths}, "
-      f"codebook {paper.autoencoder.num_codes} x {paper.autoencoder.code_dim}")
+print(
+    f"paper (full): {paper.autoencoder.size}x{paper.autoencoder.size} -> "
+    f"{paper.autoencoder.tokens_side}x{paper.autoencoder.tokens_side} tokens, "
+    f"{paper.autoencoder.levels} levels {paper.autoencoder.widths}, "
+    f"codebook {paper.autoencoder.num_codes} x {paper.autoencoder.code_dim}"
+)
 ae_cfg = sizes.autoencoder
-print(f"this run ({cfg.profile}): {ae_cfg.size}x{ae_cfg.size} -> {ae_cfg.tokens_side}x"
-      f"{ae_cfg.tokens_side} tokens, {ae_cfg.levels} levels {ae_cfg.widths}, codebook "
-      f"{ae_cfg.num_codes} x {ae_cfg.code_dim}")
-bits = lambda c: c.tokens_side ** 2 * np.log2(c.num_codes) / (c.size ** 2 * 24)
-print(f"bits kept per frame: paper {100 * bits(paper.autoencoder):.3f} %, "
-      f"ours {100 * bits(ae_cfg):.2f} %")
+print(
+    f"this run ({cfg.profile}): {ae_cfg.size}x{ae_cfg.size} -> {ae_cfg.tokens_side}x"
+    f"{ae_cfg.tokens_side} tokens, {ae_cfg.levels} levels {ae_cfg.widths}, codebook "
+    f"{ae_cfg.num_codes} x {ae_cfg.code_dim}"
+)
+bits = lambda c: c.tokens_side**2 * np.log2(c.num_codes) / (c.size**2 * 24)
+print(
+    f"bits kept per frame: paper {100 * bits(paper.autoencoder):.3f} %, "
+    f"ours {100 * bits(ae_cfg):.2f} %"
+)
 
 # %% [markdown]
 # ### Training live
@@ -292,31 +352,58 @@ print(f"bits kept per frame: paper {100 * bits(paper.autoencoder):.3f} %, "
 # %%
 perceptual = vl.nn.load_perceptual("vgg16")
 row_ae, row_loss = chapter.row_configs(sizes, chapter.FINAL_ROW)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 ae_live, ae_fit = chapter.train_autoencoder(
-    row_ae, row_loss, train["video"], steps=cfg.ae_steps, seed=cfg.seed, device=device,
-    perceptual=perceptual, ckpt_every=cfg.ckpt_every,
-    run_dir=vl.config.run_dir(cfg, "autoencoder", fields=["size", "tokens_side", "codes",
-                                                          "train_videos", "ae_batch", "ae_lr",
-                                                          "seed"]))
+    row_ae,
+    row_loss,
+    train["video"],
+    steps=cfg.ae_steps,
+    seed=cfg.seed,
+    device=device,
+    perceptual=perceptual,
+    ckpt_every=cfg.ckpt_every,
+    run_dir=vl.config.run_dir(
+        cfg,
+        "autoencoder",
+        fields=[
+            "size",
+            "tokens_side",
+            "codes",
+            "train_videos",
+            "ae_batch",
+            "ae_lr",
+            "seed",
+        ],
+    ),
+)
 timings["ae_live_s"] = time.perf_counter() - t0
+timings["ae_live_cpu_s"] = time.process_time() - c0
 timings["ae_peak_mb"] = vl.runtime.peak_memory_mb(device)
-print(f"autoencoder: {cfg.ae_steps} steps in {timings['ae_live_s']:.0f} s; "
-      f"{sum(p.numel() for p in ae_live.parameters()) / 1e6:.2f} M parameters")
+print(
+    f"autoencoder: {cfg.ae_steps} steps in {timings['ae_live_s']:.0f} s; "
+    f"{sum(p.numel() for p in ae_live.parameters()) / 1e6:.2f} M parameters"
+)
 
 log = vl.train.read_log(ae_fit.run_dir)
 fig, axes = plt.subplots(1, 3, figsize=(12, 2.8))
 for key in ("l1", "recon_video"):
-    axes[0].plot([r["step"] for r in log if key in r], [r[key] for r in log if key in r], label=key)
-axes[0].set_title("L1 (image level) / L_r (video level)"); axes[0].legend(fontsize=7)
+    axes[0].plot(
+        [r["step"] for r in log if key in r],
+        [r[key] for r in log if key in r],
+        label=key,
+    )
+axes[0].set_title("L1 (image level) / L_r (video level)")
+axes[0].legend(fontsize=7)
 axes[1].plot([r["step"] for r in log], [r.get("context", np.nan) for r in log])
 axes[1].set_title("L_c (Eq. 7)")
 for key in ("d_image", "d_video"):
     axes[2].plot([r["step"] for r in log], [r.get(key, np.nan) for r in log], label=key)
-axes[2].set_title("discriminator losses (Eq. 5)"); axes[2].legend(fontsize=7)
+axes[2].set_title("discriminator losses (Eq. 5)")
+axes[2].legend(fontsize=7)
 for ax in axes:
     ax.set_xlabel("step")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### The same recipe, trained longer
@@ -330,11 +417,17 @@ shipped = chapter.pretrained_dir()
 manifest = chapter.read_manifest(shipped) if cfg.pretrained else None
 if manifest is not None:
     ae_final = chapter.load_shipped(shipped, "ae_final.safetensors", ae_cfg, device)
-    print(f"loaded {shipped.name}/ae_final.safetensors: {manifest['files']['ae_final.safetensors']}")
+    print(
+        f"loaded {shipped.name}/ae_final.safetensors: "
+        f"{manifest['files']['ae_final.safetensors']}"
+    )
     print(f"made by `{manifest['command']}` at commit {manifest['commit'][:10]}")
 else:
     ae_final = ae_live
-    print("pretrained = False (or no shipped checkpoint for this profile): the live autoencoder is used")
+    print(
+        "pretrained = False (or no shipped checkpoint for this profile): "
+        "the live autoencoder is used"
+    )
 ae = ae_final.to(device).eval()
 
 # %% [markdown]
@@ -353,28 +446,52 @@ levels = len(out.trace.flows)
 images = [x_prev[0].cpu(), x_now[0].cpu(), out.recon[0].clamp(-1, 1).cpu()]
 titles = ["context t-1", "target t", "decoded t"]
 for k in range(levels):
-    images += [flow_rgb(out.trace.flows[k][0][0].cpu()), torch.sigmoid(out.trace.fused_masks[k][0, 0]).cpu()]
+    images += [
+        flow_rgb(out.trace.flows[k][0][0].cpu()),
+        torch.sigmoid(out.trace.fused_masks[k][0, 0]).cpu(),
+    ]
     size_k = out.trace.flows[k][0].shape[-1]
     titles += [f"flow {size_k}x{size_k}", f"sigma(m) {size_k}x{size_k}"]
 show_images(images, titles, size=1.6)
 
-view = cm.augmented_view(test["video"][:4, 8].to(device), sizes.loss,
-                         torch.Generator().manual_seed(cfg.seed + 1))
+view = cm.augmented_view(
+    test["video"][:4, 8].to(device),
+    sizes.loss,
+    torch.Generator().manual_seed(cfg.seed + 1),
+)
 with torch.no_grad():
     _, view_feats = ae.encoder(view.context)
     out_view = ae(test["video"][:4, 8].to(device), [view_feats])
 true_scale = float(view.flow[0].norm(dim=0).max())
-show_images([view.context[0].cpu(), out_view.recon[0].clamp(-1, 1).cpu(),
-             flow_rgb(view.flow[0].cpu(), true_scale),
-             flow_rgb(out_view.trace.flows[-1][0][0].cpu(), true_scale),
-             view.occluded[0, 0].cpu(), torch.sigmoid(out_view.trace.fused_masks[-1][0, 0]).cpu()],
-            ["augmented context", "decoded", "true flow f", "F's flow", "true mask o'",
-             "F's sigma(m)"])
+show_images(
+    [
+        view.context[0].cpu(),
+        out_view.recon[0].clamp(-1, 1).cpu(),
+        flow_rgb(view.flow[0].cpu(), true_scale),
+        flow_rgb(out_view.trace.flows[-1][0][0].cpu(), true_scale),
+        view.occluded[0, 0].cpu(),
+        torch.sigmoid(out_view.trace.fused_masks[-1][0, 0]).cpu(),
+    ],
+    [
+        "augmented context",
+        "decoded",
+        "true flow f",
+        "F's flow",
+        "true mask o'",
+        "F's sigma(m)",
+    ],
+)
 with torch.no_grad():
-    flow_err = float((out_view.trace.flows[-1][0] - view.flow).norm(dim=1)[
-        view.occluded[:, 0] < 0.5].mean())
-print(f"F's flow error on visible pixels: {flow_err:.2f} px (the augmentation moves pixels by "
-      f"{float(view.augment_flow.norm(dim=1).mean()):.2f} px on average)")
+    flow_err = float(
+        (out_view.trace.flows[-1][0] - view.flow)
+        .norm(dim=1)[view.occluded[:, 0] < 0.5]
+        .mean()
+    )
+print(
+    f"F's flow error on visible pixels: {flow_err:.2f} px "
+    "(the augmentation moves pixels by "
+    f"{float(view.augment_flow.norm(dim=1).mean()):.2f} px on average)"
+)
 
 # %% [markdown]
 # ## 3. Table 1: which piece of the autoencoder matters?
@@ -386,7 +503,9 @@ print(f"F's flow error on visible pixels: {flow_err:.2f} px (the augmentation mo
 # evaluation on the same clips, beside the trivial baselines and the real-vs-real floor.
 
 # %%
-ablation = chapter.load_ablation(shipped if manifest is not None else None, sizes, device)
+ablation = chapter.load_ablation(
+    shipped if manifest is not None else None, sizes, device
+)
 if not ablation:
     ablation = {chapter.FINAL_ROW: ae_live}
     print("no shipped rows: only the live model is evaluated (pretrained = False)")
@@ -396,19 +515,37 @@ for row, model in ablation.items():
     contexts = [1, 4] if model.cfg.flow else [0]
     for c in contexts:
         name = f"{row} (ctx {c})"
-        recon_sets[name] = cm.reconstruct_video(model.to(device), test["video"].to(device),
-                                                c).clamp(-1, 1).cpu()
+        recon_sets[name] = (
+            cm.reconstruct_video(model.to(device), test["video"].to(device), c)
+            .clamp(-1, 1)
+            .cpu()
+        )
         row_context[name] = c
 if ae_final is not ae_live:
-    recon_sets[f"live {cfg.ae_steps} steps (ctx 4)"] = cm.reconstruct_video(
-        ae_live.to(device), test["video"].to(device), 4).clamp(-1, 1).cpu()
-    recon_sets["trained longer (ctx 4)"] = cm.reconstruct_video(
-        ae, test["video"].to(device), 4).clamp(-1, 1).cpu()
+    recon_sets[f"live {cfg.ae_steps} steps (ctx 4)"] = (
+        cm.reconstruct_video(ae_live.to(device), test["video"].to(device), 4)
+        .clamp(-1, 1)
+        .cpu()
+    )
+    recon_sets["trained longer (ctx 4)"] = (
+        cm.reconstruct_video(ae, test["video"].to(device), 4).clamp(-1, 1).cpu()
+    )
 ev_recon = vl.metrics.evaluate(
-    real=test["video"], samples={k: v[:, None] for k, v in recon_sets.items()},
-    cond_frames=1, reference=reference, draws=cfg.eval_draws, i3d_clips=0,
-    skip=("FVD", "DIV-syn", "FVD*-syn"), device=device,
-    protocol={"world": "pushbot", "split": "test", "seed": cfg.seed, "task": "reconstruction"})
+    real=test["video"],
+    samples={k: v[:, None] for k, v in recon_sets.items()},
+    cond_frames=1,
+    reference=reference,
+    draws=cfg.eval_draws,
+    i3d_clips=0,
+    skip=("FVD", "DIV-syn", "FVD*-syn"),
+    device=device,
+    protocol={
+        "world": "pushbot",
+        "split": "test",
+        "seed": cfg.seed,
+        "task": "reconstruction",
+    },
+)
 timings["table1_s"] = time.perf_counter() - t0
 ev_recon
 
@@ -419,16 +556,28 @@ ev_recon
 
 # %%
 paper_table1 = {  # row: (reconstruction FVD, PSNR) -- Le Moing et al. 2021, Table 1
-    "RGB": (1200, 20.0), "+ VGG": (700, 17.9), "+ Delta_i": (323, 17.8),
-    "+ Delta_t": (389, 18.2), "+ F (ctx 1)": (98, 22.7), "+ Sup. (ctx 1)": (87, 24.4),
-    "+ Sup. (ctx 8)": (62, 25.4), "+ Sup. (ctx 15)": (60, 25.6), "training longer": (45, 26.8)}
-print(f"{'row':<28}{'paper FVD':>10}{'paper PSNR':>11}   {'ours FVD-syn':>14}{'ours PSNR':>11}")
+    "RGB": (1200, 20.0),
+    "+ VGG": (700, 17.9),
+    "+ Delta_i": (323, 17.8),
+    "+ Delta_t": (389, 18.2),
+    "+ F (ctx 1)": (98, 22.7),
+    "+ Sup. (ctx 1)": (87, 24.4),
+    "+ Sup. (ctx 8)": (62, 25.4),
+    "+ Sup. (ctx 15)": (60, 25.6),
+    "training longer": (45, 26.8),
+}
+print(
+    f"{'row':<28}{'paper FVD':>10}{'paper PSNR':>11}   "
+    f"{'ours FVD-syn':>14}{'ours PSNR':>11}"
+)
 for name in recon_sets:
     s = ev_recon.scores[name]
     key = name.replace(" (ctx 0)", "").replace(" (ctx 4)", " (ctx 8)")
     p = paper_table1.get(key, paper_table1.get(name.split(" (")[0], ("-", "-")))
-    print(f"{name:<28}{p[0]:>10}{p[1]:>11}   {s['FVD-syn'].value:>14.3g}"
-          f"{s['PSNR mean-of-K'].value:>11.2f}")
+    print(
+        f"{name:<28}{p[0]:>10}{p[1]:>11}   {s['FVD-syn'].value:>14.3g}"
+        f"{s['PSNR mean-of-K'].value:>11.2f}"
+    )
 
 # %% [markdown]
 # ### Claims of Table 1, with verdicts from these numbers
@@ -437,52 +586,93 @@ for name in recon_sets:
 # standard deviation in the paper's direction; "not resolved" when it does not; "contradicted" when it
 # is resolved the other way.
 
+
 # %%
 def verdict(claim, ev, a, b, metric):
-    """Record whether 'a beats b on metric' is resolved in this run (see the cell above)."""
+    """Record whether 'a beats b on metric' is resolved in this run (see above)."""
     if a not in ev.scores or b not in ev.scores:
         claims[claim] = {"verdict": "not tested", "why": f"row {a!r} or {b!r} not run"}
     else:
         v = ev.compare(a, b, metric)
-        result = ("reproduced" if v.resolved and v.winner == a else
-                  "contradicted" if v.resolved else "not resolved")
+        result = (
+            "reproduced"
+            if v.resolved and v.winner == a
+            else "contradicted"
+            if v.resolved
+            else "not resolved"
+        )
         claims[claim] = {"verdict": result, "numbers": v.text, **v.to_dict()}
-    print(f"[{claims[claim]['verdict'].upper()}] {claim}\n    "
-          f"{claims[claim].get('numbers', claims[claim].get('why'))}")
+    print(
+        f"[{claims[claim]['verdict'].upper()}] {claim}\n    "
+        f"{claims[claim].get('numbers', claims[claim].get('why'))}"
+    )
+
+
+def paired_claim(claim, diffs, numbers):
+    """Record a claim tested on per-draw differences (> 0: the paper's direction)."""
+    mean, std = float(np.mean(diffs)), float(np.std(diffs, ddof=1))
+    result = (
+        "reproduced"
+        if mean > 2 * std
+        else "contradicted"
+        if mean < -2 * std
+        else "not resolved"
+    )
+    claims[claim] = {
+        "verdict": result,
+        "numbers": f"{numbers}; paired difference {mean:+.4g} +- {std:.2g} over "
+        f"{len(diffs)} draws",
+    }
+    print(f"[{result.upper()}] {claim}\n    {claims[claim]['numbers']}")
 
 
 def sharpness(videos):
     """Mean gradient magnitude of the predicted frames (higher: sharper)."""
     v = videos[:, 1:]
-    return float((v[..., 1:, :] - v[..., :-1, :]).abs().mean()
-                 + (v[..., :, 1:] - v[..., :, :-1]).abs().mean())
+    return float(
+        (v[..., 1:, :] - v[..., :-1, :]).abs().mean()
+        + (v[..., :, 1:] - v[..., :, :-1]).abs().mean()
+    )
 
 
 for metric in ("FVD-syn", "PSNR mean-of-K"):
-    verdict(f"Table 1: the flow module F improves reconstruction ({metric})", ev_recon,
-            "+ F (ctx 1)", "+ Delta_t (ctx 0)", metric)
-verdict("Table 1: self-supervision of F improves reconstruction (FVD-syn)", ev_recon,
-        "+ Sup. (ctx 1)", "+ F (ctx 1)", "FVD-syn")
-verdict("Table 1: a larger context (4 vs 1 frames) improves reconstruction (FVD-syn)", ev_recon,
-        "+ Sup. (ctx 4)", "+ Sup. (ctx 1)", "FVD-syn")
-verdict("Table 1: training longer improves reconstruction (FVD-syn)", ev_recon,
-        "trained longer (ctx 4)", "+ Sup. (ctx 4)", "FVD-syn")
+    verdict(
+        f"Table 1: the flow module F improves reconstruction ({metric})",
+        ev_recon,
+        "+ F (ctx 1)",
+        "+ Delta_t (ctx 0)",
+        metric,
+    )
+verdict(
+    "Table 1: self-supervision of F improves reconstruction (FVD-syn)",
+    ev_recon,
+    "+ Sup. (ctx 1)",
+    "+ F (ctx 1)",
+    "FVD-syn",
+)
+verdict(
+    "Table 1: a larger context (4 vs 1 frames) improves reconstruction (FVD-syn)",
+    ev_recon,
+    "+ Sup. (ctx 4)",
+    "+ Sup. (ctx 1)",
+    "FVD-syn",
+)
+verdict(
+    "Table 1: training longer improves reconstruction (FVD-syn)",
+    ev_recon,
+    "trained longer (ctx 4)",
+    "+ Sup. (ctx 4)",
+    "FVD-syn",
+)
 if "RGB (ctx 0)" in recon_sets and "+ VGG (ctx 0)" in recon_sets:
-    sharp = {k: sharpness(recon_sets[k]) for k in ("RGB (ctx 0)", "+ VGG (ctx 0)")}
-    real_sharp = sharpness(test["video"])
-    draws = [(sharpness(recon_sets["+ VGG (ctx 0)"][i::cfg.eval_draws])
-              - sharpness(recon_sets["RGB (ctx 0)"][i::cfg.eval_draws]))
-             for i in range(cfg.eval_draws)]
-    mean, std = float(np.mean(draws)), float(np.std(draws, ddof=1))
-    claims["Table 1 / App. E: the VGG feature loss gives sharper frames than RGB alone"] = {
-        "verdict": "reproduced" if mean > 2 * std else (
-            "contradicted" if mean < -2 * std else "not resolved"),
-        "numbers": f"gradient magnitude RGB {sharp['RGB (ctx 0)']:.4f}, + VGG "
-                   f"{sharp['+ VGG (ctx 0)']:.4f}, real {real_sharp:.4f}; paired difference "
-                   f"{mean:+.4f} +- {std:.4f} over {cfg.eval_draws} draws"}
-    print(f"[{claims['Table 1 / App. E: the VGG feature loss gives sharper frames than RGB alone']['verdict'].upper()}]"
-          " VGG sharper than RGB:",
-          claims["Table 1 / App. E: the VGG feature loss gives sharper frames than RGB alone"]["numbers"])
+    rgb, vgg = recon_sets["RGB (ctx 0)"], recon_sets["+ VGG (ctx 0)"]
+    n_d = cfg.eval_draws
+    paired_claim(
+        "Table 1 / App. E: the VGG feature loss gives sharper frames than RGB alone",
+        [sharpness(vgg[i::n_d]) - sharpness(rgb[i::n_d]) for i in range(n_d)],
+        f"gradient magnitude RGB {sharpness(rgb):.4f}, + VGG {sharpness(vgg):.4f}, "
+        f"real {sharpness(test['video']):.4f}",
+    )
 
 # %% [markdown]
 # ### Do the tokens drive the motion? (App. B, Table B1)
@@ -491,23 +681,41 @@ if "RGB (ctx 0)" in recon_sets and "+ VGG (ctx 0)" in recon_sets:
 # finds reconstruction much worse and *no motion*. We compare the dynamic tokens with fixed ones.
 
 # %%
-fixed = cm.reconstruct_video(ae, test["video"].to(device), 4, fixed_tokens=True).clamp(-1, 1).cpu()
-motion = lambda v: float((v[:, 1:] - v[:, :-1]).abs().mean())       
-table_b1 = {"dynamic z_s": recon_sets.get("trained longer (ctx 4)",
-                                         recon_sets[f"{chapter.FINAL_ROW} (ctx 4)"]),
-            "fixed z_s": fixed}
+fixed = (
+    cm.reconstruct_video(ae, test["video"].to(device), 4, fixed_tokens=True)
+    .clamp(-1, 1)
+    .cpu()
+)
+motion = lambda v: float((v[:, 1:] - v[:, :-1]).abs().mean())
+table_b1 = {
+    "dynamic z_s": recon_sets.get(
+        "trained longer (ctx 4)", recon_sets[f"{chapter.FINAL_ROW} (ctx 4)"]
+    ),
+    "fixed z_s": fixed,
+}
 for name, v in table_b1.items():
     psnr = float(vl.metrics.psnr(v[:, 1:], test["video"][:, 1:]).mean())
-    print(f"{name:<12} PSNR {psnr:5.2f} dB, motion (mean |x_t - x_t-1|) {motion(v):.4f}  "
-          f"(real clips: {motion(test['video']):.4f})")
-b1 = {k: float(vl.metrics.psnr(v[:, 1:], test["video"][:, 1:]).mean()) for k, v in table_b1.items()}
+    print(
+        f"{name:<12} PSNR {psnr:5.2f} dB, motion (mean |x_t - x_t-1|) {motion(v):.4f}  "
+        f"(real clips: {motion(test['video']):.4f})"
+    )
+b1 = {
+    k: float(vl.metrics.psnr(v[:, 1:], test["video"][:, 1:]).mean())
+    for k, v in table_b1.items()
+}
 claims["App. B: fixed tokens reconstruct worse and show little motion"] = {
-    "verdict": "reproduced" if b1["fixed z_s"] < b1["dynamic z_s"] and motion(fixed) < 0.5 * motion(
-        table_b1["dynamic z_s"]) else "not reproduced",
-    "numbers": f"PSNR fixed {b1['fixed z_s']:.2f} vs dynamic {b1['dynamic z_s']:.2f} dB; motion "
-               f"{motion(fixed):.4f} vs {motion(table_b1['dynamic z_s']):.4f}"}
-vl.viz.show_video(torch.stack([test["video"][0], table_b1["dynamic z_s"][0], fixed[0]]),
-                  caption="real | reconstructed from its tokens (ctx 4) | tokens fixed to frame 0")
+    "verdict": "reproduced"
+    if b1["fixed z_s"] < b1["dynamic z_s"]
+    and motion(fixed) < 0.5 * motion(table_b1["dynamic z_s"])
+    else "not reproduced",
+    "numbers": f"PSNR fixed {b1['fixed z_s']:.2f} vs "
+    f"dynamic {b1['dynamic z_s']:.2f} dB; motion "
+    f"{motion(fixed):.4f} vs {motion(table_b1['dynamic z_s']):.4f}",
+}
+vl.viz.show_video(
+    torch.stack([test["video"][0], table_b1["dynamic z_s"][0], fixed[0]]),
+    caption="real | reconstructed from its tokens (ctx 4) | tokens fixed to frame 0",
+)
 
 # %% [markdown]
 # ## 4. The transformer T
@@ -523,20 +731,29 @@ kinds = {"frame": 0, "annotation": 1, "end frame / label": 2}
 fig, axes = plt.subplots(len(lays), 1, figsize=(12, 0.55 * len(lays) + 0.4))
 for ax, (name, lay) in zip(axes, lays.items()):
     strip = np.zeros(lay.block_size)
-    strip[:lay.prefix_len] = 2
+    strip[: lay.prefix_len] = 2
     for t in range(lay.frames_in_window):
         start = lay.prefix_len + t * lay.chunk_len
-        strip[start:start + lay.frame_annotation] = 1
-    ax.imshow(strip[None], aspect="auto", cmap="Set2", vmin=0, vmax=7, interpolation="nearest")
-    ax.set_yticks([0]); ax.set_yticklabels([f"{name}: L = {lay.block_size}"], fontsize=8)
+        strip[start : start + lay.frame_annotation] = 1
+    ax.imshow(
+        strip[None], aspect="auto", cmap="Set2", vmin=0, vmax=7, interpolation="nearest"
+    )
+    ax.set_yticks([0])
+    ax.set_yticklabels([f"{name}: L = {lay.block_size}"], fontsize=8)
     ax.set_xticks([])
-axes[-1].set_xlabel("green: frame tokens, orange: state tokens (2 per frame), blue: the end "
-                    "frame's tokens (placed first, with the time index of their future frame)",
-                    fontsize=8)
-plt.tight_layout(); plt.show()
+axes[-1].set_xlabel(
+    "green: frame tokens, orange: state tokens (2 per frame), blue: the end "
+    "frame's tokens (placed first, with the time index of their future frame)",
+    fontsize=8,
+)
+plt.tight_layout()
+plt.show()
 for name, lay in lays.items():
-    print(f"{name:<11} L = l_v + N (l_f + h w) = {lay.prefix_len} + {lay.frames_in_window} x "
-          f"({lay.frame_annotation} + {lay.frame_tokens}) = {lay.block_size}")
+    print(
+        f"{name:<11} L = l_v + N (l_f + h w) = {lay.prefix_len} + "
+        f"{lay.frames_in_window} x "
+        f"({lay.frame_annotation} + {lay.frame_tokens}) = {lay.block_size}"
+    )
 
 # %% [markdown]
 # ### Sampling with a key/value cache and a sliding window
@@ -548,28 +765,52 @@ for name, lay in lays.items():
 # number, so they must give the *same* tokens; we check it across slides, then time both.
 
 # %%
-t_demo = cm.CCVSTransformer(lays["prediction"], sizes.transformer.n_layer, sizes.transformer.n_head,
-                            sizes.transformer.n_embd).to(device).eval()
-demo_frames = sizes.transformer.window + 4                              # 4 slides
-stream = lays["prediction"].stream(
-    torch.randint(0, ae_cfg.num_codes, (2, demo_frames, ae_cfg.tokens_side ** 2))).to(device)
-u = torch.rand(stream.shape, generator=torch.Generator().manual_seed(cfg.seed),
-               dtype=torch.float64).to(device)
+t_demo = (
+    cm.CCVSTransformer(
+        lays["prediction"],
+        sizes.transformer.n_layer,
+        sizes.transformer.n_head,
+        sizes.transformer.n_embd,
+    )
+    .to(device)
+    .eval()
+)
+demo_frames = sizes.transformer.window + 4  # 4 slides
+stream = (
+    lays["prediction"]
+    .stream(torch.randint(0, ae_cfg.num_codes, (2, demo_frames, ae_cfg.tokens_side**2)))
+    .to(device)
+)
+u = torch.rand(
+    stream.shape, generator=torch.Generator().manual_seed(cfg.seed), dtype=torch.float64
+).to(device)
 runs = {}
 for cached in (True, False):
     t0 = time.perf_counter()
-    runs[cached] = t_demo.sample(stream, 1, uniforms=u, top_k=cfg.top_k, use_cache=cached)
-    timings[f"demo_sample_{'cached' if cached else 'uncached'}_s"] = time.perf_counter() - t0
+    runs[cached] = t_demo.sample(
+        stream, 1, uniforms=u, top_k=cfg.top_k, use_cache=cached
+    )
+    timings[f"demo_sample_{'cached' if cached else 'uncached'}_s"] = (
+        time.perf_counter() - t0
+    )
 assert torch.equal(runs[True], runs[False])
 speedup = timings["demo_sample_uncached_s"] / timings["demo_sample_cached_s"]
-print(f"{demo_frames} frames (window {sizes.transformer.window}), "
-      f"{(demo_frames - 1) * lays['prediction'].frame_tokens} sampled tokens: cached "
-      f"{timings['demo_sample_cached_s']:.2f} s, uncached {timings['demo_sample_uncached_s']:.2f} s "
-      f"({speedup:.1f}x) -- identical tokens. benchmarks/bench_ccvs.py measures it properly.")
-claims["KV-cache sampling returns the same tokens as recomputing the sequence, faster"] = {
+print(
+    f"{demo_frames} frames (window {sizes.transformer.window}), "
+    f"{(demo_frames - 1) * lays['prediction'].frame_tokens} sampled tokens: cached "
+    f"{timings['demo_sample_cached_s']:.2f} s, "
+    f"uncached {timings['demo_sample_uncached_s']:.2f} s "
+    f"({speedup:.1f}x) -- identical tokens. "
+    "benchmarks/bench_ccvs.py measures it properly."
+)
+claims[
+    "KV-cache sampling returns the same tokens as recomputing the sequence, faster"
+] = {
     "verdict": "reproduced" if speedup > 1 else "not reproduced",
     "numbers": f"identical tokens over {demo_frames} frames (window slides included); "
-               f"{speedup:.1f}x faster in this run (not a paper claim: the official code has no cache)"}
+    f"{speedup:.1f}x faster in this run "
+    "(not a paper claim: the official code has no cache)",
+}
 
 # %% [markdown]
 # ### Training T
@@ -581,29 +822,62 @@ claims["KV-cache sampling returns the same tokens as recomputing the sequence, f
 
 # %%
 t0 = time.perf_counter()
-codes_train = chapter.encode_videos(ae, train["video"])                 # [N, 30, h w]
+codes_train = chapter.encode_videos(ae, train["video"])  # [N, 30, h w]
 timings["encode_train_s"] = time.perf_counter() - t0
 t0 = time.perf_counter()
 t_live, t_fit = chapter.train_transformer(
-    lays["prediction"], sizes.transformer, codes_train, steps=cfg.t_steps, seed=cfg.seed,
-    device=device, ckpt_every=cfg.ckpt_every,
-    run_dir=vl.config.run_dir(cfg, "transformer", fields=["size", "tokens_side", "codes",
-                                                          "train_videos", "t_batch", "t_lr",
-                                                          "seed", "pretrained"]))
+    lays["prediction"],
+    sizes.transformer,
+    codes_train,
+    steps=cfg.t_steps,
+    seed=cfg.seed,
+    device=device,
+    ckpt_every=cfg.ckpt_every,
+    run_dir=vl.config.run_dir(
+        cfg,
+        "transformer",
+        fields=[
+            "size",
+            "tokens_side",
+            "codes",
+            "train_videos",
+            "t_batch",
+            "t_lr",
+            "seed",
+            "pretrained",
+        ],
+    ),
+)
 timings["t_live_s"] = time.perf_counter() - t0
 t_log = vl.train.read_log(t_fit.run_dir)
-transformers = (chapter.load_transformers(shipped, device) if manifest is not None else {})
+transformers = (
+    chapter.load_transformers(shipped, device) if manifest is not None else {}
+)
 fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.plot([r["step"] for r in t_log], [r["loss"] for r in t_log], label=f"live ({cfg.t_steps} steps)")
+ax.plot(
+    [r["step"] for r in t_log],
+    [r["loss"] for r in t_log],
+    label=f"live ({cfg.t_steps} steps)",
+)
 if manifest is not None:
     for name in chapter.TRANSFORMERS:
         curve = manifest["curves"].get(f"t_{name}", [])
-        ax.plot([c["step"] for c in curve], [c["loss"] for c in curve], label=f"shipped: {name}", lw=0.8)
+        ax.plot(
+            [c["step"] for c in curve],
+            [c["loss"] for c in curve],
+            label=f"shipped: {name}",
+            lw=0.8,
+        )
 ax.axhline(np.log(ae_cfg.num_codes), color="grey", ls=":", label="uniform")
-ax.set_xlabel("step"); ax.set_ylabel("Eq. 8 (nats per token)"); ax.legend(fontsize=7); plt.show()
+ax.set_xlabel("step")
+ax.set_ylabel("Eq. 8 (nats per token)")
+ax.legend(fontsize=7)
+plt.show()
 transformers.setdefault("prediction", t_live)
-print(f"transformer: {cfg.t_steps} steps in {timings['t_live_s']:.0f} s, "
-      f"{t_live.gpt.num_params() / 1e6:.2f} M parameters; shipped: {sorted(transformers)}")
+print(
+    f"transformer: {cfg.t_steps} steps in {timings['t_live_s']:.0f} s, "
+    f"{t_live.gpt.num_params() / 1e6:.2f} M parameters; shipped: {sorted(transformers)}"
+)
 
 # %% [markdown]
 # ## 5. Future prediction from one frame
@@ -613,42 +887,87 @@ print(f"transformer: {cfg.t_steps} steps in {timings['t_live_s']:.0f} s, "
 # input. The shared evaluation scores them beside *copy the last frame* and the autoencoder's own
 # reconstruction of the true clip (the ceiling of any prior over its tokens).
 
+
 # %%
-def sample(model, given, n_frames, k=None, top=None, ctx=None, seed_offset=0, **controls):
+def sample(
+    model, given, n_frames, k=None, top=None, ctx=None, seed_offset=0, **controls
+):
     """K videos per input: [M, K, T, 3, H, W], on the CPU, in batches of 8 inputs."""
     g = torch.Generator(device=device).manual_seed(cfg.seed + 1000 + seed_offset)
     out = []
     for i in range(0, len(given), 8):
-        part = {key: v[i:i + 8].to(device) for key, v in controls.items()}
-        out.append(cm.synthesize(ae, model.to(device), given[i:i + 8].to(device), n_frames,
-                                 samples=k or cfg.samples, context=cfg.context if ctx is None else ctx,
-                                 top_k=cfg.top_k if top is None else top,
-                                 temperature=cfg.temperature, generator=g, **part).clamp(-1, 1).cpu())
+        part = {key: v[i : i + 8].to(device) for key, v in controls.items()}
+        out.append(
+            cm.synthesize(
+                ae,
+                model.to(device),
+                given[i : i + 8].to(device),
+                n_frames,
+                samples=k or cfg.samples,
+                context=cfg.context if ctx is None else ctx,
+                top_k=cfg.top_k if top is None else top,
+                temperature=cfg.temperature,
+                generator=g,
+                **part,
+            )
+            .clamp(-1, 1)
+            .cpu()
+        )
     return torch.cat(out)
 
 
 t0 = time.perf_counter()
-pred = {"CCVS prediction (shipped T)" if manifest is not None else "CCVS prediction":
-        sample(transformers["prediction"], test["video"][:, :cfg.cond_frames], cfg.frames)}
+pred = {
+    "CCVS prediction (shipped T)"
+    if manifest is not None
+    else "CCVS prediction": sample(
+        transformers["prediction"], test["video"][:, : cfg.cond_frames], cfg.frames
+    )
+}
 if transformers["prediction"] is not t_live:
     pred[f"CCVS prediction (live T, {cfg.t_steps} steps)"] = sample(
-        t_live, test["video"][:, :cfg.cond_frames], cfg.frames, k=1)
+        t_live, test["video"][:, : cfg.cond_frames], cfg.frames, k=1
+    )
 timings["sample_prediction_s"] = time.perf_counter() - t0
-ceiling = recon_sets.get("trained longer (ctx 4)", recon_sets[f"{chapter.FINAL_ROW} (ctx 4)"])
+ceiling = recon_sets.get(
+    "trained longer (ctx 4)", recon_sets[f"{chapter.FINAL_ROW} (ctx 4)"]
+)
 ev_pred = vl.metrics.evaluate(
-    real=test["video"], samples=pred, cond_frames=cfg.cond_frames, reference=reference,
-    reconstructions=ceiling, draws=cfg.eval_draws, i3d_clips=cfg.i3d_clips,
-    skip=() if cfg.i3d_clips else ("FVD",), device=device,
-    protocol={"world": "pushbot", "split": "test", "seed": cfg.seed, "task": "prediction",
-              "top_k": cfg.top_k, "context": cfg.context})
+    real=test["video"],
+    samples=pred,
+    cond_frames=cfg.cond_frames,
+    reference=reference,
+    reconstructions=ceiling,
+    draws=cfg.eval_draws,
+    i3d_clips=cfg.i3d_clips,
+    skip=() if cfg.i3d_clips else ("FVD",),
+    device=device,
+    protocol={
+        "world": "pushbot",
+        "split": "test",
+        "seed": cfg.seed,
+        "task": "prediction",
+        "top_k": cfg.top_k,
+        "context": cfg.context,
+    },
+)
 main_pred = next(iter(pred))
-vl.viz.show_video(torch.cat([test["video"][:3, None], pred[main_pred][:3, :3]], 1).flatten(0, 1),
-                  columns=4, caption="each row: the real clip, then 3 samples from its first frame")
+vl.viz.show_video(
+    torch.cat([test["video"][:3, None], pred[main_pred][:3, :3]], 1).flatten(0, 1),
+    columns=4,
+    caption="each row: the real clip, then 3 samples from its first frame",
+)
 ev_pred
 
 # %%
-verdict("Prediction beats copying the last frame on FVD-syn (sanity check, not a paper claim)",
-        ev_pred, main_pred, "copy last frame", "FVD-syn")
+verdict(
+    "Prediction beats copying the last frame on FVD-syn "
+    "(sanity check, not a paper claim)",
+    ev_pred,
+    main_pred,
+    "copy last frame",
+    "FVD-syn",
+)
 ev_pred.plot_curves()
 plt.show()
 
@@ -662,51 +981,91 @@ plt.show()
 # follow the trajectory they were asked for.
 
 # %%
-estimator = (chapter.load_shipped(shipped, "position_estimator.safetensors", None, device)
-             if manifest is not None else None)
+estimator = (
+    chapter.load_shipped(shipped, "position_estimator.safetensors", None, device)
+    if manifest is not None
+    else None
+)
 if estimator is None:
     estimator, _ = chapter.train_position_estimator(
-        ae, train["video"][:64], train["state"][:64], steps=max(20, cfg.t_steps // 2),
-        run_dir=vl.config.run_dir(cfg, "position_estimator"), seed=cfg.seed, device=device)
+        ae,
+        train["video"][:64],
+        train["state"][:64],
+        steps=max(20, cfg.t_steps // 2),
+        run_dir=vl.config.run_dir(cfg, "position_estimator"),
+        seed=cfg.seed,
+        device=device,
+    )
 
 
 @torch.no_grad()
 def read_positions(videos):
-    """[N, T, 3, H, W] -> estimated gripper positions [N, T, 2] (App. A position estimator)."""
-    z = torch.cat([ae.encoder(f.to(device))[0] for f in videos.flatten(0, 1).split(256)])
+    """[N, T, 3, H, W] -> estimated gripper positions [N, T, 2] (App. A)."""
+    z = torch.cat(
+        [ae.encoder(f.to(device))[0] for f in videos.flatten(0, 1).split(256)]
+    )
     return estimator.to(device)(z).view(*videos.shape[:2], 2).cpu()
 
 
-est_err = float((read_positions(test["video"]) - test["state"][..., :2]).norm(dim=-1).mean())
-print(f"position estimator on real test frames: mean error {est_err * cfg.size:.2f} px "
-      f"({est_err:.3f} of the image side)")
+est_err = float(
+    (read_positions(test["video"]) - test["state"][..., :2]).norm(dim=-1).mean()
+)
+print(
+    f"position estimator on real test frames: mean error {est_err * cfg.size:.2f} px "
+    f"({est_err:.3f} of the image side)"
+)
 bins = sizes.control.state_bins
-state_tokens = cm.quantize_state(test["state"][..., :2], bins)             # [M, T, 2]
+state_tokens = cm.quantize_state(test["state"][..., :2], bins)  # [M, T, 2]
 state_name = "CCVS + state"
-state_videos = (sample(transformers["state"], test["video"][:, :cfg.cond_frames], cfg.frames,
-                       annotations=state_tokens) if "state" in transformers else None)
+state_videos = (
+    sample(
+        transformers["state"],
+        test["video"][:, : cfg.cond_frames],
+        cfg.frames,
+        annotations=state_tokens,
+    )
+    if "state" in transformers
+    else None
+)
 
 # %%
 if state_videos is not None:
-    follow = (read_positions(state_videos[:, 0]) - test["state"][..., :2]).norm(dim=-1)[:, 1:]
-    free = (read_positions(pred[main_pred][:, 0]) - test["state"][..., :2]).norm(dim=-1)[:, 1:]
-    print(f"distance between the estimated and the requested arm position, frames 1..: "
-          f"state-conditioned {float(follow.mean()) * cfg.size:.2f} px, unconditioned prediction "
-          f"{float(free.mean()) * cfg.size:.2f} px (estimator error on real frames "
-          f"{est_err * cfg.size:.2f} px)")
+    follow = (read_positions(state_videos[:, 0]) - test["state"][..., :2]).norm(dim=-1)[
+        :, 1:
+    ]
+    free = (read_positions(pred[main_pred][:, 0]) - test["state"][..., :2]).norm(
+        dim=-1
+    )[:, 1:]
+    print(
+        f"distance between the estimated and the requested arm position, frames 1..: "
+        f"state-conditioned {float(follow.mean()) * cfg.size:.2f} px, "
+        "unconditioned prediction "
+        f"{float(free.mean()) * cfg.size:.2f} px (estimator error on real frames "
+        f"{est_err * cfg.size:.2f} px)"
+    )
     fig, axes = plt.subplots(1, 6, figsize=(12, 2.2))
     for ax, t in zip(axes, np.linspace(0, cfg.frames - 1, 6).round().astype(int)):
         ax.imshow(((state_videos[0, 0, t].permute(1, 2, 0) + 1) / 2).clamp(0, 1))
         xy = test["state"][0, :, :2] * cfg.size - 0.5
         ax.plot(xy[:, 0], xy[:, 1], "w-", lw=0.8)
         ax.plot(*xy[t], "c+", ms=9)
-        ax.set_title(f"t = {t}", fontsize=8); ax.set_xticks([]); ax.set_yticks([])
-    fig.suptitle("state-conditioned sample: the requested trajectory (white), this frame's target (+)",
-                 fontsize=9)
-    plt.tight_layout(); plt.show()
+        ax.set_title(f"t = {t}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        "state-conditioned sample: the requested trajectory (white), "
+        "this frame's target (+)",
+        fontsize=9,
+    )
+    plt.tight_layout()
+    plt.show()
     claims["State tokens make generated videos follow the requested arm trajectory"] = {
-        "verdict": "reproduced" if float(follow.mean()) < float(free.mean()) else "not reproduced",
-        "numbers": f"{float(follow.mean()) * cfg.size:.2f} px vs {float(free.mean()) * cfg.size:.2f} px"}
+        "verdict": "reproduced"
+        if float(follow.mean()) < float(free.mean())
+        else "not reproduced",
+        "numbers": f"{float(follow.mean()) * cfg.size:.2f} px vs "
+        f"{float(free.mean()) * cfg.size:.2f} px",
+    }
 
 # %% [markdown]
 # ### Tables 2 and 3: top-k with and without the state, and what the state buys
@@ -720,78 +1079,127 @@ if state_videos is not None:
 t0 = time.perf_counter()
 topk_sets = {}
 for k_top in (1, 10, 100):
-    topk_sets[f"prediction top-{k_top}"] = (pred[main_pred] if k_top == cfg.top_k else
-                                            sample(transformers["prediction"],
-                                                   test["video"][:, :cfg.cond_frames], cfg.frames,
-                                                   top=k_top, seed_offset=k_top))
+    topk_sets[f"prediction top-{k_top}"] = (
+        pred[main_pred]
+        if k_top == cfg.top_k
+        else sample(
+            transformers["prediction"],
+            test["video"][:, : cfg.cond_frames],
+            cfg.frames,
+            top=k_top,
+            seed_offset=k_top,
+        )
+    )
     if state_videos is not None:
-        topk_sets[f"state top-{k_top}"] = (state_videos if k_top == cfg.top_k else
-                                           sample(transformers["state"],
-                                                  test["video"][:, :cfg.cond_frames], cfg.frames,
-                                                  top=k_top, seed_offset=k_top,
-                                                  annotations=state_tokens))
+        topk_sets[f"state top-{k_top}"] = (
+            state_videos
+            if k_top == cfg.top_k
+            else sample(
+                transformers["state"],
+                test["video"][:, : cfg.cond_frames],
+                cfg.frames,
+                top=k_top,
+                seed_offset=k_top,
+                annotations=state_tokens,
+            )
+        )
 timings["table2_s"] = time.perf_counter() - t0
 ev_topk = vl.metrics.evaluate(
-    real=test["video"], samples=topk_sets, cond_frames=cfg.cond_frames, reference=reference,
-    draws=cfg.eval_draws, i3d_clips=0, skip=("FVD", "FVD*-syn"), device=device,
-    protocol={"world": "pushbot", "split": "test", "seed": cfg.seed, "task": "Table 2 top-k",
-              "context": cfg.context})
+    real=test["video"],
+    samples=topk_sets,
+    cond_frames=cfg.cond_frames,
+    reference=reference,
+    draws=cfg.eval_draws,
+    i3d_clips=0,
+    skip=("FVD", "FVD*-syn"),
+    device=device,
+    protocol={
+        "world": "pushbot",
+        "split": "test",
+        "seed": cfg.seed,
+        "task": "Table 2 top-k",
+        "context": cfg.context,
+    },
+)
 mid = cfg.frames // 2
-paper_table2 = {"prediction top-1": 321, "prediction top-10": 127, "prediction top-100": 121,
-                "state top-1": 69, "state top-10": 65, "state top-100": 67}
-print(f"{'':<20}{'FVD-syn':>10}{'SSIM t=' + str(mid):>11}{'motion':>9}   paper FVD (Table 2)")
+paper_table2 = {
+    "prediction top-1": 321,
+    "prediction top-10": 127,
+    "prediction top-100": 121,
+    "state top-1": 69,
+    "state top-10": 65,
+    "state top-100": 67,
+}
+print(
+    f"{'':<20}{'FVD-syn':>10}{'SSIM t=' + str(mid):>11}{'motion':>9}   "
+    "paper FVD (Table 2)"
+)
 for name, v in topk_sets.items():
     s = ev_topk.scores[name]
     ssim_mid = float(vl.metrics.ssim(v[:, 0, mid], test["video"][:, mid]).mean())
-    print(f"{name:<20}{s['FVD-syn'].value:>10.3g}{ssim_mid:>11.3f}{motion(v[:, 0]):>9.4f}   "
-          f"{paper_table2[name]}")
+    print(
+        f"{name:<20}{s['FVD-syn'].value:>10.3g}{ssim_mid:>11.3f}"
+        f"{motion(v[:, 0]):>9.4f}   "
+        f"{paper_table2[name]}"
+    )
 print(f"{'real clips':<20}{'':>10}{'':>11}{motion(test['video']):>9.4f}")
 ev_topk
 
 # %%
 greedy, sampled = topk_sets["prediction top-1"], topk_sets["prediction top-100"]
-m_greedy = [motion(greedy[i::cfg.eval_draws, 0]) for i in range(cfg.eval_draws)]
-m_sampled = [motion(sampled[i::cfg.eval_draws, 0]) for i in range(cfg.eval_draws)]
-diff = np.subtract(m_sampled, m_greedy)
-claims["Table 2: greedy decoding (top-1) gives less motion than top-100 sampling"] = {
-    "verdict": ("reproduced" if diff.mean() > 2 * diff.std(ddof=1) else
-                "contradicted" if diff.mean() < -2 * diff.std(ddof=1) else "not resolved"),
-    "numbers": f"motion top-1 {np.mean(m_greedy):.4f} vs top-100 {np.mean(m_sampled):.4f} "
-               f"(real {motion(test['video']):.4f}); paired difference {diff.mean():+.4f} +- "
-               f"{diff.std(ddof=1):.4f} over {cfg.eval_draws} draws"}
-print(claims["Table 2: greedy decoding (top-1) gives less motion than top-100 sampling"])
-verdict("Table 2: top-100 sampling beats greedy decoding on FVD-syn (prediction)", ev_topk,
-        "prediction top-100", "prediction top-1", "FVD-syn")
+n_d = cfg.eval_draws
+paired_claim(
+    "Table 2: greedy decoding (top-1) gives less motion than top-100 sampling",
+    [motion(sampled[i::n_d, 0]) - motion(greedy[i::n_d, 0]) for i in range(n_d)],
+    f"motion top-1 {motion(greedy[:, 0]):.4f}, top-100 {motion(sampled[:, 0]):.4f}, "
+    f"real {motion(test['video']):.4f}",
+)
+verdict(
+    "Table 2: top-100 sampling beats greedy decoding on FVD-syn (prediction)",
+    ev_topk,
+    "prediction top-100",
+    "prediction top-1",
+    "FVD-syn",
+)
 if state_videos is not None:
-    verdict("Table 3: the state improves FVD-syn over prediction", ev_topk,
-            "state top-100", "prediction top-100", "FVD-syn")
-    gain_free = [ev_topk.scores["prediction top-1"]["FVD-syn"].draws[i]
-                 - ev_topk.scores["prediction top-100"]["FVD-syn"].draws[i]
-                 for i in range(cfg.eval_draws)]
-    gain_state = [ev_topk.scores["state top-1"]["FVD-syn"].draws[i]
-                  - ev_topk.scores["state top-100"]["FVD-syn"].draws[i]
-                  for i in range(cfg.eval_draws)]
-    narrow = np.subtract(gain_free, gain_state)
-    claims["Table 2: the state narrows the benefit of sampling (FVD-syn gain of top-100 over top-1)"] = {
-        "verdict": ("reproduced" if narrow.mean() > 2 * narrow.std(ddof=1) else
-                    "contradicted" if narrow.mean() < -2 * narrow.std(ddof=1) else "not resolved"),
-        "numbers": f"gain without state {np.mean(gain_free):+.4g}, with state {np.mean(gain_state):+.4g};"
-                   f" difference {narrow.mean():+.4g} +- {narrow.std(ddof=1):.4g} over "
-                   f"{cfg.eval_draws} draws (paper: 200 vs 2)"}
-    print(claims["Table 2: the state narrows the benefit of sampling (FVD-syn gain of top-100 over top-1)"])
-    ssim_draws = [float(vl.metrics.ssim(state_videos[i::cfg.eval_draws, 0, mid],
-                                        test["video"][i::cfg.eval_draws, mid]).mean())
-                  - float(vl.metrics.ssim(pred[main_pred][i::cfg.eval_draws, 0, mid],
-                                          test["video"][i::cfg.eval_draws, mid]).mean())
-                  for i in range(cfg.eval_draws)]
-    claims["Table 3: the state improves the mid-point SSIM"] = {
-        "verdict": ("reproduced" if np.mean(ssim_draws) > 2 * np.std(ssim_draws, ddof=1) else
-                    "contradicted" if np.mean(ssim_draws) < -2 * np.std(ssim_draws, ddof=1)
-                    else "not resolved"),
-        "numbers": f"SSIM(t={mid}) difference state - prediction {np.mean(ssim_draws):+.4f} +- "
-                   f"{np.std(ssim_draws, ddof=1):.4f} over {cfg.eval_draws} draws "
-                   f"(paper, 256x256: 0.885 vs 0.729)"}
-    print(claims["Table 3: the state improves the mid-point SSIM"])
+    verdict(
+        "Table 3: the state improves FVD-syn over prediction",
+        ev_topk,
+        "state top-100",
+        "prediction top-100",
+        "FVD-syn",
+    )
+    gain_free = [
+        ev_topk.scores["prediction top-1"]["FVD-syn"].draws[i]
+        - ev_topk.scores["prediction top-100"]["FVD-syn"].draws[i]
+        for i in range(cfg.eval_draws)
+    ]
+    gain_state = [
+        ev_topk.scores["state top-1"]["FVD-syn"].draws[i]
+        - ev_topk.scores["state top-100"]["FVD-syn"].draws[i]
+        for i in range(cfg.eval_draws)
+    ]
+    paired_claim(
+        "Table 2: the state narrows the benefit of sampling (FVD-syn, top-100 - top-1)",
+        np.subtract(gain_free, gain_state),
+        f"FVD-syn gain of top-100 over top-1: without state {np.mean(gain_free):+.4g}, "
+        f"with state {np.mean(gain_state):+.4g} (paper: 200 vs 2)",
+    )
+
+    def ssim_at(videos, t, i):
+        """SSIM of frame t of sample 0 against the truth, on draw i."""
+        return float(
+            vl.metrics.ssim(videos[i::n_d, 0, t], test["video"][i::n_d, t]).mean()
+        )
+
+    paired_claim(
+        "Table 3: the state improves the mid-point SSIM",
+        [
+            ssim_at(state_videos, mid, i) - ssim_at(pred[main_pred], mid, i)
+            for i in range(n_d)
+        ],
+        f"SSIM(t={mid}) state vs prediction (paper, 256x256: 0.885 vs 0.729)",
+    )
 
 # %% [markdown]
 # ## 7. Point-to-point synthesis: the end frame as a video-level annotation
@@ -804,28 +1212,42 @@ if state_videos is not None:
 
 # %%
 if "p2p" in transformers:
-    p2p_videos = sample(transformers["p2p"], test["video"][:, :cfg.cond_frames], cfg.frames,
-                        end_frame=test["video"][:, -1])
+    p2p_videos = sample(
+        transformers["p2p"],
+        test["video"][:, : cfg.cond_frames],
+        cfg.frames,
+        end_frame=test["video"][:, -1],
+    )
     ev_p2p = vl.metrics.evaluate(
-        real=test["video"], samples={"CCVS + end frame": p2p_videos, main_pred: pred[main_pred]},
-        cond_frames=cfg.cond_frames, reference=reference, draws=cfg.eval_draws, i3d_clips=0,
-        skip=("FVD", "FVD*-syn"), device=device,
-        protocol={"world": "pushbot", "split": "test", "seed": cfg.seed, "task": "point-to-point"})
+        real=test["video"],
+        samples={"CCVS + end frame": p2p_videos, main_pred: pred[main_pred]},
+        cond_frames=cfg.cond_frames,
+        reference=reference,
+        draws=cfg.eval_draws,
+        i3d_clips=0,
+        skip=("FVD", "FVD*-syn"),
+        device=device,
+        protocol={
+            "world": "pushbot",
+            "split": "test",
+            "seed": cfg.seed,
+            "task": "point-to-point",
+        },
+    )
+    paper_p2p = {
+        "mid-point": "0.766 vs 0.729",
+        "one before last": "0.839 vs 0.683 at t=15",
+    }
     for t_eval, label in ((mid, "mid-point"), (cfg.frames - 2, "one before last")):
-        d_ssim = [float(vl.metrics.ssim(p2p_videos[i::cfg.eval_draws, 0, t_eval],
-                                        test["video"][i::cfg.eval_draws, t_eval]).mean())
-                  - float(vl.metrics.ssim(pred[main_pred][i::cfg.eval_draws, 0, t_eval],
-                                          test["video"][i::cfg.eval_draws, t_eval]).mean())
-                  for i in range(cfg.eval_draws)]
-        name = f"Table 3: the end frame improves the {label} SSIM over prediction"
-        claims[name] = {
-            "verdict": ("reproduced" if np.mean(d_ssim) > 2 * np.std(d_ssim, ddof=1) else
-                        "contradicted" if np.mean(d_ssim) < -2 * np.std(d_ssim, ddof=1)
-                        else "not resolved"),
-            "numbers": f"SSIM(t={t_eval}) difference {np.mean(d_ssim):+.4f} +- "
-                       f"{np.std(d_ssim, ddof=1):.4f} over {cfg.eval_draws} draws (paper, 256x256: "
-                       + ("0.766 vs 0.729)" if label == "mid-point" else "0.839 vs 0.683 at t = 15)")}
-        print(f"[{claims[name]['verdict'].upper()}] {name}: {claims[name]['numbers']}")
+        paired_claim(
+            f"Table 3: the end frame improves the {label} SSIM over prediction",
+            [
+                ssim_at(p2p_videos, t_eval, i) - ssim_at(pred[main_pred], t_eval, i)
+                for i in range(n_d)
+            ],
+            f"SSIM(t={t_eval}) end frame vs prediction "
+            f"(paper, 256x256: {paper_p2p[label]})",
+        )
     display(ev_p2p)
 
 # %% [markdown]
@@ -834,23 +1256,35 @@ if "p2p" in transformers:
 
 # %%
 if "p2p" in transformers:
-    long_clip = chapter.load_videos("pushbot", "test", 1, 30, cfg.size, cfg.seed + 7)["video"]
+    long_clip = chapter.load_videos("pushbot", "test", 1, 30, cfg.size, cfg.seed + 7)[
+        "video"
+    ]
     lengths = [12, 16, 20, 24]
     by_length = {}
     for n in lengths:
         end = long_clip[:, n - 1]
-        by_length[n] = sample(transformers["p2p"], long_clip[:, :1], n, k=1, end_frame=end)[0, 0]
+        by_length[n] = sample(
+            transformers["p2p"], long_clip[:, :1], n, k=1, end_frame=end
+        )[0, 0]
 
     def show_length(ax, n):
-        strip = torch.cat(list(by_length[n][np.linspace(0, n - 1, 6).round().astype(int)]), -1)
+        strip = torch.cat(
+            list(by_length[n][np.linspace(0, n - 1, 6).round().astype(int)]), -1
+        )
         ax.imshow(((strip.permute(1, 2, 0) + 1) / 2).clamp(0, 1))
-        ax.set_xticks([]); ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_yticks([])
 
     vl.viz.explore(show_length, "length", lengths, static_count=4, panel_size=3.0)
-    vl.viz.show_video([torch.cat([v, v[-1:].expand(24 - len(v), -1, -1, -1)]) for v in
-                       by_length.values()], columns=4,
-                      caption="start and end fixed; 12, 16, 20, 24 frames from one model "
-                              "(the last frame is held)")
+    vl.viz.show_video(
+        [
+            torch.cat([v, v[-1:].expand(24 - len(v), -1, -1, -1)])
+            for v in by_length.values()
+        ],
+        columns=4,
+        caption="start and end fixed; 12, 16, 20, 24 frames from one model "
+        "(the last frame is held)",
+    )
 
 # %% [markdown]
 # ## 8. Long videos and the context window (Fig. D7)
@@ -865,27 +1299,44 @@ n_long = 3 * cfg.frames
 drift, long_videos = {}, {}
 given = test["video"][:4, :1]
 for ctx_n in (0, 1, 4, 16):
-    v = sample(transformers["prediction"], given, n_long, k=1, ctx=ctx_n, seed_offset=500)[:, 0]
+    v = sample(
+        transformers["prediction"], given, n_long, k=1, ctx=ctx_n, seed_offset=500
+    )[:, 0]
     long_videos[ctx_n] = v
-    colour = v.mean(dim=(-2, -1))                                          # [4, T, 3]
-    drift[ctx_n] = (colour - colour[:, :1]).norm(dim=-1).mean(0)           # [T]
+    colour = v.mean(dim=(-2, -1))  # [4, T, 3]
+    drift[ctx_n] = (colour - colour[:, :1]).norm(dim=-1).mean(0)  # [T]
 fig, ax = plt.subplots(figsize=(6, 2.6))
-real_drift = (test["video"][:, :, :, :, :].mean(dim=(-2, -1)) - test["video"][:, :1].mean(
-    dim=(-2, -1))).norm(dim=-1).mean(0)
+real_drift = (
+    (
+        test["video"][:, :, :, :, :].mean(dim=(-2, -1))
+        - test["video"][:, :1].mean(dim=(-2, -1))
+    )
+    .norm(dim=-1)
+    .mean(0)
+)
 for ctx_n, curve in drift.items():
     ax.plot(curve, label=f"context {ctx_n}")
 ax.plot(real_drift, "k:", label="real (16 frames)")
-ax.set_xlabel("frame"); ax.set_ylabel("|mean colour - frame 0's|"); ax.legend(fontsize=7)
+ax.set_xlabel("frame")
+ax.set_ylabel("|mean colour - frame 0's|")
+ax.legend(fontsize=7)
 plt.show()
-vl.viz.show_video(torch.stack([long_videos[c][0] for c in (0, 1, 4, 16)]), columns=4,
-                  caption=f"{n_long} frames from one: context 0 | 1 | 4 | 16", max_frames=8)
-late = {c: float(drift[c][-cfg.frames:].mean()) for c in drift}
+vl.viz.show_video(
+    torch.stack([long_videos[c][0] for c in (0, 1, 4, 16)]),
+    columns=4,
+    caption=f"{n_long} frames from one: context 0 | 1 | 4 | 16",
+    max_frames=8,
+)
+late = {c: float(drift[c][-cfg.frames :].mean()) for c in drift}
 claims["Fig. D7: a larger context window limits long-term drift (context 16 vs 0)"] = {
     "verdict": "reproduced" if late[16] < late[0] else "not reproduced",
     "numbers": ", ".join(f"context {c}: {v:.3f}" for c, v in late.items())
-               + f" (mean colour drift over the last {cfg.frames} frames of {n_long}; 4 videos: "
-                 "a qualitative check, as in the paper)"}
-print(claims["Fig. D7: a larger context window limits long-term drift (context 16 vs 0)"])
+    + f" (mean colour drift over the last {cfg.frames} frames of {n_long}; 4 videos: "
+    "a qualitative check, as in the paper)",
+}
+print(
+    claims["Fig. D7: a larger context window limits long-term drift (context 16 vs 0)"]
+)
 
 # %% [markdown]
 # ## 9. Diversity (Fig. 6)
@@ -895,9 +1346,10 @@ print(claims["Fig. D7: a larger context window limits long-term drift (context 1
 # that change in the true clip, as the shared evaluation's PSNR-moving does). DIV-syn (the feature
 # distance) is in the evaluation tables above.
 
+
 # %%
 def div_pixels(videos, mask=None):
-    """Mean |a - b| over pairs of the K samples per input (on ``mask`` pixels when given)."""
+    """Mean |a - b| over pairs of the K samples per input (on ``mask`` pixels)."""
     k = videos.shape[1]
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     diffs = torch.stack([(videos[:, i, 1:] - videos[:, j, 1:]).abs() for i, j in pairs])
@@ -907,15 +1359,24 @@ def div_pixels(videos, mask=None):
     return float(diffs[m].mean())
 
 
-moving = ((test["video"][:, 1:] - test["video"][:, :1]).abs().amax(2, keepdim=True) > 0.05)
+moving = (test["video"][:, 1:] - test["video"][:, :1]).abs().amax(
+    2, keepdim=True
+) > 0.05
 moving = moving.expand(-1, -1, 3, -1, -1)
 fig6 = {}
-for name, v in [(main_pred, pred[main_pred])] + ([(state_name, state_videos)]
-                                                 if state_videos is not None else []):
+for name, v in [(main_pred, pred[main_pred])] + (
+    [(state_name, state_videos)] if state_videos is not None else []
+):
     if v.shape[1] > 1:
-        fig6[name] = {"whole frames": div_pixels(v), "moving parts": div_pixels(v, moving)}
-        print(f"{name:<30} DIV whole frames {fig6[name]['whole frames']:.4f}, "
-              f"moving parts {fig6[name]['moving parts']:.4f}  ({v.shape[1]} samples per input)")
+        fig6[name] = {
+            "whole frames": div_pixels(v),
+            "moving parts": div_pixels(v, moving),
+        }
+        print(
+            f"{name:<30} DIV whole frames {fig6[name]['whole frames']:.4f}, "
+            f"moving parts {fig6[name]['moving parts']:.4f}  "
+            f"({v.shape[1]} samples per input)"
+        )
 
 # %% [markdown]
 # ## 10. Quality against CPU-minutes
@@ -927,14 +1388,22 @@ for name, v in [(main_pred, pred[main_pred])] + ([(state_name, state_videos)]
 # %%
 if manifest is not None:
     curve = manifest["curves"]["autoencoder"]
-    rows_done = manifest["files"][chapter.row_file(chapter.FINAL_ROW)]
-    xs = [rows_done["cpu_minutes"]] + [c["cpu_minutes"] for c in curve]
-    ys = [rows_done["check_psnr_context1"]] + [c["psnr_context1"] for c in curve]
-    live_psnr = chapter.reconstruction_psnr(ae_live.to(device), test["video"][:8].to(device), 1)
+    live_psnr = chapter.reconstruction_psnr(
+        ae_live.to(device), test["video"][:8].to(device)
+    )
     fig, ax = plt.subplots(figsize=(5, 2.8))
-    ax.plot(xs, ys, "o-", label="shipped recipe (pretrain)")
-    ax.plot([timings["ae_live_s"] / 60], [live_psnr], "rs", label="this chapter, live (wall minutes)")
-    ax.set_xlabel("CPU-minutes"); ax.set_ylabel("reconstruction PSNR (dB)"); ax.legend(fontsize=7)
+    ax.plot(
+        [c["cpu_minutes"] for c in curve],
+        [c["psnr_context1"] for c in curve],
+        "o-",
+        label="shipped recipe (pretrain)",
+    )
+    ax.plot(
+        [timings["ae_live_cpu_s"] / 60], [live_psnr], "rs", label="this chapter, live"
+    )
+    ax.set_xlabel("CPU-minutes")
+    ax.set_ylabel("reconstruction PSNR (dB)")
+    ax.legend(fontsize=7)
     plt.show()
 
 # %% [markdown]
@@ -987,11 +1456,23 @@ results = {
     "timings": timings,
     "shipped_manifest": manifest,
 }
-protocol = {"world": "pushbot", "split": "test", "seed": cfg.seed, "size": cfg.size,
-            "frames": cfg.frames, "cond_frames": cfg.cond_frames, "test_inputs": cfg.test_videos,
-            "samples_per_input": cfg.samples, "draws": cfg.eval_draws, "context": cfg.context,
-            "top_k": cfg.top_k, "temperature": cfg.temperature, "models": sizes.to_dict(),
-            "config": cfg.to_dict(), "feature_network": "syn-video (the book's; not the I3D FVD)"}
+protocol = {
+    "world": "pushbot",
+    "split": "test",
+    "seed": cfg.seed,
+    "size": cfg.size,
+    "frames": cfg.frames,
+    "cond_frames": cfg.cond_frames,
+    "test_inputs": cfg.test_videos,
+    "samples_per_input": cfg.samples,
+    "draws": cfg.eval_draws,
+    "context": cfg.context,
+    "top_k": cfg.top_k,
+    "temperature": cfg.temperature,
+    "models": sizes.to_dict(),
+    "config": cfg.to_dict(),
+    "feature_network": "syn-video (the book's; not the I3D FVD)",
+}
 path = vl.reproduce.write_results("ccvs", cfg.profile, results, protocol)
 print("wrote", path, f"-- chapter time {timings['chapter_s']:.0f} s")
 
@@ -1045,17 +1526,19 @@ print("wrote", path, f"-- chapter time {timings['chapter_s']:.0f} s")
 # %% [markdown]
 # **1. Build Eq. 1 and Eq. 9.** Write the fusion F uses at every level, for any number of context frames.
 
+
 # %% tags=["exercise"]
 def fuse_contexts(d, warped, masks):
-    """d [N, C, H, W]; warped: c tensors [N, C, H, W]; masks: c logits [N, 1, H, W] -> (fused, m_a)."""
+    """d [N, C, H, W]; c warped [N, C, H, W]; c logits [N, 1, H, W] -> (d', m_a)."""
     raise NotImplementedError
 
 
 vl.exercises.check("ccvs.fuse", fuse_contexts)
 
+
 # %% tags=["solution", "hide-cell"]
 def fuse_contexts(d, warped, masks):
-    """d [N, C, H, W]; warped: c tensors [N, C, H, W]; masks: c logits [N, 1, H, W] -> (fused, m_a)."""
+    """d [N, C, H, W]; c warped [N, C, H, W]; c logits [N, 1, H, W] -> (d', m_a)."""
     conf = [1 - torch.sigmoid(m) + 1e-6 for m in masks]
     total = sum(conf)
     m_a = sum(c / total * m for c, m in zip(conf, masks))
@@ -1070,6 +1553,7 @@ vl.exercises.check("ccvs.fuse", fuse_contexts)
 # different gradients. Return the gradients of the paper's Eq. 3 with respect to the encoder output `z`
 # and the codebook vectors `e` (both [N, D]; `L = mean(...)` over all elements).
 
+
 # %% tags=["exercise"]
 def eq3_gradients(z, e, beta):
     """-> (dL/dz, dL/de) for L = ||sg(z) - e||^2 + beta ||sg(e) - z||^2 (means)."""
@@ -1077,6 +1561,7 @@ def eq3_gradients(z, e, beta):
 
 
 vl.exercises.check("ccvs.eq3_gradients", eq3_gradients)
+
 
 # %% tags=["solution", "hide-cell"]
 def eq3_gradients(z, e, beta):
@@ -1093,17 +1578,21 @@ vl.exercises.check("ccvs.eq3_gradients", eq3_gradients)
 # Gaussian (sigma 0.5, zero padding) over the cells already done. Then try it on the augmentation flows
 # of section 1.
 
+
 # %% tags=["exercise"]
 def invert(g):
-    """Algorithm C1: flow [B, 2, H, W] (dx, dy in pixels) -> approximate inverse [B, 2, H, W]."""
+    """Algorithm C1: flow [B, 2, H, W] (dx, dy, pixels) -> approximate inverse."""
     raise NotImplementedError
 
 
 vl.exercises.check("ccvs.invert_flow", invert)
 
+
 # %% tags=["solution", "hide-cell"]
 def invert(g):
-    """Algorithm C1: flow [B, 2, H, W] (dx, dy in pixels) -> approximate inverse [B, 2, H, W]."""
+    """Algorithm C1: flow [B, 2, H, W] (dx, dy, pixels) -> approximate inverse."""
+    import torch.nn.functional as F
+
     b, _, h, w = g.shape
     f = torch.zeros_like(g)
     done = torch.zeros(b, 1, h, w, dtype=g.dtype)
@@ -1117,7 +1606,9 @@ def invert(g):
                     done[n, 0, ty, tx] = 1
     k1 = torch.exp(-torch.tensor([1.0, 0.0, 1.0]) / (2 * 0.25))
     kernel = (k1[:, None] * k1[None, :] / (k1.sum() ** 2)).view(1, 1, 3, 3).to(g.dtype)
-    cross = torch.tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=g.dtype).view(1, 1, 3, 3)
+    cross = torch.tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=g.dtype).view(
+        1, 1, 3, 3
+    )
     while not bool(done.all()):
         new = (F.conv2d(done, cross, padding=1) > 0).to(g.dtype) * (1 - done)
         interp = F.conv2d(f.reshape(b * 2, 1, h, w), kernel, padding=1).view(b, 2, h, w)
@@ -1135,17 +1626,19 @@ vl.exercises.check("ccvs.invert_flow", invert)
 # first slide. Find it: `check` compares your fixed `window_start` with the right one. (Hint: which frame
 # does the window start at when position `p` lies in frame `t` of a window of `N` frames?)
 
+
 # %% tags=["exercise"]
 def window_start(frame, window):
-    """First frame of the window that holds a token of frame ``frame`` (window of ``window`` frames)."""
-    return max(0, frame - window)                      # buggy
+    """First frame of the window (``window`` frames) that holds frame ``frame``."""
+    return max(0, frame - window)  # buggy
 
 
 vl.exercises.check("ccvs.window_start", window_start)
 
+
 # %% tags=["solution", "hide-cell"]
 def window_start(frame, window):
-    """First frame of the window that holds a token of frame ``frame`` (window of ``window`` frames)."""
+    """First frame of the window (``window`` frames) that holds frame ``frame``."""
     return max(0, frame - window + 1)
 
 
