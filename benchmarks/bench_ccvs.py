@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -244,8 +245,7 @@ def main(argv=None) -> int:
     if not args.skip_training:
         out["training"] = bench_training(args, peak)
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(out, handle, indent=2)
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
 
 
