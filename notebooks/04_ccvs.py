@@ -1144,7 +1144,8 @@ claims[
     "Table 2: greedy decoding gives little to no motion (< half the real motion)"
 ] = {
     "verdict": "reproduced" if little else "not reproduced",
-    "numbers": f"motion top-1 {motion(greedy[:, 0]):.4f} vs real {motion(test['video']):.4f}",
+    "numbers": f"motion top-1 {motion(greedy[:, 0]):.4f}, "
+    f"real {motion(test['video']):.4f}",
 }
 verdict(
     "Table 2: top-100 sampling beats greedy decoding on FVD-syn (prediction)",
