@@ -1234,8 +1234,8 @@ if "p2p" in transformers:
 
 # %% [markdown]
 # **One model, several lengths (Fig. D4).** The same start and end frames, videos of 16, 20, 25 and 30
-# frames (the paper shows 20, 25, 30): the
-# end frame's time index tells T how far away it is. In JupyterLab the slider picks the length.
+# frames (the paper shows 20, 25, 30): the end frame's time index tells T how far away it is. In
+# JupyterLab the slider picks the length.
 
 # %%
 if "p2p" in transformers:
