@@ -1230,6 +1230,11 @@ if "p2p" in transformers:
             f"SSIM(t={t_eval}) end frame vs prediction "
             f"(paper, 256x256: {paper_p2p[label]})",
         )
+    vl.viz.show_video(
+        torch.cat([test["video"][:3, None], p2p_videos[:3, :2]], 1).flatten(0, 1),
+        columns=3,
+        caption="each row: the real clip, then 2 samples given its first and last frames",
+    )
     display(ev_p2p)
 
 # %% [markdown]
