@@ -1233,7 +1233,7 @@ if "p2p" in transformers:
     vl.viz.show_video(
         torch.cat([test["video"][:3, None], p2p_videos[:3, :2]], 1).flatten(0, 1),
         columns=3,
-        caption="each row: the real clip, then 2 samples given its first and last frame",
+        caption="each row: the real clip, 2 samples given its first and end frames",
     )
     display(ev_p2p)
 
