@@ -309,10 +309,12 @@ def load_shipped(folder, name: str, expect: AutoencoderConfig | None, device=Non
 
 
 def load_ablation(folder, sizes: CCVSConfig, device=None) -> dict:
-    """Table 1's rows from the shipped checkpoints (empty when ``folder`` is None)."""
+    """Table 1's rows from the shipped checkpoints (the rows ``pretrain`` has written; none when ``folder`` is
+    None)."""
     if folder is None:
         return {}
-    return {row: load_shipped(folder, row_file(row), row_configs(sizes, row)[0], device) for row in ROWS}
+    return {row: load_shipped(folder, row_file(row), row_configs(sizes, row)[0], device) for row in ROWS
+            if (folder / row_file(row)).is_file()}
 
 
 def load_transformers(folder, device=None) -> dict:
