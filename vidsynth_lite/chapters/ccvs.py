@@ -352,8 +352,8 @@ def reconstruction_psnr(ae, videos: torch.Tensor, context: int = 1) -> float:
     return float((10 * torch.log10(4.0 / mse.clamp(min=1e-10))).mean())
 
 
-def pretrain(profile: str = "lite", *, row_steps: int = 200, final_steps: int = 800, t_steps: int = 800,
-             est_steps: int = 300, curve_every: int = 200, seed: int = 0, out_dir=None, device=None,
+def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 600, t_steps: int = 600,
+             est_steps: int = 300, curve_every: int = 150, seed: int = 0, out_dir=None, device=None,
              stages: tuple = ("final", "transformers", "estimator", "rows"), progress: bool = True) -> dict:
     """``python -m vidsynth_lite pretrain ccvs``: train the chapter's recipe longer than the chapter can and write
     fp16 checkpoints + ``manifest.json`` (command, commit, CPU minutes, metrics) to :func:`pretrained_dir`.
