@@ -24,16 +24,19 @@ def test_eq3_value_and_which_side_beta_scales(beta_on):
     torch.testing.assert_close(e.grad, e_scale * torch.tensor([[-1.0, -2.0]]))
 
 
-def test_eq4_rgb_term_is_mean_absolute_error_and_adds_the_feature_term():
+def test_eq4_rgb_term_is_mean_absolute_error_and_adds_the_weighted_feature_terms():
     x, y = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)
 
-    class Features:                                                        # a stand-in feature network
-        def feature_l1(self, a, b):
-            return (a - b).abs().flatten(1).mean(1) * 3
+    class Features:                                                        # a stand-in two-layer network
+        def features(self, a):
+            return [a * 3, a.mean(1, keepdim=True) * 2]
 
     assert float(reconstruction_loss(x, y)) == pytest.approx(0.5)
-    assert float(reconstruction_loss(x, y, Features())) == pytest.approx(0.5 + 1.5)
-    assert float(reconstruction_loss(x, y, Features(), rgb=False)) == pytest.approx(1.5)
+    assert float(reconstruction_loss(x, y, Features())) == pytest.approx(0.5 + 1.5 + 1.0)
+    assert float(reconstruction_loss(x, y, Features(), rgb=False, weights=(0.5, 2.0))) == pytest.approx(
+        0.75 + 2.0)
+    with pytest.raises(ValueError, match="weights"):
+        reconstruction_loss(x, y, Features(), weights=(1.0,))
 
 
 def test_eq7_restricted_to_visible_flow_and_occluded_mask():

@@ -81,7 +81,7 @@ def profile_configs(profile: str, cfg: CCVSChapterConfig | None = None) -> CCVSC
             autoencoder=replace(full.autoencoder, size=32, levels=4, widths=(64, 64, 32, 16) if lite else (8, 8, 8, 8),
                                 num_codes=256, code_dim=64 if lite else 8,
                                 flow_hidden=(16, 16, 8) if lite else (4, 4, 4), proj_min=16 if lite else 4),
-            loss=replace(full.loss, lr=5e-4, batch_frames=16, batch_clips=4, elastic=0.03, ema_decay=0.99,
+            loss=replace(full.loss, lr=5e-4, batch_frames=16, batch_clips=4, elastic=0.03, ema_decay=None,
                          perceptual_frames=4),
             transformer=replace(full.transformer, n_layer=4 if lite else 1, n_head=4 if lite else 2,
                                 n_embd=128 if lite else 16, lr=1e-3, batch=16, top_k=100),

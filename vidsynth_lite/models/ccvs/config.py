@@ -53,6 +53,8 @@ class LossConfig:
     rgb: bool = True                   # Table 1 "RGB": L1 in pixel space (Eq. 4, first term)
     perceptual: bool = True            # Table 1 "VGG": L1 between feature maps (Eq. 4, second term)
     perceptual_frames: int = 0         # frames per step that get the VGG term (0: all; a CPU budget knob)
+    perceptual_weights: tuple = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)   # per VGG layer, shallow to deep (official
+                                       # VGGLoss, after pix2pixHD; the paper does not say)
     image_gan: bool = True             # Table 1 "Delta_i" (Eqs. 5-6)
     video_gan: bool = True             # Table 1 "Delta_t" (3D discriminator on autoregressively decoded clips)
     self_supervision: bool = True      # Table 1 "Sup.": L_c on augmented views (Eq. 7, App. C, App. F)
@@ -61,7 +63,8 @@ class LossConfig:
     r1_every: int = 16                 # lazy R1 (official q_d_reg_every)
     lr: float = 0.02                   # Sec. 4 (the official script uses 0.002)
     betas: tuple = (0.0, 0.99)         # Adam (official q_beta1, q_beta2)
-    ema_decay: float = 0.999           # "exponential moving average to obtain its final parameters" (official)
+    ema_decay: float | None = 0.999    # "exponential moving average to obtain its final parameters" (official);
+                                       # None: no average (lite: a few hundred steps, the average lags behind)
     batch_frames: int = 96             # frames per image-level batch (official batch_size_img on 4 GPUs)
     batch_clips: int = 16              # clips per video-level batch (official batch_size_vid)
     # augmentations of the self-supervision (Sec. 3.2, App. F): A = affine + elastic, then blur B and occlusion o

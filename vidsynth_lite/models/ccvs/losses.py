@@ -4,7 +4,9 @@
   to the encoder, the second (the *commitment* loss) the encoder to the codebook. The official code (a copy of a
   VQ-VAE) puts ``beta`` on the codebook term instead; ``beta_on="codebook"`` gives that variant.
 - Eq. 4, reconstruction: ``L_r = ||x - x_hat||_1 + ||VGG(x) - VGG(x_hat)||_1``, the second term through the
-  package's perceptual network (real ImageNet VGG-16 features; :func:`vidsynth_lite.nn.load_perceptual`).
+  package's perceptual network (real ImageNet VGG-16 features; :func:`vidsynth_lite.nn.load_perceptual`), its
+  five layers weighted 1/32, 1/16, 1/8, 1/4, 1 as in the official code's VGG loss (the paper does not say how
+  the layers add up; unweighted, the VGG term's gradient is ~60x the RGB term's at our scale).
 - Eqs. 5-6, adversarial: the non-saturating logistic loss. The paper writes it with ``Delta`` scoring
   "fakeness" (``L_d = ln(1 + e^{Delta(x)}) + ln(1 + e^{-Delta(x_hat)})``); with ``D = -Delta`` that is the
   package's ``nonsaturating_d_loss`` / ``nonsaturating_g_loss``.
@@ -39,10 +41,12 @@ def quantization_loss(z: torch.Tensor, quant: QuantizerOutput, codebook_vectors:
 
 
 def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, perceptual=None, rgb: bool = True,
-                        frames: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+                        frames: int = 0, generator: torch.Generator | None = None,
+                        weights: tuple | None = None) -> torch.Tensor:
     """Eq. 4 on frames [N, 3, H, W] in [-1, 1]: L1 in RGB (if ``rgb``) + L1 between ``perceptual``'s feature maps
-    (if a network is given: ``perceptual.feature_l1(a, b) -> [N]``). ``frames > 0``: the feature term on that many
-    frames drawn at random (an unbiased estimate of its mean, for a CPU budget)."""
+    (if a network is given): ``sum_l w_l mean |f_l(x_hat) - f_l(x)|`` over its layers (``perceptual.features``),
+    ``weights`` per layer (None: 1 each). ``frames > 0``: the feature term on that many frames drawn at random
+    (an unbiased estimate of its mean, for a CPU budget)."""
     if not rgb and perceptual is None:
         raise ValueError("reconstruction_loss needs the RGB term, the perceptual term or both")
     loss = x.new_zeros(())
@@ -52,7 +56,11 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, perceptual=None, r
         if 0 < frames < x.shape[0]:
             pick = torch.randperm(x.shape[0], generator=generator)[:frames].to(x.device)
             x, x_hat = x[pick], x_hat[pick]
-        loss = loss + perceptual.feature_l1(x_hat, x).mean()
+        fake, real = perceptual.features(x_hat), perceptual.features(x.detach())
+        weights = (1.0,) * len(fake) if weights is None else weights
+        if len(weights) != len(fake):
+            raise ValueError(f"{len(weights)} perceptual weights for {len(fake)} feature layers")
+        loss = loss + sum(w * (a - b).abs().mean() for w, a, b in zip(weights, fake, real))
     return loss
 
 

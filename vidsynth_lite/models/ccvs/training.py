@@ -74,7 +74,8 @@ def generator_step(ae: Autoencoder, clips: torch.Tensor, cfg: LossConfig, *, bet
     target = clips[:, 1:].flatten(0, 1)                                            # [B*(T-1), 3, H, W]
     contexts = [[f[:, :-1].flatten(0, 1) for f in feats]] if use_flow else None
     recon, _ = ae.decode(z_q[:, 1:].flatten(0, 1), contexts)
-    loss_r = reconstruction_loss(target, recon, percept, cfg.rgb, cfg.perceptual_frames, generator)  # Eq. 4
+    loss_r = reconstruction_loss(target, recon, percept, cfg.rgb, cfg.perceptual_frames, generator,
+                                 cfg.perceptual_weights)                          # Eq. 4
     fakes = [recon]
     loss = cfg.lambda_q * loss_q
     logs.update(quant=loss_q.detach(), perplexity=torch.as_tensor(quant.perplexity),
@@ -87,7 +88,8 @@ def generator_step(ae: Autoencoder, clips: torch.Tensor, cfg: LossConfig, *, bet
         _, view_feats = ae.encoder(view.context)
         x0_hat, trace = ae.decode(z_q[:, 0], [view_feats])
         loss_c = context_loss(trace, view.flow, view.occluded)                     # Eq. 7
-        loss_r = loss_r + reconstruction_loss(x0, x0_hat, percept, cfg.rgb, cfg.perceptual_frames, generator)
+        loss_r = loss_r + reconstruction_loss(x0, x0_hat, percept, cfg.rgb, cfg.perceptual_frames, generator,
+                                              cfg.perceptual_weights)
         loss = loss + cfg.lambda_c * loss_c
         fakes.append(x0_hat)
         logs["context"] = loss_c.detach()
@@ -105,7 +107,7 @@ def generator_step(ae: Autoencoder, clips: torch.Tensor, cfg: LossConfig, *, bet
         n = b if video_clips is None else min(b, video_clips)
         fake_clips = decode_video(ae, z_q[:n], clips[:n, :1], cfg.context_train if use_flow else 0)
         loss_rv = reconstruction_loss(clips[:n, 1:].flatten(0, 1), fake_clips[:, 1:].flatten(0, 1), percept,
-                                      cfg.rgb, cfg.perceptual_frames, generator)
+                                      cfg.rgb, cfg.perceptual_frames, generator, cfg.perceptual_weights)
         loss_av = vnn.nonsaturating_g_loss(disc_video(fake_clips.transpose(1, 2)))
         loss = loss + cfg.lambda_r * loss_rv + cfg.lambda_a * loss_av
         logs.update(recon_video=loss_rv.detach(), adv_video=loss_av.detach())
