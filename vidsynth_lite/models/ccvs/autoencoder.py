@@ -117,14 +117,14 @@ class AutoencoderOutput:
 class Autoencoder(nn.Module):
     """E, Q/U, D and F of CCVS. Frames in [-1, 1]; one call works on a batch of frames ``[N, 3, H, W]``."""
 
-    def __init__(self, cfg: AutoencoderConfig, seed: int = 0):
+    def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
         if len(cfg.widths) != cfg.levels:
             raise ValueError(f"widths must give one width per level ({cfg.levels}), got {cfg.widths}")
         self.cfg = cfg
         self.encoder = Encoder(cfg)
         self.quantizer = VectorQuantizer(cfg.num_codes, cfg.code_dim, beta=cfg.beta, ema=False,
-                                         restart_threshold=0.0, seed=seed)
+                                         restart_threshold=0.0)
         self.decoder = Decoder(cfg)
         self.register_buffer("code_use", torch.ones(cfg.num_codes))            # moving average of uses per batch
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
