@@ -39,7 +39,7 @@ class CCVSChapterConfig(ChapterConfig):
     samples: int = param(4, "samples per test input (K)", min=1, max=100)
     eval_draws: int = param(3, "disjoint draws of the test inputs (mean +- std, paired verdicts)", min=1, max=20)
     context: int = param(4, "context frames of F when sampling (official scripts: 15)", min=0, max=32)
-    ae_steps: int = param(120, "autoencoder steps trained live in the chapter", min=1)
+    ae_steps: int = param(60, "autoencoder steps trained live in the chapter", min=1)
     ae_batch: int = param(4, "clips per autoencoder step (4 frames each)", min=1)
     ae_lr: float = param(5e-4, "autoencoder Adam learning rate (paper: 0.02, official: 0.002, both with "
                          "equalised-learning-rate layers)", min=1e-7, max=1.0)
