@@ -630,7 +630,7 @@ def paired_claim(claim, diffs, numbers, scale):
     """Record a claim tested on per-draw differences (> 0: the paper's direction).
 
     Resolved when the mean difference exceeds twice its std over the draws *and* 5 % of
-    ``scale`` (the size of the quantity): a consistent but negligible difference is not a
+    ``scale`` (the size of the quantity): a consistent but tiny difference is not a
     reproduction."""
     mean, std = float(np.mean(diffs)), float(np.std(diffs, ddof=1))
     big = abs(mean) > 2 * std and abs(mean) > 0.05 * scale
