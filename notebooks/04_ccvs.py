@@ -1491,7 +1491,8 @@ print("wrote", path, f"-- chapter time {timings['chapter_s']:.0f} s")
 #   1024 x 512); networks far narrower; minutes of CPU instead of GPU-days. `full` restores the sizes.
 # - **Learning rates**: the paper's 0.02 (autoencoder) and 1e-5 (transformer) go with StyleGAN2's
 #   equalised-learning-rate layers and a 24-layer GPT; we use plain layers with 5e-4 and a 4-layer GPT with
-#   1e-3. The autoencoder's weight average uses decay 0.99 at lite (0.999 at full).
+#   1e-3. No weight average at lite (the paper averages the autoencoder's weights; after a few hundred
+#   steps an average still holds much of the initial weights); `full` averages with decay 0.999.
 # - **Codebook**: Eq. 3 exactly (beta on the commitment term). The official code puts beta on the codebook
 #   term; `beta_on="codebook"` runs that. Codes unused for a while restart at encoder outputs (not in the
 #   paper): without it the gradient-learnt codebook collapsed to one or two codes within tens of steps.
@@ -1506,8 +1507,10 @@ print("wrote", path, f"-- chapter time {timings['chapter_s']:.0f} s")
 # - **Augmentations**: rotation and translation as the paper lists them (the official script uses zoom +
 #   elastic only); strengths as shares of the image side; the whole flow inverted by Algorithm C1.
 # - **Discriminators**: residual 2D / 3D blocks of the package, without StyleGAN2's blur, minibatch-stddev
-#   and equalised learning rate; lazy R1 every 16 steps (official). The VGG term of Eq. 4 is computed on 4
-#   random frames per step at lite (all at full).
+#   and equalised learning rate; lazy R1 every 16 steps (official). The VGG term of Eq. 4 weights its five
+#   layers 1/32 ... 1 as the official code's VGG loss does (the paper does not say; unweighted, its gradient
+#   is ~60x the RGB term's here and the colours washed out), uses the package's VGG-16 (the official code:
+#   VGG-19) and is computed on 4 random frames per step at lite (all at full).
 # - **Position estimator**: trained on `pushbot`'s recorded positions (the paper: 500 hand-annotated BAIR
 #   frames); used to check that generated videos follow their trajectory.
 # - **Metrics**: FVD-syn / SSIM / PSNR from the book's shared evaluation on `pushbot`; never comparable with
