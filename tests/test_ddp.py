@@ -7,19 +7,19 @@ import sys
 
 import pytest
 import torch
+from test_train import run_script_here
 
 import vidsynth_lite as vl
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "train_tiny.py")
 
 
-def test_two_process_ddp_matches_single_process(tmp_path):
+def test_two_process_ddp_matches_single_process(tmp_path, monkeypatch):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
     if torchrun is None:
         pytest.fail("torchrun is not installed next to this Python")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "VIDSYNTH_DEVICE": "cpu"}
-    subprocess.run([sys.executable, SCRIPT, str(tmp_path / "single"), "6", "--batch", "8"], check=True, env=env,
-                   capture_output=True)
+    run_script_here(monkeypatch, tmp_path / "single", 6, "--batch", 8)
     done = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", SCRIPT, str(tmp_path / "ddp"), "6",
                            "--batch", "8"], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -22,10 +22,12 @@ def _equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def _run(run_dir, steps, **kw):
-    options = [item for k, v in kw.items() for item in (f"--{k.replace('_', '-')}", str(v))]
-    args = [sys.executable, SCRIPT, str(run_dir), str(steps), *options]
-    return subprocess.run(args, check=True, capture_output=True, text=True)
+def run_script_here(monkeypatch, *args):
+    """Run tests/scripts/train_tiny.py in this process (no interpreter start-up: the uninterrupted reference)."""
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", [SCRIPT, *map(str, args)])
+    runpy.run_path(SCRIPT, run_name="__main__")
 
 
 def _setup(seed=0, width=8):
@@ -41,13 +43,12 @@ FINAL = {"predictor": ["model", "model_ema"], "gan": ["G", "D", "features", "G_e
 
 
 @pytest.mark.parametrize("kind", ["predictor", "gan"])
-def test_sigkill_mid_run_then_resume_is_bit_exact(tmp_path, kind):
+def test_sigkill_mid_run_then_resume_is_bit_exact(tmp_path, monkeypatch, kind):
     """A run killed with SIGKILL and resumed ends with the very weights of an uninterrupted run (CPU): the tiny
     predictor through fit, and a two-optimizer GAN (two D steps per G step, lazy R1, a frozen part, a late EMA,
     noise from the global RNG) through fit_parts."""
     gan = ["--gan"] if kind == "gan" else []
-    subprocess.run([sys.executable, SCRIPT, str(tmp_path / "straight"), "16", *gan], check=True,
-                   capture_output=True)
+    run_script_here(monkeypatch, tmp_path / "straight", 16, *gan)
     run = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, SCRIPT, str(run), "16", "--ckpt-every", "3", "--sleep", "0.25",
                                 *gan], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,6 +15,11 @@ methods is *which* networks exist and *in which order* they are updated; both ar
 * :class:`TrainState` -- what the step function sees: the parts' modules (``state["G"]``), the step number,
   ``state.every(k)`` for lazy regularisation, and ``state.update``.
 
+Keep a frozen network as its own part, not as a submodule of a trained one: the loop puts trained parts in
+``train()`` mode at every step, which would move a nested network's batch-norm statistics. Where a frozen
+network must sit inside a trained module, freeze it with ``vidsynth_lite.nn.freeze`` (it stays in eval mode)
+and build the part's optimizer from the parameters that still require gradients.
+
 ``state.update(name, loss)`` is one optimizer step of one part: ``zero_grad``; ``loss.backward`` into *that
 part's parameters only* (``backward(inputs=...)``: a generator loss leaves no stale gradient in the
 discriminator); the gradient all-reduce under DDP; gradient-norm clipping (the part's ``grad_clip``); the
@@ -205,7 +210,10 @@ class TrainState:
         if not params:
             raise ValueError(f"part {name!r}: no parameter of its optimizer requires grad; nothing to update")
         part.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device_type=self.device.type, enabled=False):  # backward outside autocast
+        if torch.is_autocast_enabled(self.device.type):
+            with torch.autocast(device_type=self.device.type, enabled=False):  # backward outside autocast
+                loss.backward(inputs=params, retain_graph=retain_graph)
+        else:
             loss.backward(inputs=params, retain_graph=retain_graph)
         if self.world_size > 1:
             distributed.average_gradients(params)
