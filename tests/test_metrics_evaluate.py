@@ -174,8 +174,23 @@ def test_compare_says_beats_only_when_resolved():
     assert resolved.difference == pytest.approx(-4.1)
     close = ev_with([1.0, 2.0, 3.0], [1.5, 1.9, 3.4]).compare("A", "B", "FVD-syn")
     assert not close.resolved and "not resolved at this N (n = 128 per draw)" in str(close)
+    floor = Evaluation(rows={}, scores={"A": {"FVD-syn": Score(6.0, {}, draws=[5.0, 6.0, 7.0])},
+                                        FLOOR: {"FVD-syn": Score(1.0, {}, draws=[1.0, 1.1, 0.9])}},
+                       curves={}, skipped={}, protocol={})
+    assert str(floor.compare("A", FLOOR, "FVD-syn")).startswith("A is above the real-vs-real floor on FVD-syn")
     one = ev_with([1.0], [9.0]).compare("A", "B", "FVD-syn")
-    assert not one.resolved and "one draw" in str(one)
+    assert not one.resolved and "one draw" in str(one) and one.a_better is None
+
+
+def test_compare_two_metrics_of_one_row(clips):
+    real, ref = clips
+    recon = noisy(real, 0.05, 3)
+    ev = run(real, ref, {"m": noisy(real, 0.05, 4)[:, None]}, reconstructions=recon)
+    v = ev.compare("m", "m", "FVD*-syn", b_metric="FVD-syn")
+    assert v.a == "m [FVD*-syn]" and v.b == "m [FVD-syn]"
+    assert v.difference == pytest.approx(ev.scores["m"]["FVD*-syn"].value - ev.scores["m"]["FVD-syn"].value)
+    with pytest.raises(ValueError, match="direction"):
+        ev.compare("m", "m", "FVD-syn", b_metric="PSNR mean-of-K")
 
 
 def test_results_are_json_with_a_protocol_per_number(clips):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from vidsynth_lite import data
+from vidsynth_lite.metrics import effective_dimension
 from vidsynth_lite.metrics import syn_video as S
 from vidsynth_lite.metrics import syn_video_train as T
 from vidsynth_lite.train import fit
@@ -90,7 +91,7 @@ def test_training_resumes_exactly_with_the_package_loop(tiny, tmp_path):
 
 def test_effective_dimension_closed_form():
     x = torch.randn(4000, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    d = T.effective_dimension(x * torch.tensor([1.0, 1, 1, 1e-3, 1e-3, 1e-3]))
+    d = effective_dimension(x * torch.tensor([1.0, 1, 1, 1e-3, 1e-3, 1e-3]))
     assert d["participation_ratio"] == pytest.approx(3.0, rel=0.05) and d["dims_for_90pct"] == 3
 
 

@@ -32,6 +32,7 @@ from vidsynth_lite.metrics.evaluation import (
 from vidsynth_lite.metrics.features import I3DFeatures, extract_features, get_network
 from vidsynth_lite.metrics.frechet import (
                                            GaussianStats,
+                                           effective_dimension,
                                            frechet_distance,
                                            frechet_distance_from_features,
                                            frechet_floor,
@@ -73,6 +74,7 @@ __all__ = [
                                            "compare",
                                            "div",
                                            "div_pixel",
+                                           "effective_dimension",
                                            "evaluate",
                                            "extract_features",
                                            "fid",

@@ -24,8 +24,8 @@ copy last           a fraction of the clips: frames after the 4th show the 4th  
 
 :func:`response` computes the scores, :meth:`BatteryResponse.failures` applies the rule of the test: a family
 that a person sees fails when its strongest corruption does not rise above the floor's mean + 3 std, or when its
-score falls from one strength to the next by more than the floor's std and more than two standard errors of the
-paired difference over draws (a fall the draws resolve).
+score falls from one strength to the next by more than the floor's std and more than twice the std over draws of the
+paired difference (a fall the draws resolve, by the rule of every verdict in the book).
 """
 
 from __future__ import annotations
@@ -202,12 +202,13 @@ class BatteryResponse:
         return out
 
     def _tolerance(self, name: str, i: int) -> float:
-        """How far a score may fall from strength ``i`` to ``i + 1`` before it counts: the floor's std, or two
-        standard errors of the paired per-draw difference when that is larger (high scores vary more)."""
+        """How far a score may fall from strength ``i`` to ``i + 1`` before it counts: the floor's std, or -- the
+        rule of every verdict in the book (``Evaluation.compare``) -- twice the std over draws of the paired
+        difference, when that is larger (high scores vary more than the floor)."""
         per = list(self.values[name].values())
         diff = np.asarray(per[i + 1]) - np.asarray(per[i])
-        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-        return max(self.floor[1], 2 * se)
+        sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+        return max(self.floor[1], 2 * sd)
 
     def to_dict(self) -> dict:
         mean, std = self.floor
@@ -216,14 +217,19 @@ class BatteryResponse:
                 "values": {f: {str(s): v for s, v in d.items()} for f, d in self.values.items()}}
 
 
-def response(features: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, reference: torch.Tensor,
-             base: torch.Tensor, *, families=None, draws: int = 2, seed: int = 0, network: str = "network",
-             metric: str = "FVD") -> BatteryResponse:
+def response(features: Callable, real: torch.Tensor, reference: torch.Tensor, base: torch.Tensor, *,
+             families=None, draws: int = 2, seed: int = 0, network: str = "network", metric: str = "FVD",
+             known: dict | None = None):
     """Score ``real`` against every corruption of ``base`` with ``features`` (Frechet distance per draw).
 
     ``real``, ``reference`` and ``base`` are disjoint real sets of one shape; ``families`` maps a family name
     to its strengths (default: every family at its strengths). Each of ``draws`` disjoint draws scores
     ``n = N / draws`` clips per side.
+
+    ``features(videos)`` returns ``[N, D]`` (one sample per clip) or ``[N, T, D]`` (every frame a sample, as
+    FID-syn; the frames of a clip stay in its draw), or a dict of such tensors: then the result is a dict of
+    responses, one per name (one pass of the network serves several scores). ``known`` may hold the features
+    already computed for ``"real"``, ``"reference"`` and ``"base"`` (whatever ``features`` would return).
     """
     from vidsynth_lite.metrics.frechet import frechet_distance_from_features
     for name, v in (("real", real), ("reference", reference), ("base", base)):
@@ -236,17 +242,30 @@ def response(features: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
         raise InputError(f"{m} clips cannot be split into {draws} equal draws of at least 2")
     n = m // draws
     blocks = [slice(d * n, (d + 1) * n) for d in range(draws)]
+    known = known or {}
 
-    def feats(v):
-        return torch.as_tensor(features(v)).double().numpy()
+    several = []                                       # does ``features`` return a dict (several scores)?
 
-    fa, fb, fc = feats(real), feats(reference), feats(base)
-    floor = [frechet_distance_from_features(fa[b], fr[b]) for fr in (fb, fc) for b in blocks]
+    def feats(v, which=None):
+        out = known[which] if which in known else features(v)
+        several.append(isinstance(out, dict))
+        named = out if isinstance(out, dict) else {metric: out}
+        return {k: torch.as_tensor(x).double() for k, x in named.items()}
+
+    def score(x, y):                                   # one value per draw; [n, T, D] -> every frame a sample
+        return [frechet_distance_from_features(x[b].reshape(-1, x.shape[-1]).numpy(),
+                                               y[b].reshape(-1, y.shape[-1]).numpy()) for b in blocks]
+
+    fa, fb, fc = feats(real, "real"), feats(reference, "reference"), feats(base, "base")
     families = families or {name: f.strengths for name, f in FAMILIES.items()}
-    values: dict[str, dict[float, list[float]]] = {}
+    values = {k: {} for k in fa}
     for name, strengths in families.items():
-        values[name] = {}
+        for k in fa:
+            values[k][name] = {}
         for s in strengths:
             fx = feats(corrupt(base, name, s, seed))
-            values[name][s] = [frechet_distance_from_features(fa[b], fx[b]) for b in blocks]
-    return BatteryResponse(network=network, n_per_draw=n, floor_draws=floor, values=values, metric=metric)
+            for k in fa:
+                values[k][name][s] = score(fa[k], fx[k])
+    out = {k: BatteryResponse(network=network, n_per_draw=n, floor_draws=score(fa[k], fb[k]) + score(fa[k], fc[k]),
+                              values=values[k], metric=k) for k in fa}
+    return out if several[0] else out[metric]

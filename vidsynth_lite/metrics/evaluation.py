@@ -79,7 +79,11 @@ def _family(metric: str) -> str:
 
 @dataclasses.dataclass
 class Verdict:
-    """The paired comparison of two rows on one metric over the same draws (see :meth:`Evaluation.compare`)."""
+    """The paired comparison of two scores over the same draws (see :meth:`Evaluation.compare`).
+
+    ``a`` and ``b`` name what was compared (a row, or "row [metric]" when two metrics of rows are compared).
+    ``a_better`` is True / False when the comparison is resolved, None when it is not.
+    """
 
     a: str
     b: str
@@ -91,8 +95,12 @@ class Verdict:
     draws: int
     n_per_draw: int
     resolved: bool             # |difference| > 2 std (and >= 2 draws)
-    winner: str | None         # the better row when resolved (for DIV-syn: the more diverse one)
+    a_better: bool | None      # when resolved: is a the better one (for DIV-syn: the more diverse one)
     text: str
+
+    @property
+    def winner(self) -> str | None:
+        return None if self.a_better is None else (self.a if self.a_better else self.b)
 
     @property
     def effect(self) -> float | None:
@@ -105,7 +113,7 @@ class Verdict:
         return self.text
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "effect": self.effect}
+        return {**dataclasses.asdict(self), "winner": self.winner, "effect": self.effect}
 
 
 @dataclasses.dataclass
@@ -119,17 +127,23 @@ class Evaluation:
     protocol: dict
 
     # -------------------------------------------------------------------------------------------- verdicts
-    def compare(self, a: str, b: str, metric: str) -> Verdict:
+    def _score(self, row: str, metric: str) -> Score:
+        if row not in self.scores:
+            raise KeyError(f"no row {row!r}; rows: {list(self.scores)}")
+        if metric not in self.scores[row]:
+            raise KeyError(f"row {row!r} has no {metric!r} ({self.skipped.get(_family(metric), 'not defined')}); "
+                           f"it has: {list(self.scores[row])}")
+        return self.scores[row][metric]
+
+    def compare(self, a: str, b: str, metric: str, b_metric: str | None = None) -> Verdict:
         """"A beats B" only when the paired difference over the same draws exceeds twice its std; otherwise
         "not resolved at this N". Lower is better for FVD/KVD/FID; higher for PSNR/SSIM; for DIV-syn the verdict
-        says which row is more diverse."""
-        for row in (a, b):
-            if row not in self.scores:
-                raise KeyError(f"no row {row!r}; rows: {list(self.scores)}")
-            if metric not in self.scores[row]:
-                raise KeyError(f"row {row!r} has no {metric!r} ({self.skipped.get(_family(metric), 'not defined')})"
-                               f"; it has: {list(self.scores[row])}")
-        sa, sb = self.scores[a][metric], self.scores[b][metric]
+        says which row is more diverse. ``b_metric`` compares ``a``'s ``metric`` with ``b``'s ``b_metric`` (for
+        example FVD*-syn against FVD-syn of one row); both must be lower-is-better or both higher-is-better."""
+        b_metric = b_metric or metric
+        if (metric in LOWER_IS_BETTER) != (b_metric in LOWER_IS_BETTER):
+            raise ValueError(f"{metric} and {b_metric} do not share a direction (lower / higher is better)")
+        sa, sb = self._score(a, metric), self._score(b, b_metric)
         da, db = np.asarray(sa.draws, float), np.asarray(sb.draws, float)
         if da.shape != db.shape:
             raise ValueError(f"{a!r} and {b!r} were scored on different draws ({len(da)} vs {len(db)})")
@@ -139,17 +153,26 @@ class Evaluation:
         resolved = std is not None and mean != 0 and abs(mean) > 2 * std
         n = int(sa.protocol.get("n_real", sa.protocol.get("n_per_draw", 0)) or 0)
         better_a = mean < 0 if metric in LOWER_IS_BETTER else mean > 0
-        winner = (a if better_a else b) if resolved else None
-        loser = (b if better_a else a) if resolved else None
+        la, lb = (a, b) if b_metric == metric else (f"{a} [{metric}]", f"{b} [{b_metric}]")
+        name = metric if b_metric == metric else f"{metric} vs {b_metric}"
         spread = (f"std {std:.4g} over {len(diff)} draws" if std is not None else "one draw: no spread")
         numbers = (f"{sa.value:.4g} vs {sb.value:.4g} (difference {mean:+.4g}, {spread}"
                    + (f"; {abs(mean) / std:.1f} std)" if std else ")"))
-        if resolved:
-            verb = "is more diverse than" if metric == "DIV-syn" else "beats"
-            text = f"{winner} {verb} {loser} on {metric}: {numbers}"
+        if resolved and FLOOR in (a, b) and b_metric == metric:
+            other, floor_value = (b, sa.value) if a == FLOOR else (a, sb.value)
+            side = "above" if self._score(other, metric).value > floor_value else "below"
+            text = f"{other} is {side} the real-vs-real floor on {metric}: {numbers}"
+        elif resolved:
+            win, lose = (la, lb) if better_a else (lb, la)
+            if b_metric != metric:
+                verb = "is lower than" if metric in LOWER_IS_BETTER else "is higher than"
+            else:
+                verb = "is more diverse than" if metric == "DIV-syn" else "beats"
+            text = f"{win} {verb} {lose}" + ("" if b_metric != metric else f" on {metric}") + f": {numbers}"
         else:
-            text = f"{a} vs {b} on {metric}: not resolved at this N (n = {n} per draw): {numbers}"
-        return Verdict(a, b, metric, sa.value, sb.value, mean, std, len(diff), n, resolved, winner, text)
+            text = f"{la} vs {lb} on {name}: not resolved at this N (n = {n} per draw): {numbers}"
+        return Verdict(la, lb, name, sa.value, sb.value, mean, std, len(diff), n, resolved,
+                       better_a if resolved else None, text)
 
     # -------------------------------------------------------------------------------------------- output
     def metrics(self) -> list[str]:
@@ -441,7 +464,8 @@ def evaluate(real: torch.Tensor, samples: dict[str, torch.Tensor], *, cond_frame
                      "covariance": "unbiased (N-1), float64", "floor": "real vs reference, same n per draw"}
         real_v, real_f = feats(real)
         ref_v, ref_f = feats(reference)
-        recon_v = feats(_paste(reconstructions[:, None], real, c)[:, 0])[0] if reconstructions is not None else None
+        recon_vf = feats(clips[CEILING][:, 0]) if reconstructions is not None else None   # pasted, like samples
+        recon_v = recon_vf[0] if recon_vf is not None else None
 
         def frames_of(f, idx):                                                # predicted frames of a draw, flat
             return f[idx, c:].reshape(-1, f.shape[-1])                        # [n (T - c), D']
@@ -452,7 +476,8 @@ def evaluate(real: torch.Tensor, samples: dict[str, torch.Tensor], *, cond_frame
                      if "FID-syn" in syn_families else None)
         for name, x in clips.items():
             mk, k = x.shape[0], x.shape[1]
-            v, f = feats(x.flatten(0, 1))                                     # [M*K, D], [M*K, T, D']
+            # the ceiling row is the FVD* reference set: its features are computed once
+            v, f = recon_vf if name == CEILING else feats(x.flatten(0, 1))   # [M*K, D], [M*K, T, D']
             v = v.view(mk, k, -1)                                             # [M, K, D]
             if f is not None:
                 f = f.view(mk, k, t, -1)                                      # [M, K, T, D']

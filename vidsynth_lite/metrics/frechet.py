@@ -143,3 +143,16 @@ def frechet_floor(dim: int, n1: int, n2: int | None = None) -> float:
     n2 = n1 if n2 is None else n2
     inv = 1.0 / n1 + 1.0 / n2
     return dim * inv + dim * (dim + 1) / 4.0 * inv
+
+
+def effective_dimension(features) -> dict:
+    """How many directions a feature set spreads over: the participation ratio ``(sum l)^2 / sum l^2`` of its
+    covariance eigenvalues ``l`` (1 when one direction holds everything, D when all are equal), and how many
+    directions hold 90 % of the variance. A Frechet distance sees differences only where features spread."""
+    x = _to_numpy64(features)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"features must be [N >= 2, D], got shape {tuple(x.shape)}")
+    lam = np.clip(np.linalg.eigvalsh(np.cov(x, rowvar=False)), 0, None)[::-1]
+    share = np.cumsum(lam) / lam.sum()
+    return {"participation_ratio": float(lam.sum() ** 2 / (lam ** 2).sum()),
+            "dims_for_90pct": int((share < 0.9).sum()) + 1, "dim": int(x.shape[1]), "n": int(x.shape[0])}

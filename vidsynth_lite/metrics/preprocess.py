@@ -73,3 +73,24 @@ def i3d_preprocess(videos: torch.Tensor, resize: str = "tf1") -> torch.Tensor:
         raise ValueError(f"resize must be 'tf1' or 'torch', got {resize!r}")
     x = fn(videos.float(), (I3D_SIZE, I3D_SIZE))                          # [N, T, 3, 224, 224]
     return x.clamp(-1.0, 1.0).permute(0, 2, 1, 3, 4).contiguous()       # [N, 3, T, 224, 224]
+
+
+def resize_clips(videos: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N, T, C, H, W]`` -> ``[N, T, C, size, size]`` (bilinear, antialiased; unchanged when already that size):
+    how the book's feature networks take clips of another resolution."""
+    if videos.shape[-1] == size and videos.shape[-2] == size:
+        return videos
+    n, t, c = videos.shape[:3]
+    x = torch.nn.functional.interpolate(videos.flatten(0, 1), size=(size, size), mode="bilinear",
+                                        align_corners=False, antialias=True)      # [N*T, C, size, size]
+    return x.reshape(n, t, c, size, size)
+
+
+@torch.no_grad()
+def batched_outputs(model: torch.nn.Module, videos: torch.Tensor, *, size: int, batch_size: int,
+                    device: torch.device) -> dict[str, torch.Tensor]:
+    """Run ``model`` (returning a dict of tensors) over ``videos`` in batches, resized to ``size``; CPU float."""
+    check_video(videos, name="videos")
+    outs = [model(resize_clips(videos[i:i + batch_size].to(device, torch.float32), size))
+            for i in range(0, videos.shape[0], batch_size)]
+    return {k: torch.cat([o[k] for o in outs]).float().cpu() for k in outs[0]}

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.metrics.preprocess import batched_outputs
+
 ORDER_NAMES = ("original", "reversed", "shuffled")
 DIFF_GAIN = 8.0
 SPEED_MEAN, SPEED_STD = 0.018, 0.007      # sky world: speed ~ U(0.006, 0.03) image widths per frame
@@ -342,19 +344,8 @@ class SynI3DFeatures:
                               f"(bilinear, antialias), trained on {model.cfg.frames}-frame clips; "
                               f"features: global-average-pooled {self.dim}-d")
 
-    def _prep(self, videos: torch.Tensor) -> torch.Tensor:
-        if videos.shape[-1] == self.size and videos.shape[-2] == self.size:
-            return videos
-        n, t = videos.shape[:2]
-        x = F.interpolate(videos.flatten(0, 1), size=(self.size, self.size), mode="bilinear",
-                          align_corners=False, antialias=True)
-        return x.reshape(n, t, 3, self.size, self.size)
-
-    @torch.no_grad()
     def outputs(self, videos: torch.Tensor) -> dict[str, torch.Tensor]:
-        outs = [self.model(self._prep(videos[i:i + self.batch_size].to(self.device)))
-                for i in range(0, videos.shape[0], self.batch_size)]
-        return {k: torch.cat([o[k] for o in outs]).float().cpu() for k in outs[0]}
+        return batched_outputs(self.model, videos, size=self.size, batch_size=self.batch_size, device=self.device)
 
     def __call__(self, videos: torch.Tensor) -> torch.Tensor:
         return self.outputs(videos)["features"]

@@ -50,10 +50,9 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from vidsynth_lite.checks import check_video
+from vidsynth_lite.metrics.preprocess import batched_outputs
 
 NAME = "syn-video"
 WORLDS = ("pushbot", "sky", "actions", "drums", "faces")
@@ -289,20 +288,8 @@ class SynVideoFeatures:
                               f"{', '.join(WORLDS)}; video features: {model.cfg.clip_dim}-d temporal trunk + "
                               f"{model.cfg.frame_dim}-d mean appearance, each block scaled to unit mean variance")
 
-    def _prep(self, videos: torch.Tensor) -> torch.Tensor:
-        if videos.shape[-1] == self.size and videos.shape[-2] == self.size:
-            return videos
-        n, t = videos.shape[:2]
-        x = F.interpolate(videos.flatten(0, 1), size=(self.size, self.size), mode="bilinear",
-                          align_corners=False, antialias=True)                # [N*T, 3, s, s]
-        return x.reshape(n, t, 3, self.size, self.size)
-
-    @torch.no_grad()
     def outputs(self, videos: torch.Tensor) -> dict[str, torch.Tensor]:
-        check_video(videos, name="videos")
-        outs = [self.model(self._prep(videos[i:i + self.batch_size].to(self.device, torch.float32)))
-                for i in range(0, videos.shape[0], self.batch_size)]
-        return {k: torch.cat([o[k] for o in outs]).float().cpu() for k in outs[0]}
+        return batched_outputs(self.model, videos, size=self.size, batch_size=self.batch_size, device=self.device)
 
     def both(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.outputs(videos)

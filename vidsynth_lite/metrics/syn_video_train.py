@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vidsynth_lite.metrics.frechet import effective_dimension
 from vidsynth_lite.metrics.syn_video import (
     CLIP_SLICES,
     CLIP_TARGET_DIM,
@@ -279,15 +280,6 @@ def set_feature_scales(model: SynVideo, sets: dict[str, dict], n: int = 256) -> 
     model.feature_scale.copy_(torch.stack([s_m, s_a, s_f]).float())
 
 
-def effective_dimension(features) -> dict[str, float]:
-    """Participation ratio ``(sum l)^2 / sum l^2`` of the covariance eigenvalues, and dims holding 90 %."""
-    x = torch.as_tensor(features, dtype=torch.float64)
-    lam = torch.linalg.eigvalsh(torch.cov(x.T)).flip(0).clamp(min=0)
-    share = lam.cumsum(0) / lam.sum()
-    return {"participation_ratio": float(lam.sum() ** 2 / (lam ** 2).sum()),
-            "dims_for_90pct": int((share < 0.9).sum()) + 1, "dim": int(x.shape[1]), "n": int(x.shape[0])}
-
-
 def _r2(pred: torch.Tensor, target: torch.Tensor) -> float:
     """Coefficient of determination, averaged over target columns: ``1 - SSE / SST``."""
     pred, target = pred.double(), target.double()
@@ -424,8 +416,9 @@ def train_and_save(cfg: SynVideoConfig, path: str | Path, *, profile: str = "cus
     from vidsynth_lite.io import save_weights
     from vidsynth_lite.metrics.syn_video import config_key
     run_dir = paths.runs_dir() / f"syn_video-{config_key(cfg)}"
+    commit = _commit()                                  # the code that trains, read before training starts
     model, report = train(cfg, run_dir, progress=progress, device=device)
-    report.update({"profile": profile, "reference": reference_number(model), "commit": _commit(),
+    report.update({"profile": profile, "reference": reference_number(model), "commit": commit,
                    "command": command or f"python -m vidsynth_lite.metrics.syn_video_train --profile {profile} "
                                          f"--out {path}"})
     path = Path(path)
