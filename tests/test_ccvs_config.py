@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import vidsynth_lite as vl
+from vidsynth_lite.chapters import ccvs as chapter
 from vidsynth_lite.chapters.ccvs import CCVSChapterConfig, layouts, profile_configs, row_configs
 from vidsynth_lite.models.ccvs import Autoencoder, CCVSConfig, CCVSTransformer
 
@@ -52,3 +53,7 @@ def test_bad_parameters_are_clear_errors():
         vl.config.resolve(CCVSChapterConfig, {"profile": "lite", "test_videos": 10}).validate()
     with pytest.raises(vl.config.ConfigError, match="tokens_side"):
         vl.config.resolve(CCVSChapterConfig, {"profile": "lite", "tokens_side": 3})
+
+
+def test_pretrain_trains_every_other_table1_row_once():
+    assert sorted(chapter.ROWS_BY_PRIORITY) == sorted(set(chapter.ROWS) - {chapter.FINAL_ROW})
