@@ -1504,6 +1504,9 @@ print("wrote", path, f"-- chapter time {timings['chapter_s']:.0f} s")
 # - **Eq. 7**: the flow term counts where the context is visible and the mask term where it is occluded
 #   (App. F, Fig. F1, and the official code); Eq. 7 as printed sums both everywhere (`restrict=False`).
 #   The occlusion mask `o` marks the *occluded* part (the paper's `o_c` multiplies the visible one).
+#   Flow errors are in pixels of each level (a finer level weighs 4x the next coarser one; the official
+#   code measures them at the coarsest level's scale) and the mask term applies at every level (official:
+#   the finest only).
 # - **Augmentations**: rotation and translation as the paper lists them (the official script uses zoom +
 #   elastic only); strengths as shares of the image side; the whole flow inverted by Algorithm C1.
 # - **Discriminators**: residual 2D / 3D blocks of the package, without StyleGAN2's blur, minibatch-stddev

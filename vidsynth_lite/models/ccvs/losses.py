@@ -13,7 +13,9 @@
 - Eq. 7, contextual: ``L_c = ||f_c - f_hat||^2 + ||o'_c - sigma(m_hat)||^2`` at every intermediate level. As
   App. F (Fig. F1) describes the training, the flow term counts where the context is visible and the mask term
   where it is occluded (``restrict=True``, also the official code's choice); ``restrict=False`` is Eq. 7 as
-  printed, over every pixel.
+  printed, over every pixel. Flows are compared in pixels of each level, so a finer level weighs 4x more than
+  the next coarser one (the official code compares them in pixels of the coarsest level, every level alike; the
+  paper does not say), and the mask term applies at every level (official: the finest only).
 - Eq. 8: the transformer's cross-entropy, in :class:`vidsynth_lite.nn.GPT`.
 """
 
