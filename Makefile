@@ -13,12 +13,13 @@ TEST_TMP := $(CURDIR)/_build/test-tmp
 # pip's configuration on our machines lists local indexes that may be absent; their warnings are noise.
 PIP_QUIET := 2> >(grep -v "is neither a file nor a directory" >&2)
 
-.PHONY: help env notebooks system-deps lint test test-unit book bench assignment check-notebooks clean
+.PHONY: help env notebooks system-deps lint site-smoke test test-unit book lab bench assignment check-notebooks clean
 
 help:
 	@echo "make book        create .venv if missing, execute every chapter at 'lite', render _build/html"
 	@echo "make test        create .venv if missing, run unit tests + every notebook at 'smoke' + papermill smoke"
 	@echo "make notebooks   generate notebooks/*.ipynb from their jupytext sources"
+	@echo "make lab         JupyterLab on the chapters (a chapter source opens as a paired notebook)"
 	@echo "make bench       run the benchmark scripts (benchmarks/)"
 	@echo "make assignment CHAPTER=00_running_the_book   a student copy without solution cells"
 
@@ -39,14 +40,19 @@ notebooks/%.ipynb: notebooks/%.py | $(STAMP)
 
 notebooks: $(NOTEBOOKS)
 
-# Real video clips for the loader tests (Debian's opencv-doc). Required in CI, optional elsewhere.
+# Debian packages the tests need: real video clips for the loader tests (opencv-doc) and a browser for the site
+# tests (chromium + chromium-driver). Installed when run as root; required in CI, optional elsewhere.
+SYSTEM_PACKAGES := opencv-doc chromium chromium-driver
 system-deps:
-	@if [ -d /usr/share/doc/opencv-doc/examples/data ]; then :; \
+	@missing=""; [ -d /usr/share/doc/opencv-doc/examples/data ] || missing="opencv-doc"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo ">> installing Debian's opencv-doc (real video clips for the loader tests)"; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc >/dev/null; } \
-	    || { echo "!! could not install opencv-doc"; [ "$${CI:-}" != "true" ]; }; \
-	else echo "!! opencv-doc absent and not installable here: real-clip tests will be skipped"; \
+	  echo ">> installing Debian's$$missing (real test clips, the browser for the site tests)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	    || { echo "!! could not install$$missing"; [ "$${CI:-}" != "true" ]; }; \
+	else echo "!!$$missing absent and not installable here: the tests that need them will be skipped"; \
 	  [ "$${CI:-}" != "true" ]; fi
 
 -include make/*.mk
@@ -59,11 +65,27 @@ check-notebooks: $(NOTEBOOKS)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# Everything, in one pytest run: lint, unit tests, each notebook at smoke (nbval, lax), papermill smoke.
-test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) lint
+# The site built from the smoke execution, for the browser tests (its own config and execution cache, so that it
+# never mixes with the lite book's).
+SMOKE_SITE := _build/smoke-site
+site-smoke: $(STAMP) $(NOTEBOOKS) $(VENDORED) $(WEIGHTS_TARGETS)
+	@rm -rf $(SMOKE_SITE) && mkdir -p $(SMOKE_SITE)
+	$(PY) -m vidsynth_lite.booktools.book_config smoke _config.yml $(SMOKE_SITE)/_config.yml
+	@start=$$(date +%s); \
+	VIDSYNTH_PROFILE=smoke VIDSYNTH_THREADS=1 VIDSYNTH_RESULTS=$(CURDIR)/$(SMOKE_SITE)/results \
+	  VIDSYNTH_RUNS=$(CURDIR)/$(SMOKE_SITE)/runs env -u MPLBACKEND \
+	  $(VENV)/bin/jupyter-book build . --config $(SMOKE_SITE)/_config.yml --path-output $(SMOKE_SITE) \
+	  --warningiserror --keep-going --quiet > $(SMOKE_SITE)/build.log 2>&1 \
+	  || { tail -40 $(SMOKE_SITE)/build.log; exit 1; }; \
+	echo ">> smoke site built in $$(( $$(date +%s) - start )) s: $(SMOKE_SITE)/_build/html"
+
+# Everything, in one pytest run: lint, unit tests, each notebook at smoke (nbval, lax), papermill smoke, and the
+# smoke site in a real browser.
+test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) lint site-smoke
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@start=$$(date +%s); \
 	VIDSYNTH_PROFILE=smoke VIDSYNTH_THREADS=1 VIDSYNTH_RESULTS=$(TEST_TMP)/results VIDSYNTH_RUNS=$(TEST_TMP)/runs \
+	  VIDSYNTH_SITE=$(CURDIR)/$(SMOKE_SITE)/_build/html \
 	  $(VENV)/bin/pytest tests $(NOTEBOOKS) --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
 	  --durations=15 -q; \
 	echo ">> make test: $$(( $$(date +%s) - start )) s of tests"
@@ -73,7 +95,7 @@ test-unit: $(STAMP)
 
 # The book: execute every chapter at 'lite' (cached; the cache is dropped whenever the package, the configs or
 # a notebook source change) and render _build/html. Any failing cell fails the build.
-book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
+book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) $(VENDORED)
 	@mkdir -p _build
 	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs notebooks -type f \( -name '*.py' -o -name '*.yaml' \) | sort) \
 	  | sha256sum | cut -c1-16); \
@@ -85,17 +107,36 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) _static/vendor/embed-amd.js
 	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
 	echo ">> make book: $$(( $$(date +%s) - start )) s to execute and render"
 	$(PY) -m vidsynth_lite.booktools.check_book _build/html
+	$(PY) -m vidsynth_lite.booktools.site_check _build/html --screenshots _build/screenshots
 
-# Offline widgets: vendor the widget manager and require.js from npm (myst-nb loads them from a CDN otherwise).
-_static/vendor/embed-amd.js:
-	@mkdir -p _static/vendor && tmp=$$(mktemp -d) && cd $$tmp && \
-	{ npm pack --silent @jupyter-widgets/html-manager@1 requirejs@2 >/dev/null 2>&1 && \
-	  for t in *.tgz; do tar xzf $$t; mv package $${t%.tgz}; done && \
-	  cp jupyter-widgets-html-manager-*/dist/embed-amd.js $(CURDIR)/_static/vendor/ && \
-	  cp requirejs-*/require.js $(CURDIR)/_static/vendor/ ; } \
-	|| { echo "!! npm could not fetch the widget manager: widgets will render static-only"; \
-	     echo "// widget manager unavailable at build time" > $(CURDIR)/_static/vendor/embed-amd.js; \
-	     echo "// require.js unavailable at build time" > $(CURDIR)/_static/vendor/require.js; }; rm -rf $$tmp
+# Offline site: vendor the widget manager (+ its icon fonts), require.js and MathJax from npm into _vendor/ (served
+# as _static/). myst-nb and Sphinx load them from public CDNs otherwise, and an offline reader (or one behind a
+# firewall) sees blank widgets and raw TeX.
+VENDOR := _vendor
+VENDORED := $(VENDOR)/embed-amd.js $(VENDOR)/require.js $(VENDOR)/mathjax/tex-mml-chtml.js
+
+$(VENDORED) &:
+	@rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp && tmp=$$(mktemp -d) && cd $$tmp && \
+	npm pack --silent @jupyter-widgets/html-manager@1 requirejs@2 mathjax@3.2.2 >/dev/null && \
+	for t in *.tgz; do tar xzf $$t; mv package $${t%.tgz}; done && \
+	out=$(CURDIR)/$(VENDOR).tmp && fonts=$$out/@jupyter-widgets/html-manager/dist && mkdir -p $$fonts && \
+	cp jupyter-widgets-html-manager-*/dist/embed-amd.js requirejs-*/require.js $$out/ && \
+	cp jupyter-widgets-html-manager-*/dist/*.woff* jupyter-widgets-html-manager-*/dist/*.ttf \
+	   jupyter-widgets-html-manager-*/dist/*.eot jupyter-widgets-html-manager-*/dist/*.svg $$fonts/ && \
+	cp $$fonts/* $$out/@jupyter-widgets/ && \
+	mkdir -p $$out/mathjax && cp -r mathjax-*/es5/tex-mml-chtml.js mathjax-*/es5/input mathjax-*/es5/output \
+	   mathjax-*/es5/ui mathjax-*/es5/a11y mathjax-*/es5/sre $$out/mathjax/ && \
+	cd $(CURDIR) && rm -rf $$tmp $(VENDOR) && mv $(VENDOR).tmp $(VENDOR) && \
+	echo ">> vendored the widget manager, require.js and MathJax 3.2.2 into $(VENDOR)/"
+
+# JupyterLab on the chapters: jupytext pairs each notebooks/NN_*.py with its .ipynb (jupytext.toml), and a
+# double click on a chapter source opens it as a notebook; saving writes both files.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+lab: $(STAMP) $(NOTEBOOKS)
+	@mkdir -p $(LAB_SETTINGS)
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' \
+	  > $(LAB_SETTINGS)/overrides.json
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.ip=127.0.0.1 notebooks/
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo ">> $$b"; $(PY) $$b; done

@@ -256,9 +256,21 @@ path = vl.reproduce.write_results(
               "steps": cfg.steps},
     config=cfg,
 )
-print(f"rollout MSE {mse_model:.4f} vs copy-last-frame {mse_copy:.4f}  ->  {path}")
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s, peak memory of this kernel: "
       f"{peak_memory_mb:.0f} MB")
+
+# %% [markdown]
+# The results of this run, read back from the file just written, and the run card: the profile it ran at,
+# how long it took and the machine, so a reader of the rendered page knows what they are looking at.
+
+# %%
+import pandas as pd
+
+stored = vl.reproduce.read_results("running")
+pd.DataFrame({"value": stored["metrics"]}).rename_axis("metric")
+
+# %%
+vl.reproduce.show_run("running")
 
 # %% [markdown]
 # ## Exercises

@@ -485,6 +485,9 @@ path = vl.reproduce.write_results(
 print(path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")
 
+# %%
+vl.reproduce.show_run("data")   # profile, run time and machine of this page, read from results/data.json
+
 # %% [markdown]
 # ## Summary
 #

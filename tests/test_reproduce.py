@@ -96,18 +96,52 @@ def test_results_record_every_resolved_parameter_and_the_run_key():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "frames", "2"], "parameter 'frames' = 2"),
-    (["-p", "lr", ".nan"], "parameter 'lr' = nan"),
-    (["-p", "stepz", "3"], "unknown parameter 'stepz'"),
+    (["running", "--profile", "smoke", "-p", "frames", "2"], "parameter 'frames' = 2"),
+    (["running", "--profile", "smoke", "-p", "lr", ".nan"], "parameter 'lr' = nan"),
+    (["running", "--profile", "smoke", "-p", "stepz", "3"], "unknown parameter 'stepz'"),
+    (["runing", "--profile", "smoke"], "unknown chapter 'runing'"),
+    (["running", "--profile", "huge"], "unknown profile 'huge'"),
+    (["running", "--profile", "smoke", "-p", "lr", "[1"], "not valid YAML"),
+    ([], "name a chapter"),
 ])
-def test_cli_reproduce_refuses_bad_parameters_before_running(tmp_path, capsys, args, message):
+def test_cli_reproduce_refuses_bad_input_with_one_line_before_running(tmp_path, capsys, args, message):
     from vidsynth_lite.cli import main
 
-    code = main(["reproduce", str(REPO / "notebooks" / "00_running_the_book.py"), "running", "--profile", "smoke",
-                 *args, "--output", str(tmp_path / "out.ipynb")])
+    code = main(["reproduce", *args, "--output", str(tmp_path / "out.ipynb")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_cli_lists_every_chapter_with_profiles_and_tables(capsys):
+    from vidsynth_lite.chapters import CHAPTERS
+    from vidsynth_lite.cli import main
+
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name, chapter in CHAPTERS.items():
+        assert name in out and f"notebooks/{chapter.notebook}.py" in out
+        for table in chapter.tables:
+            assert table in out
+    assert "smoke | lite | full" in out
+
+
+def test_reproduce_prints_a_line_per_section(tmp_path):
+    from vidsynth_lite.reproduce.run import _stage_printer, as_notebook
+
+    notebook = as_notebook(REPO / "notebooks" / "00_running_the_book.py", tmp_path)
+    import contextlib
+    import io
+
+    import nbformat
+
+    hook, cells, out = _stage_printer(notebook), nbformat.read(notebook, as_version=4).cells, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for index, cell in enumerate(cells):
+            hook(cell=cell, cell_index=index)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3 and all("stage" in line for line in lines)
+    assert lines[-1].split("stage ")[1].split(":")[0].split("/")[0] == lines[-1].split("/")[1].split(":")[0]
 
 
 def test_reproduce_accepts_the_jupytext_source(tmp_path):

@@ -1,10 +1,13 @@
 """Command line: ``python -m vidsynth_lite <command>``.
 
-    env                                     print the environment report
-    reproduce NOTEBOOK CHAPTER --profile P  run a chapter with papermill at a profile, print its metrics
-                                            (NOTEBOOK: the .ipynb or its jupytext .py source; -p NAME VALUE
-                                            overrides a parameter, checked before anything runs)
-    pretrain ccvs [--profile lite]          train a chapter's shipped checkpoints (resumable)
+    env                                   print the environment report
+    reproduce --list                      every chapter, its profiles and the paper tables it writes
+    reproduce CHAPTER [--profile P]       run a chapter with papermill at a profile (default: full), one progress
+              [-p NAME VALUE ...]         line per section, then its claims and the paper's tables beside ours;
+                                          -p overrides a parameter, checked before anything runs; re-running after
+                                          an interruption resumes the chapter's training runs
+    pretrain CHAPTER [ARGS...]            train a chapter's shipped checkpoints (resumable):
+                                          vidsynth_lite.chapters.<module>.pretrain_main(ARGS)
 """
 
 from __future__ import annotations
@@ -14,70 +17,125 @@ import json
 import os
 import sys
 
+PROFILES = ("smoke", "lite", "full")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vidsynth_lite")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print the environment report")
-    rep = sub.add_parser("reproduce", help="run a chapter notebook with papermill at a profile")
-    rep.add_argument("notebook")
-    rep.add_argument("chapter", help="folder name under configs/, e.g. vqvae")
-    rep.add_argument("--profile", default="full", choices=("smoke", "lite", "full"))
+    rep = sub.add_parser("reproduce", help="run a chapter with papermill at a profile, or --list the chapters")
+    rep.add_argument("chapter", nargs="?", help="a chapter name from --list, e.g. vqvae")
+    rep.add_argument("--list", action="store_true", help="list the chapters, their profiles and tables")
+    rep.add_argument("--profile", default="full", help="smoke | lite | full (default: full)")
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
     pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoints (resumable)")
-    pre.add_argument("chapter", choices=("ccvs",))
-    pre.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    pre.add_argument("chapter")
+    pre.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     if args.command == "pretrain":
-        from vidsynth_lite.chapters.ccvs import pretrain
+        import importlib
 
-        print(json.dumps(pretrain(args.profile), indent=2))
-        return 0
+        from vidsynth_lite.chapters import CHAPTERS
 
+        if args.chapter not in CHAPTERS:
+            print(f"error: unknown chapter {args.chapter!r}; expected one of {sorted(CHAPTERS)}", file=sys.stderr)
+            return 2
+        module = importlib.import_module(f"vidsynth_lite.chapters.{CHAPTERS[args.chapter].module}")
+        return module.pretrain_main(args.args)
     if args.command == "env":
         from vidsynth_lite import runtime
 
         print(json.dumps(runtime.environment(), indent=2))
         return 0
-
-    from pathlib import Path
-
-    import yaml
-
-    from vidsynth_lite.reproduce.run import run_chapter
-
-    overrides = {name: yaml.safe_load(value) for name, value in args.param}
-    problem = _check_parameters(args.chapter, args.profile, overrides)
+    if args.list:
+        print(_listing())
+        return 0
+    problem = _check(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    output = args.output or f"_build/executed/{Path(args.notebook).stem}-{args.profile}.ipynb"
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    results = run_chapter(args.notebook, args.chapter, args.profile, output, overrides)
-    print(json.dumps(results["metrics"], indent=2))
-    return 0
+    return _reproduce(args)
 
 
-def _check_parameters(chapter: str, profile: str, overrides: dict) -> str | None:
-    """The config's one-line message for a bad chapter name or parameter, before papermill starts a kernel."""
+def _listing() -> str:
+    from vidsynth_lite import paths
+    from vidsynth_lite.chapters import CHAPTERS
+
+    lines = []
+    for name, chapter in CHAPTERS.items():
+        folder = paths.configs_dir() / chapter.config_class().chapter
+        profiles = [p for p in PROFILES if (folder / f"{p}.yaml").is_file()]
+        tables = ", ".join(chapter.tables) if chapter.tables else "no paper table"
+        lines.append(f"{name:<12} {chapter.title or chapter.notebook}\n{'':<12} notebook notebooks/"
+                     f"{chapter.notebook}.py, profiles {' | '.join(profiles)}; writes results/{chapter.results}"
+                     f".json: {tables}")
+    return "\n".join(lines)
+
+
+def _check(args) -> str | None:
+    """One line for a wrong chapter, profile or parameter, before papermill starts a kernel."""
+    import yaml
+
     from vidsynth_lite import config
     from vidsynth_lite.chapters import CHAPTERS
 
-    known = {c.config_class().chapter: c for c in CHAPTERS.values()}
-    if chapter not in known:
-        return f"unknown chapter {chapter!r}; expected one of {sorted(known)} (the folder name under configs/)"
+    if not args.chapter:
+        return "name a chapter (python -m vidsynth_lite reproduce --list shows them)"
+    if args.chapter not in CHAPTERS:
+        return f"unknown chapter {args.chapter!r}; expected one of {sorted(CHAPTERS)} (see --list)"
+    if args.profile not in PROFILES:
+        return f"unknown profile {args.profile!r}; expected one of {list(PROFILES)}"
+    try:
+        overrides = {name: yaml.safe_load(value) for name, value in args.param}
+    except yaml.YAMLError as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        return f"a -p value is not valid YAML: {detail}"
+    args.overrides = overrides
     env_profile = os.environ.pop(config.PROFILE_ENV, None)  # the profile asked for here wins, as in the run
     try:
-        config.resolve(known[chapter].config_class(), {**overrides, "profile": profile})
+        config.resolve(CHAPTERS[args.chapter].config_class(), {**overrides, "profile": args.profile})
     except config.ConfigError as error:
         return f"ConfigError: {error}"
     finally:
         if env_profile is not None:
             os.environ[config.PROFILE_ENV] = env_profile
     return None
+
+
+def _reproduce(args) -> int:
+    from pathlib import Path
+
+    from vidsynth_lite import paths
+    from vidsynth_lite.chapters import CHAPTERS
+    from vidsynth_lite.reproduce import claims as claims_module
+    from vidsynth_lite.reproduce.run import run_chapter
+
+    chapter = CHAPTERS[args.chapter]
+    notebook = Path(paths.repo_root()) / "notebooks" / f"{chapter.notebook}.py"
+    output = args.output or f"_build/executed/{chapter.notebook}-{args.profile}.ipynb"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    results = run_chapter(notebook, chapter.config_class().chapter, args.profile, output, args.overrides,
+                          results_name=chapter.results, progress=True)
+    metrics = results["metrics"]
+    found = [claims_module.Claim.from_dict(c) for c in metrics.get("claims", [])]
+    print(f"\n{chapter.title or args.chapter} at {args.profile}: results/{chapter.results}.json, executed "
+          f"notebook {output}")
+    for claim in found:
+        print(f"  {claim}")
+    for entry in metrics.get("paper_tables", {}).values():
+        table = claims_module.PaperTable(**entry)
+        print(f"\n{table.name}" + (f"\n  ({table.note})" if table.note else ""))
+        widths = [max(len(str(c)) for c in [col, *[r[i] for r in table.rows]]) for i, col in
+                  enumerate(table.columns)]
+        for row in [table.columns, *table.rows]:
+            print("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    if not found and not metrics.get("paper_tables"):
+        print(json.dumps(metrics, indent=2)[:4000])
+    return 0
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ def environment(dev: torch.device | None = None) -> dict[str, Any]:
         "device": str(dev),
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
     }
     if dev.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(dev)
@@ -127,12 +128,38 @@ def peak_memory_mb(dev: torch.device) -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS reports bytes, Linux KiB
 
 
+_STARTED: float | None = None    # time.perf_counter() at the chapter's start(): results record the time since
+
+
+def elapsed() -> float | None:
+    """Seconds since this process's :func:`start` (the chapter's run time so far), or None before it."""
+    import time
+
+    return None if _STARTED is None else time.perf_counter() - _STARTED
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux ``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def start(cfg: Any) -> torch.device:
     """The first call of every chapter: seed, fix threads, choose the device and print a report.
 
     ``cfg`` is a resolved chapter config (it has ``seed`` and ``profile``; a ``device`` field is used when
     present). Returns the device to compute on.
     """
+    import time
+
+    global _STARTED
+    _STARTED = time.perf_counter()
     set_threads()
     seed_everything(cfg.seed)
     dev = device(getattr(cfg, "device", "auto"))

@@ -15,23 +15,33 @@ import importlib
 @dataclasses.dataclass(frozen=True)
 class Chapter:
     """One chapter of the book: ``notebook`` (source under ``notebooks/``), ``module`` (its settings module here),
-    ``config`` (the config class's name in that module), ``results`` (the file name under ``results/``)."""
+    ``config`` (the config class's name in that module), ``results`` (the file name under ``results/``),
+    ``title``, and ``tables``: the paper tables its results file carries (``metrics["paper_tables"]``)."""
 
     notebook: str
     module: str
     config: str
     results: str
+    title: str = ""
+    tables: tuple[str, ...] = ()
 
     def config_class(self):
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.config)
 
 
 CHAPTERS: dict[str, Chapter] = {
-    "running": Chapter("00_running_the_book", "running", "RunningConfig", "running"),
-    "data": Chapter("01_video_data", "video_data", "DataConfig", "data"),
-    "metrics": Chapter("02_measuring", "measuring", "MetricsConfig", "metrics"),
-    "vqvae": Chapter("03_vqvae", "vqvae", "VQVAEChapterConfig", "vqvae"),
-    "ccvs": Chapter("04_ccvs", "ccvs", "CCVSChapterConfig", "ccvs"),
+    "running": Chapter(notebook="00_running_the_book", module="running", config="RunningConfig",
+                       results="running", title="Running the book"),
+    "data": Chapter(notebook="01_video_data", module="video_data", config="DataConfig", results="data",
+                    title="Video data"),
+    "metrics": Chapter(notebook="02_measuring", module="measuring", config="MetricsConfig", results="metrics",
+                       title="Measuring video synthesis"),
+    "vqvae": Chapter(notebook="03_vqvae", module="vqvae", config="VQVAEChapterConfig", results="vqvae",
+                     title="Predicting video with a hierarchical VQ-VAE (Walker et al. 2021)",
+                     tables=("Walker et al. Table 2",)),
+    "ccvs": Chapter(notebook="04_ccvs", module="ccvs", config="CCVSChapterConfig", results="ccvs",
+                    title="CCVS: context-aware controllable video synthesis (Le Moing et al. 2021)",
+                    tables=("CCVS Table 1", "CCVS Table 2", "CCVS Table 3")),
 }
 
 __all__ = ["CHAPTERS", "Chapter"]

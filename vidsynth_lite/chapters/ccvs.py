@@ -355,6 +355,20 @@ def reconstruction_psnr(ae, videos: torch.Tensor, context: int = 1) -> float:
     return float((10 * torch.log10(4.0 / mse.clamp(min=1e-10))).mean())
 
 
+def pretrain_main(argv: list[str]) -> int:
+    """``python -m vidsynth_lite pretrain ccvs [--profile lite] [--stages final transformers ...]``."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain ccvs")
+    parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
+    parser.add_argument("--stages", nargs="+", default=["final", "transformers", "estimator", "rows"],
+                        choices=("final", "transformers", "estimator", "rows"))
+    args = parser.parse_args(argv)
+    print(json.dumps(pretrain(args.profile, stages=tuple(args.stages)), indent=2))
+    return 0
+
+
 def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 600, t_steps: int = 600,
              est_steps: int = 300, curve_every: int = 150, seed: int = 0, out_dir=None, device=None,
              stages: tuple = ("final", "transformers", "estimator", "rows"), progress: bool = True) -> dict:

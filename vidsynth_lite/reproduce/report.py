@@ -1,46 +1,62 @@
-"""Tables for the reproduction page, built from ``results/*.json`` only."""
+"""The Reproduction page's tables, built from ``results/*.json`` only (no number is typed in).
+
+- :func:`overview`: one row per chapter that has results: profile, run time, device, when, and how many of its
+  claims were reproduced / not reproduced / not resolved / not testable;
+- :func:`claims`: every claim every chapter checks, with its verdict, effect size and profile;
+- :func:`paper_tables`: each chapter's paper tables, our numbers beside the paper's.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from vidsynth_lite.reproduce.claims import VERDICTS, Claim, PaperTable
 from vidsynth_lite.reproduce.results import available, read_results
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    else:
-        out[prefix] = value
+def _claims_of(record: dict[str, Any]) -> list[Claim]:
+    return [Claim.from_dict(c) for c in record["metrics"].get("claims", [])]
 
 
-def metrics_table(chapter: str):
-    """A DataFrame with one row per metric: name, value, and the chapter's profile."""
-    import pandas as pd
-
-    record = read_results(chapter)
-    flat: dict[str, Any] = {}
-    _flatten("", record["metrics"], flat)
-    return pd.DataFrame({"metric": list(flat), "value": list(flat.values()), "profile": record["profile"]})
-
-
-def protocol_table(chapter: str):
-    """A DataFrame with one row per protocol entry of the chapter's results."""
-    import pandas as pd
-
-    flat: dict[str, Any] = {}
-    _flatten("", read_results(chapter)["protocol"], flat)
-    return pd.DataFrame({"protocol": list(flat), "value": [str(v) for v in flat.values()]})
-
-
-def overview():
-    """One row per chapter that has results: profile, when, device, number of metrics."""
+def overview(root=None):
+    """One row per chapter with results: profile, seconds, device, written, claim counts by verdict."""
     import pandas as pd
 
     rows = []
-    for chapter in available():
-        record = read_results(chapter)
-        rows.append({"chapter": chapter, "profile": record["profile"], "written": record.get("written", ""),
-                     "device": record["environment"].get("device", ""), "metrics": len(record["metrics"])})
-    return pd.DataFrame(rows, columns=["chapter", "profile", "written", "device", "metrics"])
+    for chapter in available(root):
+        record = read_results(chapter, root)
+        found = _claims_of(record)
+        row = {"chapter": chapter, "profile": record["profile"],
+               "run time (s)": None if record.get("seconds") is None else round(float(record["seconds"])),
+               "device": record["environment"].get("device", ""), "written": record.get("written", "")}
+        row.update({verdict: sum(c.verdict == verdict for c in found) for verdict in VERDICTS})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["chapter", "profile", "run time (s)", "device", "written", *VERDICTS])
+
+
+def claims(root=None):
+    """Every claim of every chapter: chapter, claim, source, verdict, effect size (difference / std), evidence."""
+    import pandas as pd
+
+    rows = []
+    for chapter in available(root):
+        record = read_results(chapter, root)
+        for c in _claims_of(record):
+            rows.append({"chapter": chapter, "claim": c.claim, "source": c.source, "verdict": c.verdict,
+                         "effect (std)": None if c.effect is None else round(c.effect, 1),
+                         "evidence": c.numbers if not c.why else f"{c.numbers} ({c.why})",
+                         "profile": c.profile})
+    return pd.DataFrame(rows, columns=["chapter", "claim", "source", "verdict", "effect (std)", "evidence",
+                                       "profile"])
+
+
+def paper_tables(chapter: str, root=None) -> list[tuple[PaperTable, Any]]:
+    """The chapter's paper tables as ``(table, DataFrame)`` pairs."""
+    import pandas as pd
+
+    record = read_results(chapter, root)
+    out = []
+    for entry in record["metrics"].get("paper_tables", {}).values():
+        table = PaperTable(**entry)
+        out.append((table, pd.DataFrame(table.rows, columns=table.columns)))
+    return out

@@ -73,6 +73,7 @@ def write_results(chapter: str, profile: str, metrics: dict[str, Any], protocol:
         "protocol": _plain(protocol),
         "environment": _plain(environment if environment is not None else runtime.environment()),
         "code_version": config_module.code_version(),
+        "seconds": runtime.elapsed(),       # the chapter's run time up to this call (None outside a chapter)
     }
     if isinstance(config, config_module.ChapterConfig):
         if config.profile != profile:
