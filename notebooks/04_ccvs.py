@@ -38,6 +38,31 @@
 # At `lite` frames are 32x32 with 4x4 = 16 tokens each (the paper: 256x256, 8x8 = 64 tokens); `full`
 # (`configs/ccvs/full.yaml`) is the paper's configuration for a GPU.
 
+# %% [markdown] tags=["opening"]
+# **You will be able to**
+#
+# - explain how CCVS splits video synthesis into tokens predicted by a transformer and frames decoded
+#   with context, and why the decoder needs a flow module to use that context;
+# - build the pieces of the flow module F: backward warping, a local cost volume, the fusion of Eq. 1
+#   and its multi-frame form Eq. 9, and the flow inversion of Algorithm C1;
+# - say which side of Eq. 3 each gradient reaches, and why the official code's placement of beta differs;
+# - lay out the token stream of each control (frames, state, end frame, label) and sample it with a KV
+#   cache and a sliding window that give the same tokens as recomputing everything;
+# - read a claim's verdict from paired differences over draws, and say when a difference is too small
+#   to count.
+#
+# **Prerequisites**: [chapter 3](03_vqvae) (vector quantisation, autoregressive priors over tokens,
+# KV-cache sampling) and [chapter 2](02_measuring) (FVD-syn, the shared evaluation and its verdicts);
+# convolutional autoencoders and GAN losses; what an optical flow is.
+#
+# **Time**: about 150 minutes for a student: 70 to read and run the chapter (it runs in about 12
+# minutes on a 2-core CPU at `lite`, most of it sampling and evaluation), 80 for the exercises.
+#
+# **Core and optional**: core -- sections 1 (F, piece by piece), 2 (the autoencoder), 4 (the
+# transformer), 5 (prediction) and the claims; Exercises 4.1 to 4.3. Optional -- Table 1's ablation
+# (section 3), state and point-to-point control (6-7), long videos (8), diversity (9), the
+# quality-vs-CPU curve (10), and the open experiments.
+
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
 seed = 0  # seed of every random generator
