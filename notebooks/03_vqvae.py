@@ -656,8 +656,11 @@ protocol = {"world": cfg.world, "split": "test", "seed": cfg.seed, "size": cfg.s
             "temperatures": list(cfg.temperatures), "psnr_ssim": "on the predicted frames, data range 2",
             "models": sizes.to_dict(), "steps": {"vqvae": cfg.vq_steps, "top": cfg.top_steps,
                                                  "bottom": cfg.bottom_steps}}
-path = vl.reproduce.write_results("vqvae", cfg.profile, results, protocol)
+path = vl.reproduce.write_results("vqvae", cfg.profile, results, protocol, config=cfg)
 print("wrote", path)
+
+# %%
+vl.reproduce.show_run("vqvae")   # profile, run time and machine of this page
 
 # %% [markdown]
 # ## Summary

@@ -113,6 +113,21 @@ def test_cli_reproduce_refuses_bad_input_with_one_line_before_running(tmp_path, 
     assert not (tmp_path / "out.ipynb").exists()
 
 
+def test_cli_pretrain_names_the_chapters_that_have_one(capsys, monkeypatch):
+    import types
+
+    from vidsynth_lite.cli import main
+
+    assert main(["pretrain", "running"]) == 2
+    err = capsys.readouterr().err
+    assert "no pretrain for 'running'" in err and err.count("\n") == 1, err
+    seen = []
+    fake = types.SimpleNamespace(pretrain_main=lambda argv: seen.append(argv) or 0)
+    monkeypatch.setitem(sys.modules, "vidsynth_lite.chapters.running", fake)
+    assert main(["pretrain", "running", "--steps", "3", "--profile", "lite"]) == 0
+    assert seen == [["--steps", "3", "--profile", "lite"]]     # the chapter parses its own arguments
+
+
 def test_cli_lists_every_chapter_with_profiles_and_tables(capsys):
     from vidsynth_lite.chapters import CHAPTERS
     from vidsynth_lite.cli import main

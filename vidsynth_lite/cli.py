@@ -6,8 +6,8 @@
               [-p NAME VALUE ...]         line per section, then its claims and the paper's tables beside ours;
                                           -p overrides a parameter, checked before anything runs; re-running after
                                           an interruption resumes the chapter's training runs
-    pretrain CHAPTER [ARGS...]            train a chapter's shipped checkpoints (resumable):
-                                          vidsynth_lite.chapters.<module>.pretrain_main(ARGS)
+    pretrain CHAPTER [ARGS...]            train a chapter's shipped checkpoint (resumable: rerun to finish);
+                                          ARGS belong to the chapter (pretrain CHAPTER --help lists them)
 """
 
 from __future__ import annotations
@@ -31,21 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
-    pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoints (resumable)")
-    pre.add_argument("chapter")
-    pre.add_argument("args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoint (pretrain CHAPTER --help)",
+                         add_help=False)
+    pre.add_argument("chapter", help="a chapter with a shipped checkpoint, e.g. vqvae")
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "pretrain" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     if args.command == "pretrain":
-        import importlib
+        return _pretrain(args.chapter, rest)
 
-        from vidsynth_lite.chapters import CHAPTERS
-
-        if args.chapter not in CHAPTERS:
-            print(f"error: unknown chapter {args.chapter!r}; expected one of {sorted(CHAPTERS)}", file=sys.stderr)
-            return 2
-        module = importlib.import_module(f"vidsynth_lite.chapters.{CHAPTERS[args.chapter].module}")
-        return module.pretrain_main(args.args)
     if args.command == "env":
         from vidsynth_lite import runtime
 
@@ -59,6 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     return _reproduce(args)
+
+
+def _pretrain(name: str, argv: list[str]) -> int:
+    """Hand the remaining arguments to ``vidsynth_lite.chapters.<module>.pretrain_main``."""
+    import importlib
+
+    from vidsynth_lite.chapters import CHAPTERS
+
+    chapter = CHAPTERS.get(name)
+    module = importlib.import_module(f"vidsynth_lite.chapters.{chapter.module}") if chapter else None
+    if module is None or not hasattr(module, "pretrain_main"):
+        shipped = sorted(n for n, c in CHAPTERS.items()
+                         if hasattr(importlib.import_module(f"vidsynth_lite.chapters.{c.module}"),
+                                    "pretrain_main"))
+        print(f"error: no pretrain for {name!r}; chapters with a shipped checkpoint: {shipped}", file=sys.stderr)
+        return 2
+    return module.pretrain_main(argv)
 
 
 def _listing() -> str:
