@@ -364,14 +364,23 @@ def pretrain_main(argv: list[str]) -> int:
     parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
     parser.add_argument("--stages", nargs="+", default=["final", "transformers", "estimator", "rows"],
                         choices=("final", "transformers", "estimator", "rows"))
+    parser.add_argument("--rows", nargs="+", default=list(ROWS_BY_PRIORITY), choices=ROWS_BY_PRIORITY,
+                        help="Table 1 rows to train, in this order")
+    parser.add_argument("--t-steps", nargs="+", default=[], metavar="NAME=STEPS",
+                        help=f"steps per transformer (default 600 each), NAME in {TRANSFORMERS}")
     args = parser.parse_args(argv)
-    print(json.dumps(pretrain(args.profile, stages=tuple(args.stages)), indent=2))
+    steps = {k: int(v) for k, v in (item.split("=", 1) for item in args.t_steps)}
+    if set(steps) - set(TRANSFORMERS):
+        parser.error(f"--t-steps names must be among {TRANSFORMERS}, got {sorted(steps)}")
+    print(json.dumps(pretrain(args.profile, stages=tuple(args.stages), rows=tuple(args.rows), t_steps=steps or 600),
+                     indent=2))
     return 0
 
 
-def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 600, t_steps: int = 600,
+def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 600, t_steps: int | dict = 600,
              est_steps: int = 300, curve_every: int = 150, seed: int = 0, out_dir=None, device=None,
-             stages: tuple = ("final", "transformers", "estimator", "rows"), progress: bool = True) -> dict:
+             stages: tuple = ("final", "transformers", "estimator", "rows"), rows: tuple = ROWS_BY_PRIORITY,
+             progress: bool = True) -> dict:
     """``python -m vidsynth_lite pretrain ccvs``: train the chapter's recipe longer than the chapter can and write
     fp16 checkpoints + ``manifest.json`` (command, commit, CPU minutes, metrics) to :func:`pretrained_dir`.
 
@@ -379,7 +388,9 @@ def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 
     ``final`` -- Table 1's last row for ``row_steps`` steps (its Table 1 checkpoint), then on to
     ``final_steps`` ("training longer"), with a quality-vs-CPU-minutes curve; ``transformers`` -- prediction,
     state-conditioned and point-to-point T on the final autoencoder's tokens; ``estimator`` -- the position
-    estimator; ``rows`` -- the other Table 1 rows, ``row_steps`` each, from the same seed.
+    estimator; ``rows`` -- the other Table 1 rows (``rows``, in that order), ``row_steps`` each, from the same
+    seed. ``t_steps``: steps of every transformer, or ``{name: steps}`` (names missing from it: 600); the
+    manifest records each file's steps.
     """
     import json
     import subprocess
@@ -403,9 +414,15 @@ def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=paths.repo_root(),
                             check=False).stdout.strip() or "unknown"
     manifest = read_manifest(out) or {"files": {}, "curves": {}}
+    def steps_of(name: str) -> int:
+        return t_steps.get(name, 600) if isinstance(t_steps, dict) else t_steps
+
+    recorded = manifest.get("t_steps") if isinstance(manifest.get("t_steps"), dict) else {}
     manifest.update({"command": f"python -m vidsynth_lite pretrain ccvs --profile {profile}", "commit": commit,
                      "profile": profile, "seed": seed, "row_steps": row_steps, "final_steps": final_steps,
-                     "t_steps": t_steps, "est_steps": est_steps})
+                     "t_steps": {name: manifest["files"].get(f"t_{name}.safetensors", {}).get(
+                         "steps", recorded.get(name, steps_of(name))) for name in TRANSFORMERS},
+                     "est_steps": est_steps})
 
     def save_manifest():
         vl_io.write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
@@ -441,13 +458,14 @@ def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 
             if "transformers" not in stages or (out / file).is_file():
                 continue
             c0 = time.process_time()
-            model, result = train_transformer(layout, sizes.transformer, codes, steps=t_steps,
+            model, result = train_transformer(layout, sizes.transformer, codes, steps=steps_of(name),
                                               run_dir=runs / f"t_{name}", seed=seed, device=device,
                                               annotations=state_tokens if name == "state" else None,
                                               progress=progress)
-            save_model(out / file, model.cpu(), step=t_steps, half=True)
+            save_model(out / file, model.cpu(), step=steps_of(name), half=True)
             log = train.read_log(result.run_dir)
-            manifest["files"][file] = {"steps": t_steps, "cpu_minutes": minutes(c0),
+            manifest["t_steps"][name] = steps_of(name)
+            manifest["files"][file] = {"steps": steps_of(name), "cpu_minutes": minutes(c0),
                                        "final_loss": log[-1]["loss"] if log else None}
             manifest["curves"][f"t_{name}"] = [{"step": r["step"], "loss": r["loss"]} for r in log]
             save_manifest()
@@ -461,7 +479,7 @@ def pretrain(profile: str = "lite", *, row_steps: int = 150, final_steps: int = 
             manifest["files"][est_file] = {"steps": est_steps, "cpu_minutes": minutes(c0)}
             save_manifest()
     if "rows" in stages:
-        for row in ROWS_BY_PRIORITY:                             # the rows the chapter's claims compare first
+        for row in rows:                                         # the rows the chapter's claims compare first
             if (out / row_file(row)).is_file():
                 continue
             c0 = time.process_time()
