@@ -21,7 +21,8 @@ help:
 	@echo "make notebooks   generate notebooks/*.ipynb from their jupytext sources"
 	@echo "make lab         JupyterLab on the chapters (a chapter source opens as a paired notebook)"
 	@echo "make bench       run the benchmark scripts (benchmarks/)"
-	@echo "make assignment CHAPTER=00_running_the_book   a student copy without solution cells"
+	@echo "make assignments  nbgrader student versions of every chapter (assignments/: source/ and release/)"
+	@echo "make book-student the student site from those versions (_build/student/_build/html), checked for solutions"
 
 env: $(STAMP)
 
@@ -64,6 +65,10 @@ check-notebooks: $(NOTEBOOKS)
 # Lint (ruff, version pinned in pyproject.toml): part of `make test`.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# (defined before the rules that depend on them: make expands prerequisites as it reads them)
+VENDOR := _vendor
+VENDORED := $(VENDOR)/embed-amd.js $(VENDOR)/require.js $(VENDOR)/mathjax/tex-mml-chtml.js
 
 # The site built from the smoke execution, for the browser tests (its own config and execution cache, so that it
 # never mixes with the lite book's).
@@ -112,8 +117,6 @@ book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) $(VENDORED)
 # Offline site: vendor the widget manager (+ its icon fonts), require.js and MathJax from npm into _vendor/ (served
 # as _static/). myst-nb and Sphinx load them from public CDNs otherwise, and an offline reader (or one behind a
 # firewall) sees blank widgets and raw TeX.
-VENDOR := _vendor
-VENDORED := $(VENDOR)/embed-amd.js $(VENDOR)/require.js $(VENDOR)/mathjax/tex-mml-chtml.js
 
 $(VENDORED) &:
 	@rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp && tmp=$$(mktemp -d) && cd $$tmp && \
@@ -141,9 +144,22 @@ lab: $(STAMP) $(NOTEBOOKS)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo ">> $$b"; $(PY) $$b; done
 
+# Classroom. `assignments/` is an nbgrader course directory: source/<chapter>/ holds the teacher's version (the
+# solutions inside nbgrader's solution regions), release/<chapter>/ the students' version that
+# `nbgrader generate_assignment` makes from it. The student site is built from the released versions without
+# executing them, then every file of it is searched for solution lines. `make assignment CHAPTER=...` does one.
+.PHONY: assignments book-student
 assignment: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make assignment CHAPTER=00_running_the_book"; exit 2; }
-	$(PY) -m vidsynth_lite.booktools.assignment notebooks/$(CHAPTER).py assignments/$(CHAPTER).ipynb
+	$(PY) -m vidsynth_lite.booktools.assignment --course assignments notebooks/$(CHAPTER).py
+
+assignments: $(STAMP)
+	@start=$$(date +%s); $(PY) -m vidsynth_lite.booktools.assignment --course assignments; \
+	echo ">> make assignments: $$(( $$(date +%s) - start )) s"
+
+book-student: assignments
+	@start=$$(date +%s); $(PY) -m vidsynth_lite.booktools.student_site --course assignments --out _build/student; \
+	echo ">> make book-student: $$(( $$(date +%s) - start )) s"
 
 clean:
 	rm -rf _build results runs notebooks/*.ipynb assignments

@@ -29,6 +29,26 @@
 # `VIDSYNTH_PROFILE` overrides `profile` (the test suite sets it to `smoke`). Every value that is `None` takes
 # the profile's value from `configs/running/<profile>.yaml`.
 
+# %% [markdown] tags=["opening"]
+# **You will be able to**
+#
+# - run a chapter at a chosen profile, change its parameters, and read the one-line error a wrong value gets;
+# - write one training step by hand (loss, clear the gradients, back-propagate, clip, update) and say what
+#   `vl.train.fit` adds around it;
+# - check a gradient against finite differences, and say why the check needs float64;
+# - find the bugs in a training loop that does not learn, from what it measures;
+# - interrupt a training run, resume it, and explain why the result equals the uninterrupted run bit for bit.
+#
+# **Prerequisites**: Python and NumPy; PyTorch tensors, `nn.Module`, `torch.optim` and autograd
+# (`loss.backward()`); what a 2-D convolution and the mean squared error are. No earlier chapter.
+#
+# **Time**: about 90 minutes for a student: 35 to read and run the chapter, 55 for the exercises. The chapter
+# itself runs in a minute or two on a laptop CPU at `lite`; its results cell prints how long it took.
+#
+# **Core and optional**: core -- everything up to "The training curve", Exercises 0.1 to 0.3 and the questions
+# at the end. Optional -- the frame explorer, "Results, with their protocol" (worth reading before chapter 2),
+# and the open experiments of Exercise 0.4.
+
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
 seed = 0  # seed of every random generator
@@ -111,6 +131,157 @@ def make_model_and_optimizer():
 batches = vl.train.StepBatches(train_videos, cfg.batch_size, seed=cfg.seed)  # batch = pure function of step
 model, optimizer = make_model_and_optimizer()
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
+
+# %% [markdown]
+# ## One training step, by hand
+#
+# Training repeats one step: compute the loss on a batch; clear the gradients the previous step left in every
+# parameter's `.grad` (PyTorch *adds* new gradients to old ones); back-propagate, which fills `.grad` with
+# $\partial L / \partial \theta$; clip the gradient's norm, so that one unlucky batch cannot throw the weights
+# far; and let the optimiser move the weights. Everything else a training loop does -- choosing the batch,
+# logging, saving, resuming -- is bookkeeping around these lines.
+#
+# **Exercise 0.1** -- write that step. `loss_fn(model, batch)` returns the loss, or `(loss, logs)` like
+# `next_frame_loss` here. Clip the global gradient norm to `max_norm` (`torch.nn.utils.clip_grad_norm_`) and
+# return the loss of this batch, detached from the graph. The cells after it train the tiny predictor with
+# *your* step.
+
+# %% tags=["exercise"]
+def train_step(model, optimizer, loss_fn, batch, max_norm):
+    """One optimiser step of `model` on `batch`; returns the batch's loss (detached)."""
+    raise NotImplementedError
+
+
+vl.exercises.check("running.train_step", train_step)
+
+# %% tags=["solution", "hide-cell"]
+def train_step(model, optimizer, loss_fn, batch, max_norm):
+    """One optimiser step of `model` on `batch`; returns the batch's loss (detached)."""
+    out = loss_fn(model, batch)
+    loss = out[0] if isinstance(out, tuple) else out  # a loss function may also return logs
+    optimizer.zero_grad()  # .grad still holds the previous step's gradients
+    loss.backward()  # .grad = dL/dtheta for every parameter
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)  # g <- g * min(1, max_norm / |g|)
+    optimizer.step()  # Adam: theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+    return loss.detach()
+
+
+vl.exercises.check("running.train_step", train_step)
+
+# %% [markdown]
+# Your step now trains a fresh predictor for a few steps, on the batches `batches(step)` picks. Then
+# `vl.train.fit` trains another fresh predictor for as many steps: the weights must come out equal, because the
+# book's loop *is* this step, plus bookkeeping.
+
+# %%
+import shutil
+
+train_step = vl.exercises.use("running.train_step", train_step)  # yours once it passes its check
+hand_steps = min(5, cfg.steps)
+by_hand, hand_optimizer = make_model_and_optimizer()
+for step in range(hand_steps):
+    loss = train_step(by_hand, hand_optimizer, next_frame_loss, batches(step), max_norm=1.0)
+    print(f"step {step + 1}: loss {loss:.5f}")
+
+by_fit, fit_optimizer = make_model_and_optimizer()
+hand_dir = vl.paths.runs_dir() / f"running-by-hand-{cfg.profile}"
+shutil.rmtree(hand_dir, ignore_errors=True)
+vl.train.fit(by_fit, next_frame_loss, batches, steps=hand_steps, optimizer=fit_optimizer, run_dir=hand_dir,
+             grad_clip=1.0, device=torch.device("cpu"), progress=False)
+largest = max((a - b).abs().max().item()
+              for a, b in zip(by_hand.state_dict().values(), by_fit.state_dict().values()))
+print(f"largest weight difference, your {hand_steps} steps vs vl.train.fit's: {largest:.1e}")
+assert largest < 1e-5
+
+# %% [markdown]
+# What `fit` adds is what its keywords say:
+#
+# | keyword | what it does |
+# |---|---|
+# | `steps` | total number of steps of the run, counted across interruptions |
+# | `grad_clip` | your `max_norm` |
+# | `run_dir`, `ckpt_every` | where and how often a checkpoint is written (weights, optimiser state, random generators) |
+# | `log_every` | how often a line with the loss and the logged terms goes to `run_dir/metrics.jsonl` |
+# | `ema_decay` | keep an exponential moving average of the weights, often a better model than the last weights |
+# | `config` | stored beside each checkpoint, so a run says how it was made |
+# | `device`, `desc`, `progress` | where to train; the progress bar's label; whether to show it |
+# | `on_step` | a function called after each step (below, it simulates a crash) |
+#
+# And it takes `batches(step)` rather than an iterator: the batch of step $k$ is a pure function of $k$, which
+# is what lets a resumed run see exactly the batches the interrupted one would have seen. Methods with several
+# networks (a GAN's generator and discriminator) use `vl.train.fit_parts`, where the step function calls
+# `state.update(name, loss)` once per network: your five lines, once per part.
+#
+# ## Is the gradient right? A finite-difference check
+#
+# `loss.backward()` computes $\partial L / \partial \theta$ with the chain rule, through every operation. A
+# gradient can also be *measured*, with no autograd at all, from its definition: for each coordinate $i$,
+#
+# $$\frac{\partial f}{\partial x_i} \approx \frac{f(x + \epsilon e_i) - f(x - \epsilon e_i)}{2 \epsilon},$$
+#
+# with an error of order $\epsilon^2$ (the central difference cancels the $\epsilon$ term of the Taylor series).
+# Comparing the two is how one checks a hand-written backward pass (it is what `torch.autograd.gradcheck` does).
+# The catch is the subtraction: $f(x + \epsilon e_i)$ and $f(x - \epsilon e_i)$ share most of their digits,
+# and float32 keeps only about seven.
+#
+# **Exercise 0.2** -- write `numerical_gradient(f, x, eps=1e-6)`: the gradient of a scalar function `f` at `x`
+# (any shape, a 0-dim scalar included) by central differences, with the shape and dtype of `x`, accurate to
+# about $10^{-6}$ even when `x` is float32. Autograd is switched off while your function runs.
+
+# %% tags=["exercise"]
+def numerical_gradient(f, x, eps=1e-6):
+    """The gradient of the scalar function f at x by central differences (shape and dtype of x)."""
+    raise NotImplementedError
+
+
+vl.exercises.check("running.numerical_gradient", numerical_gradient)
+
+# %% tags=["solution", "hide-cell"]
+def numerical_gradient(f, x, eps=1e-6):
+    """The gradient of the scalar function f at x by central differences (shape and dtype of x)."""
+    x64 = x.detach().to(torch.float64)  # in float32 the difference below would be mostly rounding
+    gradient = torch.zeros(x64.numel(), dtype=torch.float64)  # [N], one entry per coordinate
+    for i in range(x64.numel()):
+        e_i = torch.zeros(x64.numel(), dtype=torch.float64)
+        e_i[i] = eps
+        e_i = e_i.reshape(x64.shape)
+        gradient[i] = (f(x64 + e_i) - f(x64 - e_i)) / (2 * eps)
+    return gradient.reshape(x.shape).to(x.dtype)
+
+
+vl.exercises.check("running.numerical_gradient", numerical_gradient)
+
+# %% [markdown]
+# Now check the gradient the loop follows: the derivative of the predictor's loss with respect to the bias of
+# its last convolution, by autograd and by your finite differences, in float64.
+
+# %%
+import copy
+
+numerical_gradient = vl.exercises.use("running.numerical_gradient", numerical_gradient)
+checked = copy.deepcopy(model).double()  # the fresh predictor, in float64
+clip64 = train_videos[:2].double()  # [2, T, 3, H, W]
+bias_name = "net.4.bias"  # the last convolution's bias, [3]
+bias = dict(checked.named_parameters())[bias_name]
+
+
+def loss_of_bias(b):
+    """The loss as a function of the last bias alone (every other weight held fixed)."""
+
+    def predict(previous, current):
+        return torch.func.functional_call(checked, {bias_name: b}, (previous, current))
+
+    return next_frame_loss(predict, clip64)[0]
+
+
+(by_autograd,) = torch.autograd.grad(loss_of_bias(bias), bias)
+with torch.no_grad():  # the other weights need no gradient here
+    by_differences = numerical_gradient(loss_of_bias, bias.detach())
+relative = ((by_autograd - by_differences).norm() / by_autograd.norm()).item()
+print("autograd:          ", by_autograd.numpy())
+print("finite differences:", by_differences.numpy())
+print(f"relative difference {relative:.1e}")
+assert relative < 1e-6
 
 # %% [markdown]
 # ## Train, get interrupted, resume
@@ -275,60 +446,146 @@ vl.reproduce.show_run("running")
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a stub for you to fill and a checker that compares your function with the package's on
-# random inputs. The worked solution follows in a hidden cell (click to reveal it in the book; teachers remove
-# cells tagged `solution` before handing a chapter out: `make assignment CHAPTER=00_running_the_book`).
+# Exercises 0.1 (a training step) and 0.2 (a gradient check) are in the chapter above, where the chapter runs on
+# your code. Each exercise cell ends with a checker that says in one line whether your answer is right and, if
+# not, why; calling the package's own implementation of the thing asked fails it.
 #
-# **Exercise 0.1** -- the exponential moving average that `fit(..., ema_decay=...)` keeps of every weight.
+# **Exercise 0.3 -- a loop that does not learn.** This loop was written to train the next-frame predictor. It
+# runs without an error, yet the model never predicts better than copying the last frame. Find the two bugs and
+# fix them. The checker trains a small predictor with your loop for 60 steps and grades the outcome: the
+# held-out next-frame error must fall below 0.6 times the copy-last-frame error.
 
 # %% tags=["exercise"]
-def ema_update(average, value, decay):
-    """Return the new moving average after seeing `value`."""
-    raise NotImplementedError
+def train_briefly(model, optimizer, videos, steps):
+    """Train `model(previous, current) -> next` on clips `videos` [N, T, 3, H, W] for `steps` steps."""
+    for step in range(steps):
+        batch = videos[torch.randint(len(videos), (8,))]  # [8, T, 3, H, W]
+        previous = batch[:, :-2].flatten(0, 1)  # frames t - 1, [8 (T - 2), 3, H, W]
+        current = batch[:, 1:-1].flatten(0, 1)  # frames t
+        target = batch[:, 1:-1].flatten(0, 1)
+        loss = (model(previous, current) - target).pow(2).mean()
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
 
 
-vl.exercises.check("running.ema_update", ema_update)
+vl.exercises.check("running.train_briefly", train_briefly)
 
 # %% tags=["solution", "hide-cell"]
-def ema_update(average, value, decay):
-    """Return the new moving average after seeing `value`."""
-    return average + (1 - decay) * (value - average)
+def train_briefly(model, optimizer, videos, steps):
+    """Train `model(previous, current) -> next` on clips `videos` [N, T, 3, H, W] for `steps` steps."""
+    for step in range(steps):
+        batch = videos[torch.randint(len(videos), (8,))]  # [8, T, 3, H, W]
+        previous = batch[:, :-2].flatten(0, 1)  # frames t - 1, [8 (T - 2), 3, H, W]
+        current = batch[:, 1:-1].flatten(0, 1)  # frames t
+        target = batch[:, 2:].flatten(0, 1)  # frames t + 1 (bug 1: the target was frame t itself)
+        loss = (model(previous, current) - target).pow(2).mean()
+        optimizer.zero_grad()  # bug 2: called after backward(), it erased the gradients before step()
+        loss.backward()
+        optimizer.step()
 
 
-vl.exercises.check("running.ema_update", ema_update)
+vl.exercises.check("running.train_briefly", train_briefly)
 
 # %% [markdown]
-# **Exercise 0.2** -- the "copy the last frame" baseline: the mean squared error of predicting every frame by
-# the one before it, over clips `[B, T, C, H, W]`.
+# **Exercise 0.4 -- open experiments.** Run them, write down what you observe and why, then compare with the
+# answer key.
+#
+# (a) Run this chapter twice with the same seed and compare the two `results/running.json`: which numbers are
+# identical and which are not? Then run it once with `VIDSYNTH_THREADS=1` and once with `VIDSYNTH_THREADS=2`:
+# what changes, and why?
+#
+# (b) Roll out the test clips with the raw weights (`model`) instead of the EMA weights
+# (`resumed.ema.averaged(model)`). Which rollout error is lower, and why might the average of recent weights
+# predict better than the last weights?
+#
+# (c) Launch the same training with two processes (`torchrun --nproc_per_node 2`, see `tests/scripts/`) and
+# compare the weights with a single-process run: why are they equal only up to floating-point rounding?
+
+# %% [markdown] tags=["solution", "experiment"]
+# **Expected outcomes.**
+#
+# (a) With the same seed and thread count, every metric computed from the run is identical (`rollout_mse`,
+# `copy_last_frame_mse`, `resume_bit_exact`); the times (`train_seconds`, `chapter_seconds_until_results`), the
+# peak memory and the `written` stamp are not. With 1 and 2 threads the weights differ: by up to 5e-5 after the
+# 60 `lite` steps when this key was written, which moved the rollout error in its sixth digit. A sum split over
+# two threads adds its terms in another order, and floating-point addition is not associative; that is why the
+# runtime fixes the thread count, and why "bit for bit" is promised on one machine and thread count only.
+#
+# (b) When this key was written (`lite`, seed 0): EMA weights 0.0216, raw weights 0.0254, copy-last-frame 0.0270.
+# The last Adam steps jitter the weights around a good region; averaging the recent weights (decay 0.9: roughly
+# the last 10 steps) cancels part of that noise, the way averaging repeated measurements does.
+#
+# (c) Each process computes the gradient of its half of the batch; DDP averages the halves. The average of two
+# half-batch means equals the full-batch mean mathematically, but the sums happen in another order (and the
+# all-reduce adds in its own order), so the last bits differ and the differences grow a little with every step.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Answer each question before opening the answer key. Question 1 is checked here; the others are for you (or
+# your class) to discuss.
+#
+# **Question 1.** A run with `ckpt_every = 10` and `steps = 60` crashes after step 37. You call `fit` again with
+# the same `run_dir`. Which steps does it run?
+# (a) none: the run is lost; (b) steps 31 to 60, so 31 to 37 twice; (c) steps 1 to 60 again; (d) steps 38 to
+# 60 only.
 
 # %% tags=["exercise"]
-def copy_last_mse(video):
-    """Mean squared error of predicting frame t + 1 by frame t."""
-    raise NotImplementedError
-
-
-vl.exercises.check("running.copy_last_mse", copy_last_mse)
+answer = None  # "a", "b", "c" or "d"
+vl.exercises.check("running.quiz_resume", answer)
 
 # %% tags=["solution", "hide-cell"]
-def copy_last_mse(video):
-    """Mean squared error of predicting frame t + 1 by frame t."""
-    previous, following = video[:, :-1], video[:, 1:]  # [B, T - 1, C, H, W] each
-    return ((following - previous) ** 2).mean()
+answer = "b"
+vl.exercises.check("running.quiz_resume", answer)
 
-
-vl.exercises.check("running.copy_last_mse", copy_last_mse)
+# %% [markdown] tags=["solution"]
+# **Answer 1: (b).** The last checkpoint was written after step 30; `fit` loads it and runs steps 31 to 60.
+# Steps 31 to 37 are computed a second time, on the same batches (`batches(step)`) and with the same random
+# draws (the generators' states are in the checkpoint), so the final weights equal the uninterrupted run's.
 
 # %% [markdown]
-# **Open exercises**
-#
-# 3. Run this chapter twice with the same seed and compare `results/running.json`: which numbers are identical,
-#    and which (timings) are not? Now set `VIDSYNTH_THREADS=1` for one run: what changes, and why?
-# 4. Interrupt the run at a step that is *not* a multiple of `ckpt_every`. How many steps are done twice?
-# 5. Launch the same training with two processes (`torchrun --nproc_per_node 2`, see `tests/scripts/`) and
-#    compare the weights with a single-process run: why are they equal only up to floating-point tolerance?
-#
+# **Question 2.** Why does the chapter report the copy-last-frame error beside the predictor's?
+
+# %% [markdown] tags=["solution"]
+# **Answer 2.** A loss value alone says nothing: 0.02 may be excellent or useless. Copying the last frame is
+# what a predictor that learned nothing about motion can do for free, so the model's error means something
+# only next to it: below it, the model has learned to move the disc.
+
+# %% [markdown]
+# **Question 3.** Besides the weights, what must a checkpoint hold for the resumed run to equal the
+# uninterrupted one bit for bit? Say why each is needed.
+
+# %% [markdown] tags=["solution"]
+# **Answer 3.** The optimiser's state (Adam's moving averages of the gradient and its square, and its step
+# count), or the next update differs; the EMA weights, or the averaged model differs; the random generators'
+# states (torch, NumPy, Python), or any random draw after the resume differs; the step number, so that the
+# batches (`batches(step)`) and the schedule continue where they stopped.
+
+# %% [markdown]
+# **Question 4.** The predictor is trained to predict one frame ahead from true frames, but its rollout feeds
+# its own predictions back in. Why is the rollout error larger than the training loss, and how does it grow
+# with the horizon?
+
+# %% [markdown] tags=["solution"]
+# **Answer 4.** During training the inputs are always true frames; in a rollout, each prediction's error
+# becomes part of the next input, which is unlike anything seen in training, so errors compound and the error
+# grows with the number of frames predicted (the "exposure bias" of teacher forcing).
+
+# %% [markdown]
+# **Question 5.** A parameter that other values depend on (say `steps`, on which `interrupt_at` depends) is
+# overridden by papermill. Why must a value derived from it be computed in a cell *after* the parameters cell?
+
+# %% [markdown] tags=["solution"]
+# **Answer 5.** Papermill inserts its `injected-parameters` cell *after* the cell tagged `parameters`; a value
+# computed inside the parameters cell was computed from the old value and is not recomputed. Deriving it in a
+# later cell (here: `resolve(...)`) sees the injected value.
+
+# %% [markdown]
 # ## Summary
 #
+# - One training step is five lines: loss, clear the old gradients, back-propagate, clip, update; a
+#   finite-difference check (in float64) tells whether a gradient is right.
 # - A chapter's settings are one `parameters` cell of flat literals; `resolve` validates them against a typed
 #   config and the profile files in `configs/<chapter>/`; `VIDSYNTH_PROFILE` overrides the profile.
 # - `vl.runtime.start` seeds everything, fixes threads and prints the environment; on a CPU, `smoke` runs are

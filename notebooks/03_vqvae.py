@@ -621,8 +621,10 @@ best_T = max(table[f"VQ-VAE T={t} best-of-{cfg.samples}"]["psnr"] for t in cfg.t
 claims["predictions beat the copy-last baseline on PSNR (not claimed by the paper; a sanity check)"] = (
     best_T > table["copy last"]["psnr"], (f"best-of-K PSNR {best_T:.2f} dB vs copy last "
     f"{table['copy last']['psnr']:.2f} dB; VQ-VAE ceiling {table['VQ-VAE ceiling']['psnr']:.2f} dB"))
-for claim, (ok, numbers) in claims.items():
-    print(f"{'REPRODUCED ' if ok else 'NOT REPRODUCED'}  {claim}\n                {numbers}")
+claim_records = [
+    vl.reproduce.claims.Claim(k, "Walker et al. 2021", "reproduced" if ok else "not reproduced",
+                              numbers, cfg.profile) for k, (ok, numbers) in claims.items()]
+vl.reproduce.show_claims(claim_records)
 
 # %% [markdown]
 # ## Cost of each stage (this machine)
@@ -644,7 +646,7 @@ results = {
     "missing": missing,
     "fig2_psnr": fig2,
     "held_out_bits_per_code": held_out,
-    "claims": {k: {"reproduced": bool(v[0]), "numbers": v[1]} for k, v in claims.items()},
+    "claims": vl.reproduce.claims.claims_record(claim_records),
     "compression_ratio": ours_c["ratio"],
     "paper_compression_ratio": paper_c["ratio"],
     "paper_table2_fvd": paper_table2,

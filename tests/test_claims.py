@@ -54,3 +54,12 @@ def test_not_tested_must_say_why_and_round_trips():
 def test_paper_table_rows_must_fit_the_columns():
     with pytest.raises(ValueError, match="3 cells"):
         C.PaperTable("T", ["a", "b", "c"], [[1, 2]])
+
+
+def test_report_refuses_claims_in_another_form_naming_the_file(tmp_path):
+    import vidsynth_lite as vl
+    from vidsynth_lite.reproduce import report
+
+    vl.reproduce.write_results("toy", "smoke", {"claims": {"a": {"reproduced": True}}}, {"n": 1}, root=tmp_path)
+    with pytest.raises(ValueError, match=r"results/toy.json: metrics\['claims'\] must be a list"):
+        report.overview(tmp_path)

@@ -166,6 +166,7 @@ def test_reproduce_accepts_the_jupytext_source(tmp_path):
     import nbformat
 
     cells = nbformat.read(notebook, as_version=4).cells
-    assert notebook.suffix == ".ipynb" and "parameters" in cells[1].metadata["tags"]
+    first_code = next(c for c in cells if c.cell_type == "code")
+    assert notebook.suffix == ".ipynb" and "parameters" in first_code.metadata["tags"]
     with pytest.raises(ValueError, match="neither a notebook"):
         as_notebook(REPO / "pyproject.toml", tmp_path)

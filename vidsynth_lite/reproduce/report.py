@@ -14,8 +14,12 @@ from vidsynth_lite.reproduce.claims import VERDICTS, Claim, PaperTable
 from vidsynth_lite.reproduce.results import available, read_results
 
 
-def _claims_of(record: dict[str, Any]) -> list[Claim]:
-    return [Claim.from_dict(c) for c in record["metrics"].get("claims", [])]
+def _claims_of(chapter: str, record: dict[str, Any]) -> list[Claim]:
+    found = record["metrics"].get("claims", [])
+    if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+        raise ValueError(f"results/{chapter}.json: metrics['claims'] must be a list of claim "
+                         f"records (vl.reproduce.claims.claims_record), got {type(found).__name__}")
+    return [Claim.from_dict(c) for c in found]
 
 
 def overview(root=None):
@@ -25,7 +29,7 @@ def overview(root=None):
     rows = []
     for chapter in available(root):
         record = read_results(chapter, root)
-        found = _claims_of(record)
+        found = _claims_of(chapter, record)
         row = {"chapter": chapter, "profile": record["profile"],
                "run time (s)": None if record.get("seconds") is None else round(float(record["seconds"])),
                "device": record["environment"].get("device", ""), "written": record.get("written", "")}
@@ -41,7 +45,7 @@ def claims(root=None):
     rows = []
     for chapter in available(root):
         record = read_results(chapter, root)
-        for c in _claims_of(record):
+        for c in _claims_of(chapter, record):
             rows.append({"chapter": chapter, "claim": c.claim, "source": c.source, "verdict": c.verdict,
                          "effect (std)": None if c.effect is None else round(c.effect, 1),
                          "evidence": c.numbers if not c.why else f"{c.numbers} ({c.why})",
