@@ -1797,10 +1797,14 @@ vl.reproduce.show_run("ccvs")
 #
 # ## Exercises
 #
-# Each `check` compares your function with a reference on random inputs.
+# Each exercise cell ends with a checker that says in one line whether your answer is right; the
+# solutions are hidden below each one. Your functions may use `torch`, `np`, `math` and `vl`, but not the
+# package's own version of what they ask for (the checker hides it).
 
 # %% [markdown]
-# **1. Build Eq. 1 and Eq. 9.** Write the fusion F uses at every level, for any number of context frames.
+# **Exercise 4.1 (build): Eq. 1 and Eq. 9.** Write the fusion F uses at every level, for any number of
+# context frames. Once it passes, the next cell decodes a test frame with *your* fusion inside the
+# trained decoder.
 
 
 # %% tags=["exercise"]
@@ -1824,8 +1828,24 @@ def fuse_contexts(d, warped, masks):
 
 vl.exercises.check("ccvs.fuse", fuse_contexts)
 
+# %%
+from unittest import mock
+
+fuse_contexts = vl.exercises.use("ccvs.fuse", fuse_contexts)  # yours once it passes
+with torch.no_grad(), mock.patch("vidsynth_lite.models.ccvs.flow.fuse", fuse_contexts):
+    yours = ae(x_now, [prev_feats, prev_feats]).recon  # two context frames: Eq. 9
+with torch.no_grad():
+    book = ae(x_now, [prev_feats, prev_feats]).recon
+print(
+    "decoded with your fusion: largest difference from the book's "
+    f"{float((yours - book).abs().max()):.2e}"
+)
+show_images(
+    [x_now[0].cpu(), yours[0].clamp(-1, 1).cpu()], ["target", "decoded with your fuse"]
+)
+
 # %% [markdown]
-# **2. Where does beta go? (understanding)** Eq. 3 and the official code have the same *value* but send
+# **Exercise 4.2 (understand): where does beta go?** Eq. 3 and the official code have the same *value* but send
 # different gradients. Return the gradients of the paper's Eq. 3 with respect to the encoder output `z`
 # and the codebook vectors `e` (both [N, D]; `L = mean(...)` over all elements).
 
@@ -1849,7 +1869,7 @@ def eq3_gradients(z, e, beta):
 vl.exercises.check("ccvs.eq3_gradients", eq3_gradients)
 
 # %% [markdown]
-# **3. Invert a flow (Algorithm C1).** Write the approximate inverse of a flow `g` [B, 2, H, W]: direct
+# **Exercise 4.3 (build): invert a flow (Algorithm C1).** Write the approximate inverse of a flow `g` [B, 2, H, W]: direct
 # inversion (the last cell in raster order wins a collision), then ring-by-ring filling with a 3x3
 # Gaussian (sigma 0.5, zero padding) over the cells already done. Then try it on the augmentation flows
 # of section 1.
@@ -1897,7 +1917,7 @@ def invert(g):
 vl.exercises.check("ccvs.invert_flow", invert)
 
 # %% [markdown]
-# **4. Debug a sampler (trains nothing, runs a lot).** The sampler below caches keys and values but
+# **Exercise 4.4 (debug): a sampler's sliding window.** The sampler below caches keys and values but
 # forgets something when the window slides, so its tokens differ from the uncached sampler's after the
 # first slide. Find it: `check` compares your fixed `window_start` with the right one. (Hint: which frame
 # does the window start at when position `p` lies in frame `t` of a window of `N` frames?)
@@ -1920,13 +1940,49 @@ def window_start(frame, window):
 
 vl.exercises.check("ccvs.window_start", window_start)
 
+# %% [markdown] tags=["experiment"]
+# **Exercise 4.5 (open experiment): the official code's choices.** Retrain the autoencoder of section 2
+# (`chapter.train_autoencoder`) with `warp_fraction=0.75` (the official code fuses only 75 % of each
+# level's channels) and, separately, with `beta_on="codebook"` (the official placement of beta in Eq. 3),
+# the same number of steps and seed. Compare the reconstruction PSNR at context 4
+# (`chapter.reconstruction_psnr`), the masks `sigma(m)` of section 2, and the codebook's perplexity in the
+# training log.
+
+# %% [markdown] tags=["solution", "experiment"]
+# *Expected outcome.* With `warp_fraction=0.75` a quarter of each level's channels come from the tokens
+# alone: reconstruction at context 4 drops a little (a fraction of a dB at these sizes) and the masks
+# matter less for the final frame. With beta on the codebook term the codebook moves 4x more slowly
+# towards the encoder's outputs: perplexity rises more slowly early in training and the dead-code
+# restarts fire more often; after a few hundred steps the PSNR difference is within the run-to-run
+# spread. Report the numbers with two seeds before concluding.
+
 # %% [markdown]
-# **Open exercises.**
+# **Questions** (answers in the key below each).
 #
-# 1. Retrain the autoencoder with `warp_fraction=0.75` (the official code) and compare the reconstruction
-#    PSNR at context 4 with ours. Does leaving a quarter of the channels to the tokens change the masks?
-# 2. Train with `beta_on="codebook"` (the official placement): does the codebook's usage (perplexity in the
-#    training log) change?
-# 3. Sample with `top_p=0.9` instead of top-k: where does it land between top-1 and top-100 in Table 2?
-# 4. Give the state-conditioned model a trajectory of your own (a circle: `state_tokens` from
-#    `cm.quantize_state`) and check with the position estimator whether the arm follows it.
+# 1. Why can the decoder not use U-Net skip connections from the encoder of the *same* frame, and what
+#    does CCVS connect instead?
+
+# %% [markdown] tags=["solution"]
+# *Answer.* At synthesis time a future frame has no encoder pass: only its tokens exist (predicted by
+# T). Skip connections are therefore taken from the encoder of *context* frames (already made), and
+# since those frames are at other times, their features must be moved by a flow (F) before fusion.
+
+# %% [markdown]
+# 2. Table 2 says greedy decoding (top-1) "results in little to no motion" for prediction, but barely
+# matters for state-conditioned synthesis. Why?
+
+# %% [markdown] tags=["solution"]
+# *Answer.* Without the state, the future is uncertain; the single most likely token at each position is
+# the one that says "nothing changes" (static background dominates), so the argmax path stays still.
+# With the state, the arm's position is given for every frame, the distribution over tokens is sharp,
+# and its argmax is already close to a good sample.
+
+# %% [markdown]
+# 3. The KV cache must be emptied every time the window slides by one frame. Why can the cached keys and
+# values not be kept, and what would have to change in the model for them to be reusable?
+
+# %% [markdown] tags=["solution"]
+# *Answer.* The time embedding is added to the token embedding *before* the first layer, so every
+# token's keys and values depend on its index in the window; a slide changes every index. With
+# relative positions inside attention (e.g. rotary embeddings applied to keys at read time) or a
+# model whose window positions are absolute in the video, the cache could be shifted instead of rebuilt.
