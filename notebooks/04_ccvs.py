@@ -51,8 +51,8 @@
 # - read a claim's verdict from paired differences over draws, and say when a difference is too small
 #   to count.
 #
-# **Prerequisites**: [chapter 3](03_vqvae) (vector quantisation, autoregressive priors over tokens,
-# KV-cache sampling) and [chapter 2](02_measuring) (FVD-syn, the shared evaluation and its verdicts);
+# **Prerequisites**: [chapter 3](03_vqvae.ipynb) (vector quantisation, autoregressive priors over tokens,
+# KV-cache sampling) and [chapter 2](02_measuring.ipynb) (FVD-syn, the shared evaluation and its verdicts);
 # convolutional autoencoders and GAN losses; what an optical flow is.
 #
 # **Time**: about 150 minutes for a student: 70 to read and run the chapter (it runs in about 12
