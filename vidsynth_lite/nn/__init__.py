@@ -169,3 +169,21 @@ __all__ += [
     "wgan_gp_penalty",
 ]
 # -- end of the adversarial toolkit ---------------------------------------------------------------------------
+
+# isort: split
+# -- sequence models and flow-matching pieces (CCVS chapter) -------------------------------------------------
+from .chunked_sampling import sample_chunks
+from .cost_volume import displacements, local_correlation
+from .flow_inversion import invert_flow
+from .gpt import GPT, GPTConfig, KVCache
+
+__all__ += [
+    "GPT",
+    "GPTConfig",
+    "KVCache",
+    "displacements",
+    "invert_flow",
+    "local_correlation",
+    "sample_chunks",
+]
+# -- end of the CCVS chapter's pieces -------------------------------------------------------------------------
