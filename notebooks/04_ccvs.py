@@ -1497,7 +1497,8 @@ if main_pred in fig6_draws:
 else:
     record(
         rc.not_tested(
-            "Fig. 6: the samples' diversity lies in the moving parts (DIV moving > whole)",
+            "Fig. 6: the samples' diversity lies in the moving parts (DIV moving > "
+            "whole)",
             "CCVS Fig. 6, Sec. 4.2",
             "one sample per input at this profile: DIV needs two or more",
             profile=cfg.profile,
@@ -1544,7 +1545,8 @@ untested = [
         "Table 5: a larger codebook improves FVD up to a point",
         "CCVS Table 5 (Kinetics-600)",
         (
-            "each codebook size is a separately trained autoencoder and transformer; the "
+            "each codebook size is a separately trained autoencoder and transformer; "
+            "the "
             "lite budget trains one of each. `full` with codes in {1024, 4096, 16384, "
             "65536} on `actions` tests it"
         ),
@@ -1561,7 +1563,8 @@ untested = [
         "Table 6 / App. E: the drum track improves sound-conditioned synthesis",
         "CCVS Table 6, App. E",
         (
-            "the sound autoencoder and the audio token stream are built and tested, but "
+            "the sound autoencoder and the audio token stream are built and tested, "
+            "but "
             "a drums autoencoder, a sound autoencoder and two transformers do not fit "
             "the lite budget; `full` on `drums` with and without audio tests it"
         ),
