@@ -22,7 +22,7 @@ Two strategies, the same tokens:
   ("prefill"); then one token at a time again.
 
 Every sampled position ``p`` draws with the uniform ``uniforms[:, p]`` through
-:func:`~vidsynth_lite.nn.sampling.sample_from_logits`: both strategies return identical tokens for the same
+:func:`~vidsynth_lite.nn.logit_sampling.sample_from_logits`: both strategies return identical tokens for the same
 uniforms (``tests/test_nn_gpt.py``, across slides included).
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Callable
 import torch
 
 from .gpt import GPT
-from .sampling import sample_from_logits
+from .logit_sampling import sample_from_logits
 
 
 def _positions(model: GPT, start: int, lo: int, hi: int, prefix_len: int, chunk_len: int,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .sampling import sample_from_logits
+from .logit_sampling import sample_from_logits
 
 
 @dataclass
@@ -213,7 +213,7 @@ class GPT(nn.Module):
 
         With ``use_cache`` each new token costs one token's forward pass; without, the whole sequence is run again
         for every token (what the official CCVS code does). Both draw through
-        :func:`~vidsynth_lite.nn.sampling.sample_from_logits` with the same uniforms, so they return the same tokens.
+        :func:`~vidsynth_lite.nn.logit_sampling.sample_from_logits` with the same uniforms, so they return the same tokens.
         """
         if idx.shape[1] + max_new_tokens > self.cfg.block_size:
             raise ValueError(f"{idx.shape[1]} + {max_new_tokens} tokens exceed block_size {self.cfg.block_size}; "
