@@ -42,7 +42,8 @@ notebooks/%.ipynb: notebooks/%.py | $(STAMP)
 notebooks: $(NOTEBOOKS)
 
 # Debian packages the tests need: real video clips for the loader tests (opencv-doc) and a browser for the site
-# tests (chromium + chromium-driver). Installed when run as root; required in CI, optional elsewhere.
+# tests and `make book`'s screenshots (chromium + chromium-driver). Installed when run as root; required in CI,
+# optional elsewhere.
 SYSTEM_PACKAGES := opencv-doc chromium chromium-driver
 system-deps:
 	@missing=""; [ -d /usr/share/doc/opencv-doc/examples/data ] || missing="opencv-doc"; \
@@ -100,7 +101,7 @@ test-unit: $(STAMP)
 
 # The book: execute every chapter at 'lite' (cached; the cache is dropped whenever the package, the configs or
 # a notebook source change) and render _build/html. Any failing cell fails the build.
-book: $(STAMP) $(NOTEBOOKS) $(WEIGHTS_TARGETS) $(VENDORED)
+book: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) $(VENDORED)
 	@mkdir -p _build
 	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs notebooks -type f \( -name '*.py' -o -name '*.yaml' \) | sort) \
 	  | sha256sum | cut -c1-16); \
