@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidsynth_lite.exercises.core import Choice, Exercise, Outcome, register
+from vidsynth_lite.exercises.families import Problem
 
 STYLEGAN2 = "vidsynth_lite.models.stylegan2"
 MOCOGAN_HD = "vidsynth_lite.models.mocogan_hd"
@@ -176,13 +177,13 @@ def _measure_frozen(student) -> dict[str, float]:
     motion_before = {k: v.clone() for k, v in motion_generator.state_dict().items()}
     optimizer = student(image_generator, motion_generator, 0.05)
     if not isinstance(optimizer, torch.optim.Optimizer):
-        from vidsynth_lite.exercises.families import Problem
-
         raise Problem(f"expected a torch optimizer, got {type(optimizer).__name__}")
     g = torch.Generator().manual_seed(0)
     for _ in range(3):                       # a motion step: noise -> codes -> frozen generator -> loss
         frames = image_generator(motion_generator(torch.randn(8, 3, generator=g)))
         loss = (frames - 0.5).pow(2).mean()
+        if not loss.requires_grad:
+            raise Problem("no gradient reaches the motion generator any more (is it frozen too?)")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
