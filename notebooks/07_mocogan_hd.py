@@ -691,7 +691,7 @@ print(f"D_V {count(d_v) / 1e6:.3f} M, D_I {count(d_i) / 1e6:.3f} M parameters")
 # standard non-saturating form of Eq. 4) and D_I (hinge loss, plus `lambda_contr L_contr`), then the momentum
 # update and the memory bank. The image generator is a **frozen part**: no optimizer, evaluation mode, and the
 # loop verifies at every checkpoint that none of its weights moved. We check it once more here, bit for bit:
-# the official code's `toggle_grad` wrote `param.required_grad` (a typo), so its "frozen" generator trained.
+# the official code's "frozen" generator trained (Exercise 7.4 has you find out why and repair it).
 
 # %%
 before = vl.nn.snapshot(G_img)
@@ -778,7 +778,8 @@ if pretrained:
 # ### In-domain: `faces`
 #
 # Every row is one video: `z_1` drawn at random, its trajectory from G_M, each code rendered by the frozen
-# StyleGAN2 with one noise draw kept for the whole video.
+# StyleGAN2 with one noise draw kept for the whole video (Exercise 7.5 shows what goes wrong when the draws are
+# repeated over the frames in the wrong order).
 
 # %%
 G_M_main = motions["full"]
