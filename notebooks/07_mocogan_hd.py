@@ -41,6 +41,35 @@
 # checkpoints, and with `use_pretrained` on the chapter shows both (they are not built yet: `lite` runs on
 # the live networks). `full` (`configs/mocogan_hd/full.yaml`) holds the paper's sizes.
 
+# %% [markdown] tags=["opening"]
+# **You will be able to**
+#
+# - build StyleGAN2's modulated and demodulated convolution as one grouped convolution, and say why
+#   demodulation keeps every output channel at unit variance;
+# - write the motion generator's roll-out (Eqs. 1-2): an LSTM encoder / decoder whose hidden state moves the
+#   content code along the top principal directions of the style space, and bound how far one step can go;
+# - explain what each discriminator signal teaches (D_V on clips paired with their first frame, D_I's quality
+#   matching, contrastive content matching with a momentum encoder and a memory bank, the mutual-information
+#   loss) and what each ablation of Tab. 5 removes;
+# - freeze a pretrained network so that it really stays fixed while gradients flow through it, and find inputs
+#   repeated over frames in the wrong order;
+# - read the chapter's measurements (FVD-syn, ACD-syn, motion diversity, quality against length, PSNR / SSIM
+#   of prediction by inversion) beside the paper's numbers and the trivial baselines.
+#
+# **Prerequisites**: [chapter 0](00_running_the_book.ipynb) (the training loop and its checkpoints),
+# [chapter 2](02_measuring.ipynb) (the shared evaluation, FVD-syn and its floor, the verdict rule) and
+# [chapter 4](04_ccvs.ipynb) (adversarial training with image and video discriminators); LSTMs, principal
+# component analysis, and the cosine similarity.
+#
+# **Time**: about 2.5 hours for a student: 75 minutes to read and run the chapter, 75 for the exercises. At
+# `lite` the chapter trains an image generator and a motion generator live on the CPU; its cost table prints
+# how long each stage took.
+#
+# **Core and optional**: core -- Sections 1 to 6 (the image generator, the PCA, the motion generator, the
+# discriminators, training and the videos), the unconditional measurements of Section 7 and Exercises 7.1 to
+# 7.4. Optional -- cross-domain video, long sequences, swaps and prediction by inversion (the rest of Section
+# 7), Exercise 7.5 and the open experiments.
+
 # %% tags=["parameters"]
 profile = "lite"  # smoke | lite | full  (VIDSYNTH_PROFILE overrides it)
 seed = 0  # seed of every random generator
@@ -187,19 +216,36 @@ show_images(faces_b, "faces_b: images only (no videos of this domain exist)")
 #   w''_{ijk} = \frac{w'_{ijk}}{\sqrt{\sum_{i,k} {w'_{ijk}}^2 + \epsilon}} \qquad (3)$$
 #
 # (`i` input channel, `j` output channel, `k` kernel tap). Every sample of a batch has its own kernel; the
-# batch becomes one **grouped convolution** with the samples as groups. We write it here and compare it with
-# the package's `ModulatedConv2d`.
+# batch becomes one **grouped convolution** with the samples as groups.
+#
+# **Exercise 7.1 (build).** Write `modulated_conv(x, weight, scales, demodulate)`: Eq. 1, then (if
+# `demodulate`) Eq. 3 with `eps = 1e-8` under the square root, applied to all samples in **one** grouped
+# convolution (fold the batch into the channels, `groups = N`), padding `k // 2`, in the dtype of `x`. The
+# checker compares it with a per-sample loop on random inputs, on ToRGB's case (a 1x1 kernel without
+# demodulation, one sample), on a style of all zeros, and in float32 and float64; the package's StyleGAN2 is
+# switched off while your function runs. The rest of this section runs on your function once it passes.
 
 
-# %%
-def my_modulated_conv(x, weight, scales, demodulate=True, eps=1e-8):
-    """x [N, in, H, W], weight [out, in, k, k], scales [N, in] -> [N, out, H, W]."""
+# %% tags=["exercise"]
+def modulated_conv(x, weight, scales, demodulate):
+    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
+    -> [N, out, H, W]."""
+    raise NotImplementedError
+
+
+vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
+
+
+# %% tags=["solution", "hide-cell"]
+def modulated_conv(x, weight, scales, demodulate):
+    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
+    -> [N, out, H, W]."""
     n, c, h, w_ = x.shape
     w = weight[None] * scales[:, None, :, None, None]  # Eq. 1: [N, out, in, k, k]
-    if demodulate:
-        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)  # Eq. 3
-    out = F.conv2d(
-        x.reshape(1, n * c, h, w_),  # [1, N*in, H, W]
+    if demodulate:  # Eq. 3: unit norm per output channel
+        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+    out = torch.nn.functional.conv2d(
+        x.reshape(1, n * c, h, w_),  # [1, N*in, H, W]: the samples become groups
         w.reshape(-1, c, *weight.shape[2:]),  # [N*out, in, k, k]
         padding=weight.shape[-1] // 2,
         groups=n,
@@ -207,16 +253,22 @@ def my_modulated_conv(x, weight, scales, demodulate=True, eps=1e-8):
     return out.reshape(n, -1, h, w_)  # [N, out, H, W]
 
 
+vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
+
+# %% [markdown]
+# Your function (or the book's, until yours passes) against the package's `ModulatedConv2d`, and what
+# demodulation does to the output's scale:
+
+# %%
+my_modulated_conv = vl.exercises.use("mocogan_hd.modulated_conv", modulated_conv)
 torch.manual_seed(cfg.seed)
 conv = sg.ModulatedConv2d(8, 6, 3, style_dim=5)
 x, style = torch.randn(4, 8, 12, 12), torch.randn(4, 5)
 scales = conv.modulation(style)  # s = A(w), one per input channel
-mine = my_modulated_conv(x, conv.scale * conv.weight[0], scales)
+mine = my_modulated_conv(x, conv.scale * conv.weight[0], scales, True)
 torch.testing.assert_close(mine, conv(x, style), rtol=1e-5, atol=1e-5)
 std_demod = mine[:, :, 1:-1, 1:-1].std().item()
-std_raw = my_modulated_conv(
-    x, conv.scale * conv.weight[0], 5 * scales, demodulate=False
-)
+std_raw = my_modulated_conv(x, conv.scale * conv.weight[0], 5 * scales, False)
 print(
     f"output std with demodulation {std_demod:.2f} (unit-variance input); without, "
     f"styles 5x larger give std {std_raw[:, :, 1:-1, 1:-1].std():.2f}"
@@ -505,27 +557,55 @@ for mine_, theirs in zip(my_lstm_cell(xs, h0, c0_, cell), cell(xs, (h0, c0_))):
 # official code squashes with `tanh` and scales each component by its standard deviation, so that one step
 # moves at most `lambda` standard deviations along each direction -- we follow the code here (and say so).
 # With `h_t = 0` and `b = 0` the code stands still; the test suite checks that exactly.
+#
+# **Exercise 7.2 (build).** Write the motion generator's roll-out, Eqs. 1 and 2 together:
+# `motion_codes(z1, noise, encoder, decoder, to_coeffs, basis, std, lam)` takes the content codes
+# `z1 [B, D]`, the decoder's noise `noise [B, T-1, d]`, the two `torch.nn.LSTMCell`s, the linear layer
+# `to_coeffs` (W, b), `basis` U `[K, D]`, `std [K]` and `lam`, and returns the codes `[B, T, D]` of every frame,
+# `z1` first. The checker compares it with a video-by-video loop on random networks, with one frame (no step),
+# with `lam = 0` and with float64 networks; the package's motion generator is switched off while your function
+# runs. The next cell runs yours on this chapter's G_M.
+
+# %% tags=["exercise"]
+def motion_codes(z1, noise, encoder, decoder, to_coeffs, basis, std, lam):
+    """Eqs. 1-2: z1 [B, D], noise [B, T-1, d] -> codes [B, T, D] (z1 first)."""
+    raise NotImplementedError
+
+
+vl.exercises.check("mocogan_hd.motion_codes", motion_codes)
+
+
+# %% tags=["solution", "hide-cell"]
+def motion_codes(z1, noise, encoder, decoder, to_coeffs, basis, std, lam):
+    """Eqs. 1-2: z1 [B, D], noise [B, T-1, d] -> codes [B, T, D] (z1 first)."""
+    h, c = encoder(z1)  # Eq. 1: (h_0, c_0) = LSTM_enc(z_1)
+    codes = [z1]
+    for t in range(noise.shape[1]):
+        h, c = decoder(noise[:, t], (h, c))  # Eq. 1: one decoder step on eps_t
+        step = (std * torch.tanh(to_coeffs(h))) @ basis  # U^T (std * tanh(W h + b))
+        codes.append(codes[-1] + lam * step)  # Eq. 2: a residual move
+    return torch.stack(codes, dim=1)  # [B, T, D]
+
+
+vl.exercises.check("mocogan_hd.motion_codes", motion_codes)
 
 # %%
 motion_sizes = ch.motion_config(cfg, cross_domain=False)
 G_M = mh.MotionGenerator(motion_sizes, pca)
-
-
-def my_residual_step(z_prev, h, lin, basis, std, lam):
-    return z_prev + lam * (torch.tanh(lin(h)) * std) @ basis  # Eq. 2 (official form)
-
-
+my_motion_codes = vl.exercises.use("mocogan_hd.motion_codes", motion_codes)
 z1 = pca.mean[None].expand(2, -1).to(torch.float32) + 0.1
-h_demo = torch.randn(2, cfg.hidden)
-torch.testing.assert_close(
-    my_residual_step(
-        z1, h_demo, G_M.to_coeffs, G_M.basis, G_M.basis_std, cfg.residual_scale
-    ),
-    z1 + cfg.residual_scale * G_M.step_direction(h_demo),
-)
+eps_demo = torch.randn(2, 5, cfg.noise_dim, generator=torch.Generator().manual_seed(1))
+parts = (G_M.encoder, G_M.decoder, G_M.to_coeffs, G_M.basis, G_M.basis_std)
+with torch.no_grad():
+    codes_mine = my_motion_codes(z1, eps_demo, *parts, G_M.cfg.residual_scale)
+    torch.testing.assert_close(codes_mine, G_M(z1, 6, noise=eps_demo).codes)
+    still = my_motion_codes(z1, eps_demo, *parts, 0.0)
+torch.testing.assert_close(still, z1[:, None].expand_as(still))  # lambda = 0: no motion
+moves = (codes_mine[:, 1:] - codes_mine[:, :-1]).norm(dim=-1)  # [B, T-1]
 print(
     f"G_M: {count(G_M) / 1e6:.3f} M parameters; U is {tuple(G_M.basis.shape)}, "
-    f"lambda = {cfg.residual_scale}"
+    f"lambda = {G_M.cfg.residual_scale}; your roll-out equals G_M's; "
+    f"steps of the untrained G_M move the code by {moves.mean():.4f} on average"
 )
 
 # %% [markdown]
@@ -611,7 +691,7 @@ print(f"D_V {count(d_v) / 1e6:.3f} M, D_I {count(d_i) / 1e6:.3f} M parameters")
 # standard non-saturating form of Eq. 4) and D_I (hinge loss, plus `lambda_contr L_contr`), then the momentum
 # update and the memory bank. The image generator is a **frozen part**: no optimizer, evaluation mode, and the
 # loop verifies at every checkpoint that none of its weights moved. We check it once more here, bit for bit:
-# the official code's `toggle_grad` wrote `param.required_grad` (a typo), so its "frozen" generator trained.
+# the official code's "frozen" generator trained (Exercise 7.4 has you find out why and repair it).
 
 # %%
 before = vl.nn.snapshot(G_img)
@@ -698,7 +778,8 @@ if pretrained:
 # ### In-domain: `faces`
 #
 # Every row is one video: `z_1` drawn at random, its trajectory from G_M, each code rendered by the frozen
-# StyleGAN2 with one noise draw kept for the whole video.
+# StyleGAN2 with one noise draw kept for the whole video (Exercise 7.5 shows what goes wrong when the draws are
+# repeated over the frames in the wrong order).
 
 # %%
 G_M_main = motions["full"]
@@ -1527,42 +1608,12 @@ vl.reproduce.show_run("mocogan_hd")  # profile, run time and machine of this pag
 #
 # ## Exercises
 #
-# Three pieces to write yourself; `check` compares each with an independent reference on random inputs.
-
-
-# %% tags=["exercise"]
-def modulated_conv(x, weight, scales, demodulate):
-    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
-    -> [N, out, H, W]."""
-    raise NotImplementedError
-
-
-vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
-
-
-# %% tags=["solution", "hide-cell"]
-def modulated_conv(x, weight, scales, demodulate):
-    """StyleGAN2 Eqs. 1 and 3: x [N, in, H, W], weight [out, in, k, k], scales [N, in]
-    -> [N, out, H, W]."""
-    n, c, h, w_ = x.shape
-    w = weight[None] * scales[:, None, :, None, None]  # [N, out, in, k, k]
-    if demodulate:
-        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
-    out = torch.nn.functional.conv2d(
-        x.reshape(1, n * c, h, w_),
-        w.reshape(-1, c, *weight.shape[2:]),
-        padding=weight.shape[-1] // 2,
-        groups=n,
-    )
-    return out.reshape(n, -1, h, w_)
-
-
-vl.exercises.check("mocogan_hd.modulated_conv", modulated_conv)
-
-# %% [markdown]
-# **Understanding Eq. 2.** What is the largest distance one step of the motion generator can move a code, as a
-# function of the per-component standard deviations `std [K]` and `lambda`? (Reason about `tanh` and the rows
-# of `U`; no network is needed.)
+# Exercises 7.1 (the modulated convolution) and 7.2 (the motion generator's roll-out) are in Sections 1 and 3.
+#
+# **Exercise 7.3 (understand).** What is the largest distance `||z_{t+1} - z_t||` one step of the motion
+# generator can move a code (Eq. 2, official form), as a function of the per-component standard deviations
+# `std [K]` and `lambda`? Reason about `tanh` and the rows of `U`; no network is needed. Return it as a 0-dim
+# tensor in the dtype of `std`.
 
 
 # %% tags=["exercise"]
@@ -1577,46 +1628,194 @@ vl.exercises.check("mocogan_hd.max_step", max_step)
 # %% tags=["solution", "hide-cell"]
 def max_step(std, lam):
     """The largest possible ||z_{t+1} - z_t|| of Eq. 2 (official form): 0-d tensor."""
-    return lam * torch.linalg.vector_norm(
-        std
-    )  # orthonormal rows keep the norm; |tanh| -> 1
+    # |tanh| < 1 and orthonormal rows of U keep the norm of the coefficients
+    return lam * torch.linalg.vector_norm(std)
 
 
 vl.exercises.check("mocogan_hd.max_step", max_step)
 
+# %% [markdown] tags=["solution"]
+# The step is `lam * a U` with coefficients `a_k = std_k * tanh(.)`, `|a_k| < std_k`. Because the rows of U
+# are orthonormal, `||a U|| = ||a||`, so the step is shorter than `lam * ||std||` (a supremum: tanh never
+# reaches 1). The sum of the stds would be the bound in the max-norm along U's axes, not the Euclidean one.
+# Over `n` steps the code can drift at most `n * lam * ||std||`: that is why unrolled sequences leave the
+# region the generator draws well, and why a smaller `lam` keeps the identity across domains.
+
 # %% [markdown]
-# **Debug the frozen generator.** This is the official code's `toggle_grad`, which it calls to freeze the image
-# generator before training the motion generator. The checker runs it on small networks. Find out why it fails,
-# fix it, then train G_M for a few steps with your frozen generator (section 5) and check with
-# `vl.nn.changed_since` that the generator did not move.
+# **Exercise 7.4 (debug).** The function below is what the official code does before training the motion
+# generator: it calls `toggle_grad(G, False)` on the image generator and builds one optimizer over the networks
+# it uses. The checker hands it a small image generator and a small motion generator, takes three Adam steps on
+# a loss computed *through* the image generator, and counts what moved. Find out why the "frozen" generator
+# trains, fix it, and keep the gradient flowing through it to the motion generator.
 
 
 # %% tags=["exercise"]
-def toggle_grad(model, on):
-    """Switch every parameter's gradient on or off; return the flags it leaves."""
-    for p in model.parameters():
-        p.required_grad = on
-    return [p.requires_grad for p in model.parameters()]
+def motion_optimizer(image_generator, motion_generator, lr):
+    """Freeze the image generator; return an Adam optimizer for the motion generator."""
+    for p in image_generator.parameters():
+        p.required_grad = False  # the official toggle_grad(G, False)
+    params = list(motion_generator.parameters()) + list(image_generator.parameters())
+    return torch.optim.Adam(params, lr=lr)
 
 
-vl.exercises.check("mocogan_hd.toggle_grad", toggle_grad)
+vl.exercises.check("mocogan_hd.frozen_optimizer", motion_optimizer)
 
 
 # %% tags=["solution", "hide-cell"]
-def toggle_grad(model, on):
-    """Switch every parameter's gradient on or off; return the flags it leaves."""
-    for p in model.parameters():
-        p.requires_grad_(on)  # `required_grad` only created a new, unused attribute
-    return [p.requires_grad for p in model.parameters()]
+def motion_optimizer(image_generator, motion_generator, lr):
+    """Freeze the image generator; return an Adam optimizer for the motion generator."""
+    for p in image_generator.parameters():
+        p.requires_grad_(False)  # `required_grad` only created a new, unused attribute
+    # only what trains goes to the optimizer; the frozen generator is not detached,
+    # so the loss still reaches the motion generator through it
+    return torch.optim.Adam(motion_generator.parameters(), lr=lr)
 
 
-vl.exercises.check("mocogan_hd.toggle_grad", toggle_grad)
+vl.exercises.check("mocogan_hd.frozen_optimizer", motion_optimizer)
+
+# %% [markdown] tags=["solution"]
+# Two bugs. `p.required_grad = False` (sic) sets a new Python attribute that autograd never reads, so every
+# parameter keeps `requires_grad = True`, receives a gradient and is stepped. And the optimizer holds the image
+# generator's parameters: with the typo fixed their gradients stay `None` and Adam skips them, but any later
+# `requires_grad_(True)` (a fine-tuning cell, a shared helper that unfreezes) or a weight decay on a
+# decoupled optimizer would move them again. Freezing is two things: no gradient, and no optimizer. The
+# chapter's loop checks a third: the generator's weights bit for bit at every checkpoint.
+
+# %% [markdown]
+# **Exercise 7.5 (debug).** MoCoGAN-HD draws the generator's spatial noise **once per video** and keeps it
+# over the video's frames (Section 6). This version of the renderer folds the frames into the batch and
+# repeats each video's noise maps to match, but its videos flicker. The checker uses a small stand-in for the
+# synthesis network (`synthesis(ws [N, D], maps) -> [N, 3, R, R]`) and compares your frames with a
+# video-by-video reference. Find the bug.
+
+
+# %% tags=["exercise"]
+def render_videos(synthesis, ws, noise):
+    """Frames [B, T, 3, H, W] of trajectories ws [B, T, D]; noise: maps [B, 1, h, w],
+    one draw per video, kept over its frames."""
+    b, t, d = ws.shape
+    per_frame = [m.repeat(t, 1, 1, 1) for m in noise]  # [B*T, 1, h, w]
+    img = synthesis(ws.reshape(b * t, d), per_frame)  # [B*T, 3, H, W]
+    return img.reshape(b, t, *img.shape[1:])  # [B, T, 3, H, W]
+
+
+vl.exercises.check("mocogan_hd.video_noise", render_videos)
+
+
+# %% tags=["solution", "hide-cell"]
+def render_videos(synthesis, ws, noise):
+    """Frames [B, T, 3, H, W] of trajectories ws [B, T, D]; noise: maps [B, 1, h, w],
+    one draw per video, kept over its frames."""
+    b, t, d = ws.shape
+    # rows of ws.reshape(B*T, D) are video-major: b0t0, b0t1, ..., b1t0, ...
+    per_frame = [m.repeat_interleave(t, dim=0) for m in noise]  # [B*T, 1, h, w]
+    img = synthesis(ws.reshape(b * t, d), per_frame)  # [B*T, 3, H, W]
+    return img.reshape(b, t, *img.shape[1:])  # [B, T, 3, H, W]
+
+
+vl.exercises.check("mocogan_hd.video_noise", render_videos)
+
+# %% [markdown] tags=["solution"]
+# `ws.reshape(B * T, D)` lists the frames video by video (row `b * T + t`), but `m.repeat(t, 1, 1, 1)` tiles
+# the whole batch `t` times (row `b * T + t` gets the maps of video `(b * T + t) mod B`). Every frame is
+# drawn with another video's noise: hair and texture change from frame to frame, and D_V learns to spot the
+# flicker. `repeat_interleave(t, dim=0)` repeats each video's maps `t` times in a row. With one video (B = 1)
+# or one frame both agree, which is why the checker tries several videos of several frames.
 
 # %% [markdown]
 # **Open experiments.**
 #
-# 1. Set `residual_scale` to 0.05 and 0.5 and retrain the motion generator: how do FVD-syn, ACD-syn and the
-#    frame change move? The paper lowers lambda across domains for content consistency.
+# 1. Set `residual_scale` to 0.05 and to 0.5 and retrain the motion generator: how do FVD-syn, ACD-syn and the
+#    frame-to-frame change move? (The paper lowers lambda across domains for content consistency.)
 # 2. Train with `mi_input = "hc"` (the official code) and compare App. D's motion diversity with `"h"`.
 # 3. Keep only the top 8 principal components (`n_pca = 8`): which motions survive?
 # 4. Invert sky frames without the perceptual term (`inversion_perceptual = 0`): does Up-B change?
+
+# %% [markdown] tags=["solution", "experiment"]
+# **Expected outcomes** (reasoned from Eq. 2, Exercise 7.3 and the paper; the size of each effect at `lite`
+# depends on the run and is what the experiment measures).
+#
+# 1. A step is bounded by `lambda * ||std||` (Exercise 7.3), so `lambda = 0.05` shrinks the frame-to-frame
+#    change and the drift of the identity (ACD-syn falls, towards the static-video baseline's), and FVD-syn
+#    rises when the real clips move more than the model now can. `lambda = 0.5` gives larger motion but codes
+#    that wander off the region the generator draws well over 16 frames: ACD-syn rises and frames degrade. The
+#    paper's 0.2 in-domain and smaller across domains trade these off.
+# 2. Little change in diversity: `h_t = o_t * tanh(c_t)` is a function of `c_t`, so both heads can recover
+#    `eps_t`; the mean-video spread of App. D stays well above the "w/o L_m" row in both settings. A clear gap
+#    between "h" and "hc" would point at the MI head, not at Eq. 3.
+# 3. Motion is confined to the 8 directions of largest variance. In a generator trained on faces these carry
+#    most of the global variation (identity, head pose, colour): head turns survive, small local motions
+#    (mouth, eyes) weaken, and since the same directions also change identity, ACD-syn rises. App. E.1's
+#    BAIR generator, whose variance sits in few components, shows the same limit.
+# 4. Up-B's PSNR stays about the same or rises slightly (the pixel term alone is exactly what PSNR rewards),
+#    while SSIM and the visual sharpness of the inverted frame fall a little: at 32x32 the perceptual term
+#    mostly sharpens edges that MSE averages away.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Answer each question before opening the answer key.
+#
+# **Question 1 (quiz).** In-domain, D_V sees every later frame stacked channel by channel with the first frame.
+# Why does the cross-domain setting switch this pairing off?
+#
+# (a) With 6 input channels D_V would be too slow for the larger cross-domain images.
+# (b) The first frame of a generated video is drawn by the other domain's image generator, so a D_V that sees
+# it could tell generated from real clips by the domain of that frame alone, which the motion generator
+# cannot change.
+# (c) Across domains the motion generator does not produce a first frame.
+# (d) The contrastive loss already pairs the first frame with later ones, so the pairing would count twice.
+
+# %% tags=["exercise"]
+answer = None  # "a", "b", "c" or "d"
+vl.exercises.check("mocogan_hd.quiz_pairing", answer)
+
+# %% tags=["solution", "hide-cell"]
+answer = "b"
+vl.exercises.check("mocogan_hd.quiz_pairing", answer)
+
+# %% [markdown] tags=["solution"]
+# **Answer 1: (b).** Real clips come from `faces`, generated ones start from a `faces_b` code. Paired with
+# its first frame, every slice of a generated clip carries the other domain's appearance: D_V wins on
+# appearance, and its gradient says nothing about motion -- the motion generator cannot change the first
+# frame (`z_1` is given). Without the pairing D_V must judge the change over time. (a) is not a reason (the
+# cost is one wider first layer); (c) is false (z_1 is rendered as the first frame); (d) confuses D_I's content
+# matching, which compares features, with D_V's input.
+
+# %% [markdown]
+# **Question 2.** D_I never sees a real image: it learns to tell the *generated* first frame from a *later*
+# generated frame. What does this "quality matching" (Eq. 5) teach the motion generator, and why does it work
+# without any real frame of the content domain?
+
+# %% [markdown] tags=["solution"]
+# **Answer 2.** The first frame is rendered from `z_1 = mapping(z)`, a code the image generator was trained
+# to draw, so its quality is the generator's own. Later frames are rendered from codes the motion generator
+# reached by walking, which may leave that region and look worse. D_I learns whatever distinguishes them, and
+# the motion generator is pushed to keep every frame indistinguishable from a first frame: to stay where the
+# generator draws well. No real frame is needed, which is why it also works across domains, where no video of
+# the content domain exists.
+
+# %% [markdown]
+# **Question 3.** Section 7 extends videos beyond the training length in two ways: unrolling the LSTM for more
+# steps, and interpolating the trajectory (`interp_factor` codes per step). Which one adds motion that was
+# not in the short video, which one keeps frame quality, and why?
+
+# %% [markdown] tags=["solution"]
+# **Answer 3.** Unrolling adds new motion (fresh `eps_t` every step) but the residual steps accumulate: after
+# `n` steps the code may be up to `n * lambda * ||std||` away (Exercise 7.3), beyond the lengths D_V and D_I
+# judged in training, so quality tends to fall with length. Interpolation only inserts codes on the segments
+# between codes the model already produced: the same motion, slower and smoother, with frames from a region
+# the generator draws as well as the short video's -- quality is kept, no new motion is added.
+
+# %% [markdown]
+# **Question 4.** The motion generator moves in StyleGAN2's `W` space, along the top principal components of
+# mapped codes, instead of in `z` along arbitrary directions. Give two reasons, and the risk App. E.1 names.
+
+# %% [markdown] tags=["solution"]
+# **Answer 4.** (i) `W` is more disentangled than `z` (StyleGAN's mapping network exists for that), so small
+# moves in `W` change one attribute at a time and a smooth path gives a smooth video. (ii) The principal
+# directions are where the mapped codes actually vary: moving along them, scaled by their standard deviation,
+# keeps the code inside the distribution the generator was trained on, and restricting to the top `K` also
+# shrinks the motion generator's output. The risk: a generator that packs most variance into few components
+# (App. E.1's BAIR model) leaves few directions, and those often carry content, so motion and identity
+# entangle.

@@ -127,9 +127,12 @@ def test_inversion_recovers_a_code_the_generator_made():
     G = sg.Generator(sg.StyleGAN2Config(size=16, style_dim=8, n_mlp=2, channel_base=64, channel_max=8)).eval()
     for p in G.parameters():
         p.requires_grad_(False)
+    for to_rgb in [G.synthesis.to_rgb1, *G.synthesis.to_rgbs]:     # the image is linear in the ToRGB weights:
+        to_rgb.conv.weight.mul_(0.25)                                 # scale it into [-1, 1], as a real frame is
     w_true = G.mapping(torch.randn(3, 8))
     noise = G.synthesis.make_noise(3, zero=True)
     target = G.synthesis(w_true, noise)
+    assert target.abs().max() <= 1                                     # invert() rejects frames outside [-1, 1]
     mean = G.mean_w(256)
     start = float(torch.nn.functional.mse_loss(G.synthesis(mean[None].expand(3, -1), noise), target))
     _w, history = mh.invert(G.synthesis, target, mean, steps=150, lr=0.05)

@@ -66,9 +66,9 @@ def test_generator_and_discriminator_shapes_and_ws_count():
     img = g(torch.randn(5, 8))
     assert img.shape == (5, 3, 16, 16)
     assert d(img).shape == (5,)
-    with pytest.raises(ValueError, match=r"ws must be \[N, 8\]"):
+    with pytest.raises(ValueError, match=r"ws: expected latent codes \[N, 8\]"):
         g.synthesis(torch.randn(5, 7))
-    with pytest.raises(ValueError, match="Discriminator expects images"):
+    with pytest.raises(ValueError, match=r"Discriminator input: expected frames of 16x16"):
         d(torch.randn(5, 3, 8, 8))
     with pytest.raises(ValueError, match="power of two"):
         StyleGAN2Config(size=24).validate()

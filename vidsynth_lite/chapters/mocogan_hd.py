@@ -21,6 +21,7 @@ from vidsynth_lite import io as vl_io
 from vidsynth_lite import metrics as vl_metrics
 from vidsynth_lite import nn as vl_nn
 from vidsynth_lite import paths, runtime
+from vidsynth_lite.checks import check_video
 from vidsynth_lite.config import ChapterConfig, param
 from vidsynth_lite.models import mocogan_hd as mh
 from vidsynth_lite.models import stylegan2 as sg
@@ -177,6 +178,7 @@ def train_image_generator(cfg: MoCoGANHDChapterConfig, images: torch.Tensor, *, 
     EMA) and D; see :mod:`vidsynth_lite.models.stylegan2.training`. ``snapshot_every`` (a multiple of
     ``ckpt_every``) keeps a copy of the EMA generator and the CPU time spent so far in ``run_dir/curve/``, for
     the quality-against-CPU-minutes curve."""
+    check_video(images, name="images", rank=4, channels=3, size=cfg.size)   # values too: once, before training
     torch.manual_seed(cfg.seed)
     sizes, recipe = image_config(cfg), image_recipe(cfg)
     G, D = sg.Generator(sizes), sg.Discriminator(sizes)
@@ -269,6 +271,7 @@ def train_motion_generator(cfg: MoCoGANHDChapterConfig, image_generator: sg.Gene
     """Eq. 7 with the shared loop: G_M, D_V and D_I train; the image generator is a frozen part."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    check_video(videos, name="videos", channels=3, frames=cfg.frames, size=cfg.size)   # values: once, here
     torch.manual_seed(cfg.seed)
     settings = step_settings(cfg, variant=variant, cross_domain=cross_domain)
     motion = build_motion_generator(cfg, pca, variant=variant, cross_domain=cross_domain)

@@ -21,6 +21,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from vidsynth_lite.checks import check_video
+
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g)
@@ -69,7 +71,10 @@ def flip(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
-    """Cutout, then one of {flip, brightness or colour, affine} per image (the official ``warp``)."""
+    """Cutout, then one of {flip, brightness or colour, affine} per image (the official ``warp``).
+
+    ``x [N, C, H, W]``: the shape is checked, the values are not (this runs inside every training step)."""
+    check_video(x, name="images to augment", rank=4, channels=None, values=False)
     x = cutout(x, g)
     choice = torch.randint(3, (x.shape[0],), generator=g).to(x.device)[:, None, None, None]
     shifted = torch.where(torch.rand(x.shape[0], generator=g).to(x.device)[:, None, None, None] < 0.25,

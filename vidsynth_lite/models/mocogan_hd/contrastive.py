@@ -20,12 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError
+
 
 def info_nce(view_a: torch.Tensor, view_b: torch.Tensor, queue: torch.Tensor | None = None,
              temperature: float = 0.07) -> torch.Tensor:
     """Eq. 6: the InfoNCE loss of ``N`` positive pairs ``view_a [N, d]``, ``view_b [N, d]`` and ``queue [K, d]``."""
     if view_a.shape != view_b.shape or view_a.ndim != 2:
-        raise ValueError(f"views must both be [N, d], got {tuple(view_a.shape)} and {tuple(view_b.shape)}")
+        raise InputError(f"views must both be [N, d], got {tuple(view_a.shape)} and {tuple(view_b.shape)}")
+    if queue is not None and (queue.ndim != 2 or queue.shape[1] != view_a.shape[1]):
+        raise InputError(f"queue: expected keys [K, {view_a.shape[1]}] (the views' width), got {tuple(queue.shape)}")
     n = view_a.shape[0]
     v = F.normalize(torch.cat([view_a, view_b]), dim=1)                   # [2N, d] unit vectors
     keys = v if queue is None else torch.cat([v, F.normalize(queue, dim=1)])   # [2N + K, d]
@@ -61,6 +65,8 @@ class MemoryBank(nn.Module):
     def push(self, keys: torch.Tensor) -> None:
         """Enqueue ``keys [n, dim]`` (the oldest ``n`` are dropped); keeps the last ``size`` if n > size."""
         size = self.keys.shape[0]
+        if keys.ndim != 2 or keys.shape[1] != self.keys.shape[1]:
+            raise InputError(f"MemoryBank.push: expected keys [n, {self.keys.shape[1]}], got {tuple(keys.shape)}")
         keys = keys.detach()[-size:]
         n = keys.shape[0]
         idx = (self.pointer + torch.arange(n, device=keys.device)) % size  # ring positions, no host sync

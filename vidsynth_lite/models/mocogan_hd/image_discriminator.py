@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from vidsynth_lite import nn as vnn
+from vidsynth_lite.checks import check_video
 
 from .config import ImageDiscriminatorConfig
 
@@ -35,8 +36,8 @@ class ImageDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The shared trunk: last block, ReLU and global sum pooling -> ``[N, C]``."""
-        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != self.size or x.shape[-2] != self.size:
-            raise ValueError(f"D_I expects images [N, 3, {self.size}, {self.size}], got {tuple(x.shape)}")
+        # shapes only: augmented and generated frames leave [-1, 1], and reading values would synchronise
+        check_video(x, name="D_I input", rank=4, channels=3, size=self.size, values=False)
         h, _ = self.trunk.forward_features(x)
         return self.trunk.head.pooled(h)
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from vidsynth_lite.checks import InputError, check_video
 from vidsynth_lite.models.stylegan2.generator import SynthesisNetwork
+from vidsynth_lite.models.stylegan2.inputs import check_codes
 
 
 def invert(synthesis: SynthesisNetwork, target: torch.Tensor, w_init: torch.Tensor, *, steps: int, lr: float = 0.05,
@@ -28,7 +30,18 @@ def invert(synthesis: SynthesisNetwork, target: torch.Tensor, w_init: torch.Tens
 
     ``w_init [D]`` or ``[N, D]`` (the mean code); ``perceptual``: a network with ``feature_l1(a, b) -> [N]``
     (``None``: the pixel term only). Only ``w`` is optimised; the generator's weights are never touched.
+
+    The target is checked once here, values included (finite, in [-1, 1]: a frame in [0, 255] or [0, 1] would
+    be fitted without complaint and give a meaningless Up-B); that one host read is outside the loop.
     """
+    size = synthesis.cfg.size
+    check_video(target, name="target (first frames to invert)", rank=4, channels=3, size=size)
+    check_codes(w_init, name="w_init", dim=synthesis.cfg.style_dim, ranks=(1, 2))
+    if w_init.ndim == 2 and w_init.shape[0] not in (1, target.shape[0]):
+        raise InputError(f"w_init: expected [{synthesis.cfg.style_dim}] or [{target.shape[0]}, "
+                         f"{synthesis.cfg.style_dim}] (one code per target), got {tuple(w_init.shape)}")
+    if steps < 1:
+        raise InputError(f"steps: expected >= 1 optimisation steps, got {steps}")
     n = target.shape[0]
     w = w_init.detach().expand(n, -1).clone().requires_grad_(True)        # [N, D]
     noise = noise if noise is not None else synthesis.make_noise(n, device=target.device, zero=True)

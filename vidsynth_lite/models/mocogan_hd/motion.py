@@ -23,6 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError
+from vidsynth_lite.models.stylegan2.inputs import check_codes
+
 from .config import MotionConfig
 from .pca import LatentPCA
 
@@ -81,16 +84,20 @@ class MotionGenerator(nn.Module):
 
     def forward(self, z1: torch.Tensor, frames: int, noise: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> MotionOutput:
-        """Codes of ``frames`` frames starting at ``z1 [B, D]``; ``noise [B, frames-1, noise_dim]`` or drawn."""
-        if z1.ndim != 2 or z1.shape[1] != self.cfg.style_dim:
-            raise ValueError(f"z1 must be [B, {self.cfg.style_dim}], got {tuple(z1.shape)}")
-        if frames < 1:
-            raise ValueError(f"frames must be >= 1, got {frames}")
+        """Codes of ``frames`` frames starting at ``z1 [B, D]``; ``noise [B, frames-1, noise_dim]`` or drawn.
+
+        Shapes are checked (one :class:`~vidsynth_lite.checks.InputError` naming what was expected); values are
+        not: ``z1`` is a style code, unbounded, and reading it would synchronise with the GPU every step."""
+        check_codes(z1, name="z1 (content codes in the style space)", dim=self.cfg.style_dim)
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise InputError(f"frames: expected an int >= 1, got {frames!r}")
         b = z1.shape[0]
         if noise is None:
             noise = torch.randn(b, frames - 1, self.cfg.noise_dim, generator=generator).to(z1)
-        elif noise.shape != (b, frames - 1, self.cfg.noise_dim):
-            raise ValueError(f"noise must be [{b}, {frames - 1}, {self.cfg.noise_dim}], got {tuple(noise.shape)}")
+        elif not isinstance(noise, torch.Tensor) or noise.shape != (b, frames - 1, self.cfg.noise_dim):
+            got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
+            raise InputError(f"noise: expected eps [{b}, {frames - 1}, {self.cfg.noise_dim}] (B, frames - 1, "
+                             f"noise_dim), got {got}")
         h, c = self.encoder(z1)                                            # Eq. 1: (h_0, c_0) = LSTM_enc(z_1)
         codes, hs, cs = [z1], [], []
         for t in range(frames - 1):
@@ -110,6 +117,9 @@ class MotionGenerator(nn.Module):
 
 def mutual_information_loss(noise_pred: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Eq. 3 as a loss to minimise: ``-(1/n) sum_t cos(H(h_t), eps_t)`` over every step of every video."""
+    if noise_pred.shape != noise.shape:
+        raise InputError(f"noise_pred and noise must have the same shape [B, T-1, noise_dim], got "
+                         f"{tuple(noise_pred.shape)} and {tuple(noise.shape)}")
     return -F.cosine_similarity(noise_pred, noise, dim=-1).mean()
 
 
@@ -119,7 +129,10 @@ def interpolate_codes(codes: torch.Tensor, factor: int) -> torch.Tensor:
     ``codes [B, T, D]`` -> ``[B, (T - 1) * factor + 1, D]`` (factor 2 is the official code's midpoints).
     """
     if factor < 1:
-        raise ValueError(f"factor must be >= 1, got {factor}")
+        raise InputError(f"factor must be >= 1, got {factor}")
+    if not isinstance(codes, torch.Tensor) or codes.ndim != 3:
+        got = tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__
+        raise InputError(f"codes: expected trajectories [B, T, D], got {got}")
     b, t, d = codes.shape
     a = torch.arange(factor, dtype=codes.dtype, device=codes.device) / factor     # [F] positions in [0, 1)
     start, end = codes[:, :-1, None], codes[:, 1:, None]                    # [B, T-1, 1, D]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from vidsynth_lite.models.stylegan2.inputs import check_codes
+
 
 @dataclass
 class LatentPCA:
@@ -24,6 +26,7 @@ class LatentPCA:
 
     def project(self, w: torch.Tensor) -> torch.Tensor:
         """Coordinates ``[N, K]`` of codes ``w [N, D]`` along the components."""
+        check_codes(w, name="w", dim=self.mean.shape[-1])
         return (w - self.mean) @ self.components.T
 
     def reconstruct(self, coords: torch.Tensor) -> torch.Tensor:

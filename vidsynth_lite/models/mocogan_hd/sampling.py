@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from vidsynth_lite.models.stylegan2.generator import Generator, render_frames
+from vidsynth_lite.models.stylegan2.inputs import check_codes
 
 from .motion import MotionGenerator, interpolate_codes
 
@@ -52,6 +53,7 @@ def trajectories(M: MotionGenerator, inputs: VideoInputs, *, interpolate: int = 
 @torch.no_grad()
 def render(G: Generator, codes: torch.Tensor, noise: list[torch.Tensor], batch: int = 8) -> torch.Tensor:
     """Frames ``[n, T, 3, H, W]`` of trajectories ``codes [n, T, D]`` (in chunks of ``batch`` videos)."""
+    check_codes(codes, name="codes (trajectories)", dim=G.cfg.style_dim, ranks=(3,))
     out = [render_frames(G.synthesis, codes[i:i + batch], [m[i:i + batch] for m in noise])
            for i in range(0, codes.shape[0], batch)]
     return torch.cat(out).clamp(-1, 1)

@@ -19,12 +19,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidsynth_lite import nn as vnn
+from vidsynth_lite.checks import InputError, check_video
 
 from .config import VideoDiscriminatorConfig
 
 
 def pair_with_first(video: torch.Tensor) -> torch.Tensor:
     """``[B, T, C, H, W]`` -> ``[B, T-1, 2C, H, W]``: frame 1 concatenated with each of frames 2..T."""
+    check_video(video, name="video", channels=None, values=False)
     first = video[:, :1].expand(-1, video.shape[1] - 1, -1, -1, -1)        # [B, T-1, C, H, W]
     return torch.cat([first, video[:, 1:]], dim=2)                         # [B, T-1, 2C, H, W]
 
@@ -54,8 +56,11 @@ class VideoDiscriminator(nn.Module):
         return x.transpose(1, 2)                                           # [B, C', T', H, W]
 
     def forward(self, video: torch.Tensor) -> list[torch.Tensor]:
-        if video.ndim != 5 or video.shape[2] != 3 or video.shape[1] < 2:
-            raise ValueError(f"D_V expects clips [B, T >= 2, 3, H, W], got {tuple(video.shape)}")
+        """Clips ``[B, T >= 2, 3, H, W]``; shapes are checked, values are not (generated clips are not clamped in
+        training, and a value check would synchronise with the GPU at every step)."""
+        check_video(video, name="D_V input", channels=3, values=False)
+        if video.shape[1] < 2:
+            raise InputError(f"D_V input: expected clips of T >= 2 frames [B, T, 3, H, W], got {tuple(video.shape)}")
         return self.logits(self.prepare(video))
 
     def logits(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from vidsynth_lite.checks import check_video
+
 from .config import StyleGAN2Config
 from .layers import ConvLayer, EqualLinear
 
@@ -56,9 +58,9 @@ class Discriminator(nn.Module):
         self.final = nn.Sequential(EqualLinear(ch(4) * 16, ch(4), activate=True), EqualLinear(ch(4), 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != self.cfg.size or x.shape[-2] != self.cfg.size:
-            raise ValueError(f"Discriminator expects images [N, 3, {self.cfg.size}, {self.cfg.size}], "
-                             f"got {tuple(x.shape)}")
+        # shapes only: generated images are not clamped to [-1, 1] in training, and a value check would
+        # synchronise with the GPU at every step
+        check_video(x, name="Discriminator input", rank=4, channels=3, size=self.cfg.size, values=False)
         h = self.blocks(self.from_rgb(x))                                  # [N, C, 4, 4]
         h = self.final_conv(minibatch_stddev(h, self.cfg.mbstd_group))
         return self.final(h.flatten(1)).squeeze(1)                        # [N]

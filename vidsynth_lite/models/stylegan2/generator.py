@@ -6,6 +6,10 @@ from a learned 4x4 constant; every layer is a 3x3 convolution whose weights are 
 ``w`` and then **demodulated** (normalised per output channel), a per-pixel noise input with a learned strength,
 a bias and the scaled leaky ReLU. Each resolution adds its RGB image (``ToRGB``, a modulated 1x1 convolution
 without demodulation) to the upsampled image of the previous one (the "skip" architecture).
+
+Every public entry point checks the *shapes* of what it is given (latents, images, noise maps) and raises one
+:class:`~vidsynth_lite.checks.InputError` naming what it expected (see :mod:`.inputs`); these checks read no
+values, so they cost nothing inside a training step.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError
+
 from .config import StyleGAN2Config
+from .inputs import check_codes, check_noise_maps
 from .layers import BiasLeakyReLU, EqualLinear, PixelNorm, Upsample
 
 
@@ -25,10 +32,12 @@ class MappingNetwork(nn.Module):
 
     def __init__(self, style_dim: int, n_mlp: int, lr_mlp: float):
         super().__init__()
+        self.style_dim = style_dim
         self.net = nn.Sequential(PixelNorm(), *[EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activate=True)
                                                 for _ in range(n_mlp)])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_codes(z, name="z", dim=self.style_dim)                      # [N, D]
         return self.net(z)
 
 
@@ -53,7 +62,7 @@ class ModulatedConv2d(nn.Module):
         self.modulation = EqualLinear(style_dim, in_ch, bias_init=1.0)   # A: w -> s, starts at s = 1
         self.demodulate, self.eps = demodulate, eps
         self.up = Upsample() if upsample else None
-        self.in_ch, self.out_ch, self.kernel = in_ch, out_ch, kernel
+        self.in_ch, self.out_ch, self.kernel, self.style_dim = in_ch, out_ch, kernel, style_dim
 
     def modulated_weight(self, style: torch.Tensor) -> torch.Tensor:
         """The per-sample kernels ``[N, out, in, k, k]`` for styles ``[N, style_dim]``."""
@@ -65,6 +74,13 @@ class ModulatedConv2d(nn.Module):
         return w
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """``x [N, in, H, W]`` and ``style [N, style_dim]`` -> ``[N, out, H', W']`` (shapes checked, values not)."""
+        if x.ndim != 4 or x.shape[1] != self.in_ch:
+            raise InputError(f"ModulatedConv2d: x must be [N, {self.in_ch}, H, W], got {tuple(x.shape)}")
+        check_codes(style, name="style", dim=self.style_dim)
+        if style.shape[0] != x.shape[0]:
+            raise InputError(f"ModulatedConv2d: one style per sample expected ([{x.shape[0]}, {self.style_dim}]), "
+                             f"got {tuple(style.shape)}")
         if self.up is not None:
             x = self.up(x)
         n, c, h, wd = x.shape
@@ -150,14 +166,18 @@ class SynthesisNetwork(nn.Module):
         return [torch.randn(batch, *s, device=dev, generator=generator) for s in self.noise_shapes()]
 
     def forward(self, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """``ws [N, D]`` (one code for every layer) or ``[N, num_ws, D]`` and noise maps ``[N, 1, r, r]`` (one per
+        styled convolution, :meth:`noise_shapes`; ``None``: fresh) -> images ``[N, 3, size, size]``."""
+        check_codes(ws, name="ws", dim=self.cfg.style_dim, ranks=(2, 3))
         if ws.ndim == 2:
             ws = ws[:, None].expand(-1, self.num_ws, -1)                   # [N, num_ws, D]: one w for every layer
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.cfg.style_dim:
-            raise ValueError(f"ws must be [N, {self.cfg.style_dim}] or [N, {self.num_ws}, {self.cfg.style_dim}], "
-                             f"got {tuple(ws.shape)}")
+        if ws.shape[1] != self.num_ws:
+            raise InputError(f"ws: expected [N, {self.cfg.style_dim}] or [N, {self.num_ws}, {self.cfg.style_dim}] "
+                             f"(one code per layer), got {tuple(ws.shape)}")
         n = ws.shape[0]
         if noise is None:
             noise = self.make_noise(n, device=ws.device)
+        check_noise_maps(noise, batch=n, shapes=self.noise_shapes())
         x = self.const.expand(n, -1, -1, -1)                               # [N, C, 4, 4]
         x = self.conv1(x, ws[:, 0], noise[0])
         skip = self.to_rgb1(x, ws[:, 1], None)
@@ -211,9 +231,11 @@ def render_frames(synthesis: SynthesisNetwork, ws: torch.Tensor, noise: list[tor
     ``noise``: maps ``[B, 1, H, W]`` drawn once per video and kept over its frames (MoCoGAN-HD's official code
     does the same), or ``None`` for fresh per-video noise.
     """
+    check_codes(ws, name="ws", dim=synthesis.cfg.style_dim, ranks=(3,))    # [B, T, D]
     b, t, d = ws.shape
     if noise is None:
         noise = synthesis.make_noise(b, device=ws.device)
+    check_noise_maps(noise, batch=b, shapes=synthesis.noise_shapes(), name="noise (one draw per video)")
     per_frame = [m.repeat_interleave(t, dim=0) for m in noise]             # [B*T, 1, H, W], constant over time
     img = synthesis(ws.reshape(b * t, d), per_frame)                       # [B*T, 3, H, W]
     return img.reshape(b, t, *img.shape[1:])                               # [B, T, 3, H, W]
