@@ -198,3 +198,111 @@ def test_reproduce_accepts_the_jupytext_source(tmp_path):
     assert notebook.suffix == ".ipynb" and "parameters" in first_code.metadata["tags"]
     with pytest.raises(ValueError, match="neither a notebook"):
         as_notebook(REPO / "pyproject.toml", tmp_path)
+
+
+def test_a_stalled_cell_fails_the_run_naming_it(tmp_path):
+    """A cell that never finishes (here: sleeps past the limit; in the wild: a kernel and a driver both idle,
+    waiting on a message that never comes) stops the run with one error naming the cell and its section, in
+    about the limit, instead of waiting forever; the executed notebook so far is written."""
+    import time
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from vidsynth_lite.reproduce.run import CellStalled, run_chapter
+
+    notebook = tmp_path / "stall.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+        new_markdown_cell("## 2. The style space"),
+        new_code_cell("x = 1"),
+        new_code_cell("import time\ntime.sleep(60)  # the stall"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebook)
+    started = time.perf_counter()
+    with pytest.raises(CellStalled) as info:
+        run_chapter(notebook, "running", "smoke", tmp_path / "out.ipynb", timeout=3)
+    message = str(info.value)
+    assert time.perf_counter() - started < 50, "the limit did not stop the cell"
+    assert "'2. The style space'" in message and "'import time'" in message and "3 s" in message, message
+    assert "--cell-timeout" in message and str(tmp_path / "out.ipynb") in message
+    assert (tmp_path / "out.ipynb").is_file()
+
+
+def test_cell_timeout_defaults_by_profile_and_the_cli_passes_it(tmp_path, capsys, monkeypatch):
+    import vidsynth_lite.reproduce.run as run_module
+    from vidsynth_lite.cli import main
+
+    assert run_module.cell_timeout("smoke") == 600 and run_module.cell_timeout("lite") == 3600
+    assert run_module.cell_timeout("full") == 7 * 24 * 3600 and run_module.cell_timeout("smoke", 0) is None
+    assert run_module.cell_timeout("lite", 90) == 90
+    with pytest.raises(ValueError, match="whole number of seconds"):
+        run_module.cell_timeout("smoke", -1)
+    seen = []
+
+    def fake(notebook, chapter, profile, output, parameters=None, timeout=None, **_):
+        seen.append(timeout)
+        if timeout == 5:
+            raise run_module.CellStalled("running at smoke: cell 3 (...) did not finish")
+        return {"metrics": {"a": 1}}
+
+    monkeypatch.setattr(run_module, "run_chapter", fake)
+    out = str(tmp_path / "o.ipynb")
+    assert main(["reproduce", "running", "--profile", "smoke", "--output", out]) == 0
+    assert main(["reproduce", "running", "--profile", "smoke", "--output", out, "--cell-timeout", "0"]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", "running", "--profile", "smoke", "--output", out, "--cell-timeout", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: running at smoke: cell 3") and err.count("\n") == 1, err
+    assert main(["reproduce", "running", "--profile", "smoke", "--cell-timeout", "-2"]) == 2
+    assert "--cell-timeout -2" in capsys.readouterr().err
+    assert seen == [None, 0, 5]   # None: run_chapter takes the profile's default
+
+
+@pytest.mark.parametrize("channel", ["stock", "rearming"])
+def test_a_reply_that_lands_during_a_send_still_wakes_the_driver(channel):
+    """The chapter 7 stall, made deterministic: nbclient awaits the execute_reply (an asyncio poll on the shell
+    socket); the reply lands while the loop is busy; the driver then sends on the same socket (its Output-widget
+    stand-in's comm_msg), a raw send that consumes the socket's read edge. jupyter_client's own channel never
+    wakes (the reply sits in the socket); the reproduce driver's channel does."""
+    import asyncio
+    import time
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    from jupyter_client.session import Session
+
+    from vidsynth_lite.reproduce.kernel import RearmingChannel, RearmingKernelClient, RearmingKernelManager
+
+    assert RearmingKernelManager().client_factory is RearmingKernelClient
+    assert RearmingKernelClient.class_traits()["shell_channel_class"].default_value is RearmingChannel
+    cls = RearmingChannel if channel == "rearming" else AsyncZMQSocketChannel
+
+    async def scenario():
+        ctx = zmq.asyncio.Context()
+        kernel = ctx.socket(zmq.ROUTER)
+        port = kernel.bind_to_random_port("tcp://127.0.0.1")
+        driver = ctx.socket(zmq.DEALER)
+        driver.connect(f"tcp://127.0.0.1:{port}")
+        session = Session(key=b"k")
+        shell = cls(driver, session)
+        try:
+            shell.send(session.msg("execute_request"))
+            ident = (await kernel.recv_multipart())[0]
+            waiting = asyncio.ensure_future(shell.get_msg(timeout=None))   # nbclient._async_poll_for_reply
+            await asyncio.sleep(0.2)
+            zmq.Socket.shadow(kernel.underlying).send_multipart([ident, *session.serialize(
+                session.msg("execute_reply"))])
+            time.sleep(0.3)  # noqa: ASYNC251 -- the loop is busy (blocked) when the reply lands
+            shell.send(session.msg("comm_msg"))          # OutputWidget.sync_state
+            try:
+                return (await asyncio.wait_for(waiting, 5))["msg_type"]
+            except asyncio.TimeoutError:
+                return "stalled"
+        finally:
+            driver.close(linger=0)
+            kernel.close(linger=0)
+            ctx.term()
+
+    got = asyncio.run(scenario())
+    assert got == ("execute_reply" if channel == "rearming" else "stalled"), got

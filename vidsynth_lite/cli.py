@@ -8,6 +8,8 @@
                                           an interruption resumes the chapter's training runs. CHAPTER may
                                           be its notebook instead (notebooks/03_vqvae.py or .ipynb): that
                                           file is run (a jupytext source is converted first)
+              [--cell-timeout SECONDS]    per-cell limit (default: smoke 600, lite 3600, full 7 days; 0: none):
+                                          a cell past it stops the run with one error naming the cell
     pretrain CHAPTER [ARGS...]            train a chapter's shipped checkpoint (resumable: rerun to finish);
                                           ARGS belong to the chapter (pretrain CHAPTER --help lists them)
 """
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--list", action="store_true", help="list the chapters, their profiles and tables")
     rep.add_argument("--profile", default="full", help="smoke | lite | full (default: full)")
     rep.add_argument("--output", default=None, help="executed notebook (default: _build/executed/<name>)")
+    rep.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
+                     help="seconds one cell may run before the run fails naming it (default by profile: "
+                          "smoke 600, lite 3600, full 7 days; 0: no limit)")
     rep.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="override a parameter (value parsed as YAML)")
     pre = sub.add_parser("pretrain", help="train a chapter's shipped checkpoint (pretrain CHAPTER --help)",
@@ -125,6 +130,8 @@ def _check(args) -> str | None:
         return f"unknown chapter {args.chapter!r}; expected one of {sorted(CHAPTERS)} (see --list)"
     if args.profile not in PROFILES:
         return f"unknown profile {args.profile!r}; expected one of {list(PROFILES)}"
+    if args.cell_timeout is not None and args.cell_timeout < 0:
+        return f"--cell-timeout {args.cell_timeout}: expected seconds >= 0 (0: no limit)"
     try:
         overrides = {name: yaml.safe_load(value) for name, value in args.param}
     except yaml.YAMLError as error:
@@ -146,14 +153,18 @@ def _reproduce(args) -> int:
     from vidsynth_lite import paths
     from vidsynth_lite.chapters import CHAPTERS
     from vidsynth_lite.reproduce import claims as claims_module
-    from vidsynth_lite.reproduce.run import run_chapter
+    from vidsynth_lite.reproduce.run import CellStalled, run_chapter
 
     chapter = CHAPTERS[args.chapter]
     notebook = args.notebook or Path(paths.repo_root()) / "notebooks" / f"{chapter.notebook}.py"
     output = args.output or f"_build/executed/{chapter.notebook}-{args.profile}.ipynb"
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    results = run_chapter(notebook, chapter.config_class().chapter, args.profile, output, args.overrides,
-                          results_name=chapter.results, progress=True)
+    try:
+        results = run_chapter(notebook, chapter.config_class().chapter, args.profile, output, args.overrides,
+                              args.cell_timeout, results_name=chapter.results, progress=True)
+    except CellStalled as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     metrics = results["metrics"]
     found = [claims_module.Claim.from_dict(c) for c in metrics.get("claims", [])]
     print(f"\n{chapter.title or args.chapter} at {args.profile}: results/{chapter.results}.json, executed "

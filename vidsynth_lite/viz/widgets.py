@@ -27,7 +27,8 @@ def explore(render: Callable[[Any, Any], None], name: str, values: Sequence[Any]
     """Show ``render(ax, value)`` for ``value`` in ``values``: static small multiples, then a live slider.
 
     ``render`` draws on the matplotlib axes it is given. The static figure is always displayed (PNG); the slider
-    is added when ipywidgets is importable and a kernel is running it.
+    (with the first value drawn under it) is added when ipywidgets is importable, and redraws when a reader moves
+    it in a live kernel.
     """
     import matplotlib.pyplot as plt
 
@@ -41,15 +42,33 @@ def explore(render: Callable[[Any, Any], None], name: str, values: Sequence[Any]
 
     try:
         import ipywidgets
+        from IPython import get_ipython
     except ImportError:
         return
+    shell = get_ipython()
+    if shell is None:   # plain Python: no front end to show a slider
+        return
+    from IPython.display import display
+
     options = list(values)
+    slider = ipywidgets.IntSlider(min=0, max=len(options) - 1, value=0, description=name,
+                                  continuous_update=False)
+    view = ipywidgets.Output()
 
     def _draw(index: int) -> None:
-        _, ax = plt.subplots(figsize=(panel_size * 1.5, panel_size * 1.5))
+        # The figure goes into the Output widget as data (its ``outputs``), never by capturing output
+        # (``with view:``, as ``ipywidgets.interact`` does): an unattended executor (nbclient, for papermill and
+        # the book) answers each captured output with a message on the kernel's shell socket while it waits
+        # for the cell's reply, which can strand that reply and hang the run
+        # (see vidsynth_lite/reproduce/kernel.py).
+        fig, ax = plt.subplots(figsize=(panel_size * 1.5, panel_size * 1.5))
         render(ax, options[index])
         ax.set_title(f"{name} = {options[index]}", fontsize=9)
-        plt.show()
+        data, metadata = shell.display_formatter.format(fig)
+        plt.close(fig)
+        view.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
-    ipywidgets.interact(_draw, index=ipywidgets.IntSlider(min=0, max=len(options) - 1, value=0,
-                                                          description=name, continuous_update=False))
+    _draw(0)
+    slider.observe(lambda change: _draw(change["new"]), names="value")
+    display(ipywidgets.VBox([slider, view]))
+
