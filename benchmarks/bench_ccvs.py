@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -72,17 +73,19 @@ def _timed(fns: dict, repeats: int, warmup=None) -> dict:
                 "wall_min_s": min(walls[k]), "wall_max_s": max(walls[k])} for k in fns}
 
 
-def matmul_peak(n: int = 1024, repeats: int = 10) -> float:
-    """fp32 GFLOP/s of an n x n matmul (median of wall times)."""
+def matmul_peak(n: int = 1024, repeats: int = 10) -> dict:
+    """fp32 GFLOP/s of an n x n matmul: by the median wall time and by the median CPU time of this process."""
     a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n ** 3 / _timed({"mm": lambda: a @ b}, repeats)["mm"]["wall_s"] / 1e9
+    t = _timed({"mm": lambda: a @ b}, repeats)["mm"]
+    return {"wall": 2 * n ** 3 / t["wall_s"] / 1e9, "cpu": 2 * n ** 3 / t["cpu_s"] / 1e9}
 
 
-def copy_bandwidth(mb: int = 256, repeats: int = 5) -> float:
-    """GB/s of a large tensor copy (read + write counted), median."""
+def copy_bandwidth(mb: int = 256, repeats: int = 5) -> dict:
+    """GB/s of a large tensor copy (read + write counted), by the median wall and CPU time."""
     src = torch.ones(mb * 2 ** 20 // 4)
     dst = torch.empty_like(src)
-    return 2 * src.numel() * 4 / _timed({"copy": lambda: dst.copy_(src)}, repeats)["copy"]["wall_s"] / 1e9
+    t = _timed({"copy": lambda: dst.copy_(src)}, repeats)["copy"]
+    return {"wall": 2 * src.numel() * 4 / t["wall_s"] / 1e9, "cpu": 2 * src.numel() * 4 / t["cpu_s"] / 1e9}
 
 
 def _gpt(n_layer: int, n_embd: int, n_head: int, vocab: int = 1024) -> GPT:
@@ -132,23 +135,24 @@ def _peak_mb_in_subprocess(args: argparse.Namespace, n_layer, n_embd, n_head, ba
 
 
 @torch.no_grad()
-def decode_step_seconds(model: GPT, cached_before: int, steps: int) -> list[float]:
-    """Wall seconds of each of ``steps`` one-token forward passes with the KV cache at batch 1, after a prefill of
-    ``cached_before`` tokens (the decode step the bandwidth bound is about; no sampling)."""
+def decode_step_seconds(model: GPT, cached_before: int, steps: int) -> dict:
+    """Median wall and CPU seconds of ``steps`` one-token forward passes with the KV cache at batch 1, after a
+    prefill of ``cached_before`` tokens (the decode step the bandwidth bound is about; no sampling)."""
     tokens, _ = _inputs(1)
     cache = model.new_cache(1)
     slots, times = model.default_positions(0, LENGTH)
     model(tokens[:, :cached_before], slots=slots[:cached_before], times=times[:cached_before], cache=cache)
-    out = []
+    walls, cpus = [], []
     for p in range(cached_before, cached_before + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model(tokens[:, p:p + 1], slots=slots[p:p + 1], times=times[p:p + 1], cache=cache)
-        out.append(time.perf_counter() - t0)
-    return out
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "steps": steps}
 
 
 def bench_sampling(args: argparse.Namespace, name: str, n_layer: int, n_embd: int, n_head: int,
-                   bandwidth: float) -> dict:
+                   bandwidth: dict) -> dict:
     """Cached vs uncached sampling of one transformer size at batch 1 and 16 (see the module docstring)."""
     model = _gpt(n_layer, n_embd, n_head)
     out = {"n_layer": n_layer, "n_embd": n_embd, "n_head": n_head, "params": model.num_params()}
@@ -177,23 +181,25 @@ def bench_sampling(args: argparse.Namespace, name: str, n_layer: int, n_embd: in
               f"({row['uncached']['peak_mb']:.0f} MB) -> {row['speedup']:.1f}x wall, "
               f"{row['speedup_cpu']:.1f}x CPU; identical tokens: {same}", flush=True)
     # bandwidth bound at batch 1: weights (tied head counted once) + the keys and values read per decode step
-    steps = decode_step_seconds(model, LENGTH - args.segment, args.segment)
+    step = decode_step_seconds(model, LENGTH - args.segment, args.segment)
     mean_cached = LENGTH - args.segment / 2                                  # tokens in the cache, on average
     kv_bytes = 2 * n_layer * mean_cached * n_embd * 4
     bytes_per_token = out["params"] * 4 + kv_bytes
-    bound_s = bytes_per_token / (bandwidth * 1e9)
-    measured_s = statistics.median(steps)
-    out["bandwidth_bound"] = {"bytes_per_token": bytes_per_token, "bound_s_per_token": bound_s,
-                              "decode_step_s": measured_s, "ratio": measured_s / bound_s,
+    bound = {k: bytes_per_token / (bandwidth[k] * 1e9) for k in ("wall", "cpu")}
+    out["bandwidth_bound"] = {"bytes_per_token": bytes_per_token, "bound_s_per_token": bound["wall"],
+                              "bound_cpu_s_per_token": bound["cpu"], "decode_step_s": step["wall_s"],
+                              "decode_step_cpu_s": step["cpu_s"], "ratio": step["wall_s"] / bound["wall"],
+                              "ratio_cpu": step["cpu_s"] / bound["cpu"],
                               "sampling_s_per_token": 1 / out["batch1"]["cached"]["tokens_per_s"]}
-    print(f"  {name}: bandwidth bound {bound_s * 1e3:.3f} ms/token ({bytes_per_token / 2**20:.1f} MiB at "
-          f"{bandwidth:.1f} GB/s); decode step {measured_s * 1e3:.3f} ms (median of {len(steps)}) = "
-          f"{measured_s / bound_s:.1f}x the bound; with prefill and sampling "
+    print(f"  {name}: bandwidth bound {bound['wall'] * 1e3:.3f} ms/token ({bytes_per_token / 2**20:.1f} MiB at "
+          f"{bandwidth['wall']:.1f} GB/s); decode step {step['wall_s'] * 1e3:.3f} ms (median of {step['steps']}) "
+          f"= {step['wall_s'] / bound['wall']:.1f}x the bound (by CPU time: {step['cpu_s'] * 1e3:.3f} ms vs "
+          f"{bound['cpu'] * 1e3:.3f} ms = {step['cpu_s'] / bound['cpu']:.1f}x); with prefill and sampling "
           f"{out['bandwidth_bound']['sampling_s_per_token'] * 1e3:.3f} ms/token", flush=True)
     return out
 
 
-def bench_training(args: argparse.Namespace, peak_gflops: float) -> dict:
+def bench_training(args: argparse.Namespace, peak: dict) -> dict:
     """Seconds, FLOPs and MFU of one autoencoder step and one transformer step at the profile's sizes."""
     from dataclasses import replace
 
@@ -259,13 +265,14 @@ def bench_training(args: argparse.Namespace, peak_gflops: float) -> dict:
             fn()                                                                 # also the warm-up
         flops = counter.get_total_flops()
         t = _timed({name: fn}, args.repeats, warmup=lambda: None)[name]
-        mfu = flops / t["wall_s"] / (peak_gflops * 1e9)
-        out[name] = {**t, "flops": flops, "mfu": mfu, "mfu_cpu": flops / t["cpu_s"] / (peak_gflops * 1e9),
+        mfu = flops / t["wall_s"] / (peak["wall"] * 1e9)
+        mfu_cpu = flops / t["cpu_s"] / (peak["cpu"] * 1e9)                       # both sides by CPU time
+        out[name] = {**t, "flops": flops, "mfu": mfu, "mfu_cpu": mfu_cpu,
                      "profile_steps": steps, "profile_cpu_s": steps * t["cpu_s"]}
         print(f"  {name:<12} step {t['wall_s']:.3f} s wall, {t['cpu_s']:.3f} s CPU, {flops / 1e9:.2f} GFLOP, "
-              f"{flops / t['wall_s'] / 1e9:.1f} GFLOP/s = MFU {100 * mfu:.1f} % of the {peak_gflops:.0f} GFLOP/s "
-              f"matmul peak ({100 * out[name]['mfu_cpu']:.1f} % by CPU time); {steps} steps at {args.profile} = "
-              f"{steps * t['cpu_s']:.0f} CPU-s", flush=True)
+              f"{flops / t['wall_s'] / 1e9:.1f} GFLOP/s = MFU {100 * mfu:.1f} % of the {peak['wall']:.0f} GFLOP/s "
+              f"matmul peak (by CPU time: {100 * mfu_cpu:.1f} % of {peak['cpu']:.0f}); {steps} steps at "
+              f"{args.profile} = {steps * t['cpu_s']:.0f} CPU-s", flush=True)
     return out
 
 
@@ -302,12 +309,15 @@ def main(argv=None) -> int:
     peak = matmul_peak()
     bandwidth = copy_bandwidth()
     out = {"profile": args.profile, "threads": args.threads, "machine": platform.processor() or platform.machine(),
-           "torch": torch.__version__, "matmul_peak_gflops": peak, "copy_bandwidth_gbs": bandwidth,
+           "torch": torch.__version__, "matmul_peak_gflops": peak["wall"], "matmul_peak_cpu_gflops": peak["cpu"],
+           "copy_bandwidth_gbs": bandwidth["wall"], "copy_bandwidth_cpu_gbs": bandwidth["cpu"],
            "window": f"{WINDOW_FRAMES} frames x {FRAME_TOKENS} tokens", "segment": args.segment,
-           "segment_uncached": args.segment_uncached, "repeats": args.repeats}
-    print(f"CCVS benchmark, {args.threads} thread(s), medians of {args.repeats}: fp32 matmul peak {peak:.0f} "
-          f"GFLOP/s, copy bandwidth {bandwidth:.1f} GB/s; sampling the last {args.segment} tokens (cached) / "
-          f"{args.segment_uncached} tokens (uncached) of a {WINDOW_FRAMES} x {FRAME_TOKENS} window", flush=True)
+           "segment_uncached": args.segment_uncached, "repeats": args.repeats, "load_average": os.getloadavg()}
+    print(f"CCVS benchmark, {args.threads} thread(s), medians of {args.repeats}, load average "
+          f"{out['load_average'][0]:.2f}: fp32 matmul peak {peak['wall']:.0f} GFLOP/s ({peak['cpu']:.0f} by CPU "
+          f"time), copy bandwidth {bandwidth['wall']:.1f} GB/s ({bandwidth['cpu']:.1f}); sampling the last "
+          f"{args.segment} tokens (cached) / {args.segment_uncached} tokens (uncached) of a {WINDOW_FRAMES} x "
+          f"{FRAME_TOKENS} window", flush=True)
     out["sampling"] = {
         "profile": bench_sampling(args, f"{args.profile} T", t_cfg.n_layer, t_cfg.n_embd, t_cfg.n_head, bandwidth),
         "big": bench_sampling(args, "big T", *args.big, bandwidth),
