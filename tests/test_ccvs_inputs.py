@@ -13,10 +13,12 @@ from vidsynth_lite.models.ccvs import (
     Autoencoder,
     AutoencoderConfig,
     CCVSTransformer,
+    LossConfig,
     PositionEstimator,
     SoundAutoencoder,
     TokenLayout,
     TokenWindows,
+    augmented_view,
     decode_video,
     dequantize_state,
     frame_spectrogram,
@@ -108,6 +110,15 @@ def test_fuse_and_flow_step_reject_mismatched_features():
     with pytest.raises(InputError, match="coarser level's"):
         flow.levels[1](torch.randn(2, 8, 8, 8), torch.randn(2, 8, 8, 8), torch.zeros(2, 2, 8, 8),
                        torch.zeros(2, 1, 8, 8))
+
+
+def test_augmented_view_takes_square_frames_only():
+    g = torch.Generator().manual_seed(0)
+    assert augmented_view(_frames(2, 3, 16, 16), LossConfig(), g).context.shape == (2, 3, 16, 16)
+    with pytest.raises(InputError, match=r"expected 4 dimensions \[B, C, H, W\]"):
+        augmented_view(_frames(2, 1, 3, 16, 16), LossConfig(), g)
+    with pytest.raises(InputError, match="square frames"):
+        augmented_view(_frames(2, 3, 16, 8), LossConfig(), g)
 
 
 # -- decoding videos ---------------------------------------------------------------------------------------------
