@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from vidsynth_lite.checks import InputError, check_video
 from vidsynth_lite.nn import invert_flow, warp
 
 from .config import LossConfig
@@ -79,11 +80,13 @@ def affine_flow(n: int, size: int, rotation_deg: torch.Tensor, zoom: torch.Tenso
 def augmented_view(x: torch.Tensor, cfg: LossConfig, generator: torch.Generator) -> AugmentedView:
     """Draw ``x_c = (1 - o) * B(A(x))`` for frames ``x`` [N, 3, H, W] with its targets (``f``, ``o'``).
 
-    All randomness comes from ``generator`` (CPU), so a training step is a function of its seed.
+    All randomness comes from ``generator`` (CPU), so a training step is a function of its seed. Shapes are
+    checked (it runs inside training steps: no value read).
     """
+    check_video(x, name="x", rank=4, channels=None, values=False)
     n, _, h, w = x.shape
     if h != w:
-        raise ValueError(f"augmented_view expects square frames, got {tuple(x.shape)}")
+        raise InputError(f"x: augmented_view expects square frames [N, C, S, S], got {tuple(x.shape)}")
     dev = x.device
 
     def uniform(lo, hi, *shape):

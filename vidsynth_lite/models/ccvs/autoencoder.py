@@ -24,10 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError, check_video
 from vidsynth_lite.nn import QuantizerOutput, VectorQuantizer
 
 from .config import AutoencoderConfig
 from .flow import FlowModule, FlowTrace
+from .inputs import check_shape, check_tokens
 
 
 class ResBlock(nn.Module):
@@ -128,16 +130,43 @@ class Autoencoder(nn.Module):
         self.decoder = Decoder(cfg)
         self.register_buffer("code_use", torch.ones(cfg.num_codes))            # moving average of uses per batch
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
+        self._values_checked = False
 
-    def _check(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != self.cfg.channels or x.shape[-1] != self.cfg.size or \
-                x.shape[-2] != self.cfg.size:
-            raise ValueError(f"the CCVS autoencoder takes frames [N, {self.cfg.channels}, {self.cfg.size}, "
-                             f"{self.cfg.size}], got {tuple(x.shape)}")
+    def check_frames(self, x: torch.Tensor, values: bool = True, name: str = "frames") -> torch.Tensor:
+        """``x`` must be float frames ``[N, C, S, S]`` with S = ``cfg.size`` (a multiple of the downsampling
+        ``2^(K-1)``) and, if ``values``, finite values in [-1, 1] (reading them is a host sync on a GPU)."""
+        down = 2 ** (self.cfg.levels - 1)
+        check_video(x, name=name, rank=4, channels=self.cfg.channels, size_multiple=down, values=values)
+        if tuple(x.shape[-2:]) != (self.cfg.size, self.cfg.size):
+            raise InputError(f"{name}: this autoencoder takes frames [N, {self.cfg.channels}, {self.cfg.size}, "
+                             f"{self.cfg.size}] (the size it was built for), got {tuple(x.shape)}")
+        return x
+
+    def check_latents(self, z_q: torch.Tensor, name: str = "z_q") -> torch.Tensor:
+        """Quantised features ``[N, F, h, w]`` of this autoencoder (shape only)."""
+        s = self.cfg.tokens_side
+        return check_shape(z_q, name, (None, self.cfg.code_dim, s, s), "[N, F, h, w]")
+
+    def check_contexts(self, contexts, batch: int, name: str = "contexts") -> None:
+        """Context features: one list per context frame of E's ``K`` feature maps, coarse to fine, each
+        ``[N, C_k, S_k, S_k]`` (shape only)."""
+        if contexts is None:
+            return
+        if not isinstance(contexts, (list, tuple)):
+            raise InputError(f"{name}: expected a list (one entry per context frame) of lists of E's "
+                             f"{self.cfg.levels} feature maps, got {type(contexts).__name__}")
+        for i, feats in enumerate(contexts):
+            if not isinstance(feats, (list, tuple)) or len(feats) != self.cfg.levels:
+                got = len(feats) if isinstance(feats, (list, tuple)) else type(feats).__name__
+                raise InputError(f"{name}[{i}]: expected E's {self.cfg.levels} feature maps (coarse to fine, "
+                                 f"as Autoencoder.encode returns them), got {got}")
+            for k, (f, c, side) in enumerate(zip(feats, self.cfg.widths, self.cfg.level_sizes)):
+                check_shape(f, f"{name}[{i}][{k}]", (batch, c, side, side), "[N, C_k, S_k, S_k]")
 
     def encode(self, x: torch.Tensor) -> tuple[QuantizerOutput, torch.Tensor, list[torch.Tensor]]:
-        """E then Q: frames [N, 3, H, W] -> (quantiser output, z, features e^k)."""
-        self._check(x)
+        """E then Q: frames [N, 3, H, W] -> (quantiser output, z, features e^k). Checks the shape only (it runs
+        inside training steps); :meth:`tokens` and :meth:`forward` check the values too."""
+        self.check_frames(x, values=False)
         z, feats = self.encoder(x)
         quant = self.quantizer(z)
         if self.training and self.cfg.restart_below > 0:
@@ -161,16 +190,24 @@ class Autoencoder(nn.Module):
 
     def decode(self, z_q: torch.Tensor, contexts: list[list[torch.Tensor]] | None = None
                ) -> tuple[torch.Tensor, FlowTrace]:
+        """D (with F when ``contexts`` are given): ``z_q`` [N, F, h, w] -> frames [N, 3, H, W] (shapes checked)."""
+        self.check_latents(z_q)
+        self.check_contexts(contexts, z_q.shape[0])
         return self.decoder(z_q, contexts)
 
     def decode_tokens(self, codes: torch.Tensor, contexts: list[list[torch.Tensor]] | None = None
                       ) -> tuple[torch.Tensor, FlowTrace]:
-        """U then D: tokens [N, h, w] -> frames [N, 3, H, W]."""
-        return self.decoder(self.quantizer.lookup(codes), contexts)
+        """U then D: tokens [N, h, w] -> frames [N, 3, H, W]. A public entry: the ids are checked to lie in
+        ``[0, num_codes)`` (a host sync on a GPU)."""
+        s = self.cfg.tokens_side
+        check_tokens(codes, "codes", self.cfg.num_codes, (None, s, s), "[N, h, w]")
+        return self.decode(self.quantizer.lookup(codes), contexts)
 
     @torch.no_grad()
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames [N, 3, H, W] -> tokens [N, h, w] (eval mode: the codebook is not touched)."""
+        """Frames [N, 3, H, W] in [-1, 1] -> tokens [N, h, w] (eval mode: the codebook is not touched). A public
+        entry: the values are checked (a host sync on a GPU)."""
+        self.check_frames(x)
         was = self.training
         self.eval()
         try:
@@ -179,7 +216,10 @@ class Autoencoder(nn.Module):
             self.train(was)
 
     def forward(self, x: torch.Tensor, contexts: list[list[torch.Tensor]] | None = None) -> AutoencoderOutput:
-        """Encode ``x``, quantise, decode with the given context features (see :meth:`Decoder.forward`)."""
+        """Encode ``x``, quantise, decode with the given context features (see :meth:`Decoder.forward`). The values
+        of ``x`` are checked on a CPU and on the first call on a GPU (later calls: the shape only, no host sync)."""
+        self.check_frames(x, values=x.device.type == "cpu" or not self._values_checked)
+        self._values_checked = True
         quant, z, feats = self.encode(x)
         recon, trace = self.decode(quant.z_q, contexts)
         return AutoencoderOutput(recon=recon, quant=quant, z=z, feats=feats, trace=trace)

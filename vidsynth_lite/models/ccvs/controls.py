@@ -16,7 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError, check_video
 from vidsynth_lite.nn import QuantizerOutput, VectorQuantizer
+
+from .inputs import check_shape
 
 
 class PositionEstimator(nn.Module):
@@ -33,13 +36,23 @@ class PositionEstimator(nn.Module):
         self.fc = nn.Linear(cin * side * side, 2)                # "and a fully connected layer"
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """E's latent features ``z`` [N, F, h, w] (before quantisation) -> positions [N, 2]; shape checked."""
+        a = self.arch
+        check_shape(z, "z", (None, a["code_dim"], a["tokens_side"], a["tokens_side"]), "[N, F, h, w]")
         return torch.sigmoid(self.fc(self.convs(z).flatten(1)))   # [N, 2]
 
 
 def frame_spectrogram(audio: torch.Tensor, n_fft: int = 128, hop: int = 32, size: tuple = (32, 8)) -> torch.Tensor:
     """Per-frame log-magnitude STFT: ``audio`` [B, T, S] (S samples per video frame) -> [B, T, 1, F', T'] in
-    [-1, 1], the STFT of each frame's own slice, resized to ``size`` = (frequency bins, time steps)."""
+    [-1, 1], the STFT of each frame's own slice, resized to ``size`` = (frequency bins, time steps). A token
+    builder's first step: the audio must be finite floats with more than ``n_fft // 2`` samples per frame."""
+    check_shape(audio, "audio", (None, None, None), "[B, T, S] (S samples per video frame)")
     b, t, s = audio.shape
+    if s <= n_fft // 2:
+        raise InputError(f"audio: the STFT (n_fft {n_fft}, centred) needs more than {n_fft // 2} samples per video "
+                         f"frame, got S = {s} in {tuple(audio.shape)}")
+    if audio.numel() and not bool(torch.isfinite(audio).all()):
+        raise InputError("audio: contains NaN or inf values")
     window = torch.hann_window(n_fft, device=audio.device)
     spec = torch.stft(audio.reshape(b * t, s), n_fft, hop_length=hop, window=window, center=True,
                       return_complex=True).abs()                           # [B*T, n_fft/2 + 1, frames]
@@ -63,8 +76,16 @@ class SoundAutoencoder(nn.Module):
         dec += [nn.Conv2d(hidden, 1, 1)]
         self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
         self.quantizer = VectorQuantizer(num_codes, code_dim, ema=True, restart_threshold=0.05)
+        self.downsample = downsample
+
+    def check_spectrogram(self, spec: torch.Tensor, values: bool = True) -> torch.Tensor:
+        """Spectrograms [N, 1, F', T'] with F', T' multiples of ``2^downsample`` and, if ``values``, values in
+        [-1, 1] (as :func:`frame_spectrogram` makes them; reading them is a host sync on a GPU)."""
+        return check_video(spec, name="spec", rank=4, channels=1, size_multiple=2 ** self.downsample, values=values)
 
     def encode(self, spec: torch.Tensor) -> QuantizerOutput:
+        """Spectrograms [N, 1, F', T'] -> quantiser output (shape checked; :meth:`tokens` checks the values)."""
+        self.check_spectrogram(spec, values=False)
         return self.quantizer(self.encoder(spec))
 
     def forward(self, spec: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput]:
@@ -73,7 +94,8 @@ class SoundAutoencoder(nn.Module):
 
     @torch.no_grad()
     def tokens(self, spec: torch.Tensor) -> torch.Tensor:
-        """Spectrograms [N, 1, F', T'] -> tokens [N, h_a * w_a]."""
+        """Spectrograms [N, 1, F', T'] -> tokens [N, h_a * w_a] (a public entry: values checked)."""
+        self.check_spectrogram(spec)
         was = self.training
         self.eval()
         try:

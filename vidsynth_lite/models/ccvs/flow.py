@@ -26,13 +26,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsynth_lite.checks import InputError
 from vidsynth_lite.nn import local_correlation, upsample_flow, warp
+
+from .inputs import check_shape
 
 
 def fuse(d: torch.Tensor, warped: list[torch.Tensor], masks: list[torch.Tensor],
          eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 9 then Eq. 1: decoded features ``d`` [N, C, H, W], warped context features (one [N, C, H, W] per
-    context frame) and their mask logits ([N, 1, H, W] each) -> (fused features, aggregated mask logits m_a)."""
+    context frame) and their mask logits ([N, 1, H, W] each) -> (fused features, aggregated mask logits m_a).
+    Shapes are checked (free); values are not (this runs at every decoder level)."""
+    n, c, h, w = check_shape(d, "d", (None, None, None, None), "[N, C, H, W]").shape
+    if not isinstance(warped, (list, tuple)) or not isinstance(masks, (list, tuple)) or not warped \
+            or len(warped) != len(masks):
+        raise InputError("fuse: expected two non-empty lists of equal length, one entry per context frame (warped "
+                         f"features [N, C, H, W], mask logits [N, 1, H, W]), got {type(warped).__name__} of "
+                         f"{len(warped) if isinstance(warped, (list, tuple)) else '?'} and {type(masks).__name__} "
+                         f"of {len(masks) if isinstance(masks, (list, tuple)) else '?'}")
+    for i, (e, m) in enumerate(zip(warped, masks)):
+        check_shape(e, f"warped[{i}]", (n, c, h, w), "[N, C, H, W] like d")
+        check_shape(m, f"masks[{i}]", (n, 1, h, w), "[N, 1, H, W]")
     if len(warped) == 1:
         m_a, e_a = masks[0], warped[0]                                          # Eq. 9 with c = 1: s = 1
     else:
@@ -56,7 +70,7 @@ class FlowLevel(nn.Module):
 
     def __init__(self, channels: int, radius: int, hidden: tuple, proj_min: int, head_kernel: int):
         super().__init__()
-        self.radius = radius
+        self.radius, self.channels = radius, channels
         proj = max(proj_min, channels // 4)
         self.proj = _conv(channels, proj, 1) if channels > proj else nn.Identity()
         n = (2 * radius + 1) ** 2
@@ -71,7 +85,15 @@ class FlowLevel(nn.Module):
     def forward(self, d: torch.Tensor, e: torch.Tensor, flow: torch.Tensor | None,
                 mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """``d``, ``e`` [N, C, H, W]; the coarser level's ``flow`` [N, 2, H/2, W/2] and ``mask`` [N, 1, H/2, W/2]
-        (None at the coarsest level) -> this level's flow [N, 2, H, W] and mask logits [N, 1, H, W]."""
+        (None at the coarsest level) -> this level's flow [N, 2, H, W] and mask logits [N, 1, H, W]. Shapes
+        checked (free)."""
+        n, c, h, w = check_shape(d, "d", (None, self.channels, None, None), "[N, C, H, W]").shape
+        check_shape(e, "e", (n, c, h, w), "[N, C, H, W] like d")
+        if (flow is None) != (mask is None):
+            raise InputError("flow and mask: give both (the coarser level's) or neither (the coarsest level)")
+        if flow is not None:
+            check_shape(flow, "flow", (n, 2, h // 2, w // 2), "[N, 2, H/2, W/2] (the coarser level's)")
+            check_shape(mask, "mask", (n, 1, h // 2, w // 2), "[N, 1, H/2, W/2] (the coarser level's)")
         if flow is None:
             flow = d.new_zeros(d.shape[0], 2, *d.shape[2:])
             mask = d.new_zeros(d.shape[0], 1, *d.shape[2:])
@@ -105,6 +127,7 @@ class FlowModule(nn.Module):
 
     def __init__(self, widths: tuple, radius: int, hidden: tuple, proj_min: int, warp_fraction: float):
         super().__init__()
+        self.widths = tuple(widths)
         self.parts = [max(1, round(warp_fraction * c)) for c in widths]         # channels F sees, per level
         self.levels = nn.ModuleList([
             FlowLevel(p, radius, hidden, proj_min, head_kernel=2 ** (k // 2 + 1) + 1)   # official kernels 3,3,5,5,9,9
@@ -113,7 +136,18 @@ class FlowModule(nn.Module):
     def step(self, k: int, d: torch.Tensor, contexts: list[torch.Tensor], prev: list | None,
              trace: FlowTrace) -> tuple[torch.Tensor, list]:
         """Level ``k``: decoded ``d`` [N, C, H, W], one encoder feature map per context frame; ``prev``: the
-        coarser level's (flow, mask) per context (None at k = 0). Returns the fused ``d`` and this level's list."""
+        coarser level's (flow, mask) per context (None at k = 0). Returns the fused ``d`` and this level's list.
+        Shapes checked (free)."""
+        if not isinstance(k, int) or not 0 <= k < len(self.levels):
+            raise InputError(f"k: expected a level index in [0, {len(self.levels) - 1}], got {k!r}")
+        n, _, h, w = check_shape(d, "d", (None, self.widths[k], None, None), f"[N, C_{k}, H, W]").shape
+        if not isinstance(contexts, (list, tuple)) or not contexts:
+            raise InputError("contexts: expected a non-empty list of encoder feature maps, one per context frame")
+        for i, e in enumerate(contexts):
+            check_shape(e, f"contexts[{i}]", (n, self.widths[k], h, w), f"[N, C_{k}, H, W] like d")
+        if prev is not None and len(prev) != len(contexts):
+            raise InputError(f"prev: expected the coarser level's (flow, mask) for each of the {len(contexts)} "
+                             f"context frames, got {len(prev)}")
         p = self.parts[k]
         head = d[:, :p]
         now, warped = [], []

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import torch
 
+from vidsynth_lite.checks import InputError, check_video
+
 from .autoencoder import Autoencoder
-from .transformer import CCVSTransformer
+from .inputs import check_count, check_shape, check_tokens
+from .transformer import CCVSTransformer, TokenLayout
 
 
 def decode_video(ae: Autoencoder, z_q: torch.Tensor, first: torch.Tensor, context: int,
@@ -30,14 +33,21 @@ def decode_video(ae: Autoencoder, z_q: torch.Tensor, first: torch.Tensor, contex
     ``context``: how many past frames F may use (0: decode every frame on its own, no F);
     ``extra_context``: encoder features of a fixed extra context frame (e.g. the end frame of a point-to-point
     video), used at every step in addition to the sliding ones.
-    Returns the clip [B, T, 3, H, W].
+    Returns the clip [B, T, 3, H, W]. Shapes are checked, values are not (this runs inside training steps; the
+    public entries :func:`reconstruct_video` and :func:`synthesize` check them).
     """
+    a = ae.cfg
+    check_shape(z_q, "z_q", (None, None, a.code_dim, a.tokens_side, a.tokens_side), "[B, T, F, h, w]")
     b, t = z_q.shape[:2]
+    check_video(first, name="first", channels=a.channels, size=a.size, values=False)
+    if first.shape[0] != b:
+        raise InputError(f"first: expected the given frames of the same {b} clips as z_q [B, m, 3, H, W], "
+                         f"got {tuple(first.shape)}")
     m = first.shape[1]
-    if not 0 <= m <= t:
-        raise ValueError(f"need 0 <= given frames ({m}) <= frames ({t})")
-    if context < 0:
-        raise ValueError(f"context must be >= 0, got {context}")
+    check_count(m, "first (given frames m)", 0, t, f": at most the clip's {t} frames")
+    check_count(context, "context", 0)
+    if extra_context is not None:
+        ae.check_contexts([extra_context], b, name="extra_context")
     frames = [first[:, i] for i in range(m)]
     window: list[list[torch.Tensor]] = []
     if context > 0 and m > 0:
@@ -60,8 +70,13 @@ def reconstruct_video(ae: Autoencoder, video: torch.Tensor, context: int, given:
                       fixed_tokens: bool = False) -> torch.Tensor:
     """Table 1 "Reconstruction": decode a real clip [B, T, 3, H, W] from its own tokens and its first ``given``
     frames, with ``context`` frames of context. ``fixed_tokens``: use the first frame's tokens for every frame
-    (App. B, Table B1 "Fixed"), showing how much of the motion comes from ``z_s``."""
+    (App. B, Table B1 "Fixed"), showing how much of the motion comes from ``z_s``. A public entry: ``video`` is
+    checked, values included (a host sync on a GPU)."""
+    check_video(video, name="video", channels=ae.cfg.channels, size=ae.cfg.size,
+                size_multiple=2 ** (ae.cfg.levels - 1))
     b, t = video.shape[:2]
+    check_count(given, "given", 0, t, f": the real frames that start the decoding, at most the clip's {t}")
+    check_count(context, "context", 0)
     quant, _, _ = ae.encode(video.flatten(0, 1))
     z_q = quant.z_q.view(b, t, *quant.z_q.shape[1:])                              # [B, T, F, h, w]
     if fixed_tokens:
@@ -83,8 +98,12 @@ def synthesize(ae: Autoencoder, transformer: CCVSTransformer, given: torch.Tenso
     ``end_frame`` [B, 3, H, W] for point-to-point: the video's last frame (frame ``frames - 1``), used as the
     video-level annotation and, as in the official code, as an extra context frame of F.
     Returns ``samples`` videos per input: [B, K, frames, 3, H, W].
+
+    A public entry: every input is checked before anything runs, values included (``given``, ``end_frame`` in
+    [-1, 1]; annotation and label ids in their vocabularies: host syncs on a GPU, once per call).
     """
     lay = transformer.layout
+    _check_synthesis_inputs(ae, lay, given, frames, samples, context, annotations, labels, end_frame)
     b, m = given.shape[:2]
     k = samples
     hw = lay.frame_tokens
@@ -115,3 +134,51 @@ def synthesize(ae: Autoencoder, transformer: CCVSTransformer, given: torch.Tenso
     if lay.end_frame:
         video = torch.cat([video, end_frame.repeat_interleave(k, 0)[:, None]], 1)
     return video.view(b, k, frames, *video.shape[2:])
+
+
+def _check_synthesis_inputs(ae: Autoencoder, lay: TokenLayout, given, frames, samples, context, annotations, labels,
+                            end_frame) -> None:
+    """One clear error for each input :func:`synthesize` cannot take (see its docstring)."""
+    a = ae.cfg
+    if lay.frame_tokens != a.tokens_side ** 2 or lay.frame_vocab != a.num_codes:
+        raise InputError(f"transformer and autoencoder disagree: the layout expects {lay.frame_tokens} tokens per "
+                         f"frame from a codebook of {lay.frame_vocab}, the autoencoder makes {a.tokens_side ** 2} "
+                         f"from {a.num_codes}")
+    check_video(given, name="given", channels=a.channels, size=a.size, size_multiple=2 ** (a.levels - 1))
+    b, m = given.shape[:2]
+    check_count(samples, "samples", 1)
+    check_count(context, "context", 0)
+    check_count(frames, "frames", 2 if lay.end_frame else 1, why=" (point-to-point: the end frame is one of them)"
+                if lay.end_frame else "")
+    body = frames - 1 if lay.end_frame else frames                               # frames in the token stream
+    if m > body:
+        raise InputError(f"given: {m} frames given but the video has {body} frames before "
+                         f"{'its end frame' if lay.end_frame else 'its end'} (frames = {frames})")
+    if m == 0 and not (lay.prefix_len or lay.frame_annotation):
+        raise InputError("given: expected at least 1 frame [B, m >= 1, 3, H, W] -- this transformer has no "
+                         "video-level or frame-level annotation to start from (only class-conditioned, "
+                         "point-to-point or annotated layouts can start from nothing)")
+    if lay.frame_annotation:
+        if annotations is None:
+            raise InputError(f"annotations: this layout needs {lay.frame_annotation} annotation tokens per frame, "
+                             f"[B, frames, {lay.frame_annotation}]")
+        check_tokens(annotations, "annotations", lay.annotation_vocab, (b, None, lay.frame_annotation),
+                     "[B, frames, l_f]", what="annotation values")
+        if annotations.shape[1] < body:
+            raise InputError(f"annotations: expected one entry per frame of the stream, [B, >= {body}, "
+                             f"{lay.frame_annotation}], got {tuple(annotations.shape)}")
+    if lay.classes:
+        if labels is None:
+            raise InputError(f"labels: this layout is class-conditioned, expected labels [B] in [0, {lay.classes})")
+        check_tokens(labels, "labels", lay.classes, (b,), "[B]", what="class labels")
+    if lay.end_frame:
+        if end_frame is None:
+            raise InputError("end_frame: point-to-point synthesis needs the end frame [B, 3, H, W]")
+        check_video(end_frame, name="end_frame", rank=4, channels=a.channels, size=a.size)
+        if end_frame.shape[0] != b:
+            raise InputError(f"end_frame: expected one end frame per input, [{b}, 3, H, W], got "
+                             f"{tuple(end_frame.shape)}")
+        if frames - 1 > lay.max_end_distance:
+            raise InputError(f"frames: point-to-point videos of this transformer reach at most "
+                             f"{lay.max_end_distance + 1} frames (max_end_distance {lay.max_end_distance}), "
+                             f"got frames = {frames}")

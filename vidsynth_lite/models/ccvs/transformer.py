@@ -32,7 +32,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from vidsynth_lite.checks import InputError
 from vidsynth_lite.nn import GPT, GPTConfig, sample_chunks
+
+from .inputs import check_count, check_tokens
 
 
 @dataclass(frozen=True)
@@ -87,26 +90,33 @@ class TokenLayout:
 
     # -- streams ---------------------------------------------------------------------------------------------
     def stream(self, frames: torch.Tensor, annotations: torch.Tensor | None = None,
-               end: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
+               end: torch.Tensor | None = None, labels: torch.Tensor | None = None, *,
+               values: bool = True) -> torch.Tensor:
         """Tokens of a whole video: ``frames`` [B, T, h w] (ids < q), ``annotations`` [B, T, l_f] (values <
         annotation_vocab), ``end`` [B, h w], ``labels`` [B] -> [B, prefix_len + T chunk_len] in the joint vocabulary.
+        Every id is checked against its own vocabulary (``values=False``: the layout only, no host sync).
         """
-        b, t, n = frames.shape
-        if n != self.frame_tokens:
-            raise ValueError(f"expected {self.frame_tokens} tokens per frame, got frames of shape {tuple(frames.shape)}")
+        n = self.frame_tokens
+        check_tokens(frames, "frames", self.frame_vocab, (None, None, n), "[B, T, h w]", values=values)
+        b, t, _ = frames.shape
         parts = []
         if self.end_frame:
-            if end is None or end.shape != (b, n):
-                raise ValueError(f"point-to-point streams need the end frame's tokens [B, {n}]")
+            if end is None:
+                raise InputError(f"end: point-to-point streams need the end frame's tokens [B, {n}]")
+            check_tokens(end, "end", self.frame_vocab, (b, n), "[B, h w]", values=values)
             parts.append(end)
         if self.classes:
-            if labels is None or labels.shape != (b,):
-                raise ValueError("class-conditioned streams need labels [B]")
+            if labels is None:
+                raise InputError(f"labels: class-conditioned streams need labels [B] in [0, {self.classes})")
+            check_tokens(labels, "labels", self.classes, (b,), "[B]", values=values, what="class labels")
             parts.append(self.frame_vocab + self.annotation_vocab + labels[:, None])
+        if self.frame_annotation:
+            if annotations is None:
+                raise InputError(f"annotations: this layout needs annotations [B, T, {self.frame_annotation}]")
+            check_tokens(annotations, "annotations", self.annotation_vocab, (b, t, self.frame_annotation),
+                         "[B, T, l_f]", values=values, what="annotation values")
         chunk = frames
         if self.frame_annotation:
-            if annotations is None or annotations.shape != (b, t, self.frame_annotation):
-                raise ValueError(f"this layout needs annotations [B, T, {self.frame_annotation}]")
             chunk = torch.cat([self.frame_vocab + annotations, frames], 2)         # [B, T, l_f + h w]
         parts.append(chunk.reshape(b, -1))
         return torch.cat(parts, 1)
@@ -139,12 +149,22 @@ class TokenLayout:
 
 
 def quantize_state(state: torch.Tensor, bins: int) -> torch.Tensor:
-    """Arm positions in [0, 1] ``[..., 2]`` -> one token per coordinate in ``[0, bins)`` (uniform bins)."""
+    """Arm positions in [0, 1] ``[..., 2]`` -> one token per coordinate in ``[0, bins)`` (uniform bins; values
+    outside [0, 1] fall in the end bins). A token builder: the positions must be finite floats (checked)."""
+    check_count(bins, "bins", 1)
+    if not isinstance(state, torch.Tensor) or not state.is_floating_point() or state.ndim < 1:
+        raise InputError(f"state: expected float positions [..., 2] in [0, 1], got "
+                         f"{tuple(state.shape) if isinstance(state, torch.Tensor) else type(state).__name__}"
+                         f"{f' ({state.dtype})' if isinstance(state, torch.Tensor) else ''}")
+    if state.numel() and not bool(torch.isfinite(state).all()):
+        raise InputError("state: contains NaN or inf values")
     return (state.clamp(0, 1) * bins).long().clamp_max(bins - 1)
 
 
 def dequantize_state(tokens: torch.Tensor, bins: int) -> torch.Tensor:
-    """Bin centres of :func:`quantize_state`'s tokens."""
+    """Bin centres of :func:`quantize_state`'s tokens (ids checked to lie in ``[0, bins)``)."""
+    check_count(bins, "bins", 1)
+    check_tokens(tokens, "tokens", bins, (None,) * getattr(tokens, "ndim", 1), "[...]", what="state tokens")
     return (tokens.float() + 0.5) / bins
 
 
@@ -164,6 +184,17 @@ class CCVSTransformer(nn.Module):
                                  n_slots=layout.n_slots if decomposed else layout.block_size,
                                  n_times=layout.n_times if decomposed else 1))
         self.decomposed = decomposed
+        self._values_checked = False
+
+    def _check_end_distance(self, end_distance, batch: int, values: bool = False) -> None:
+        lay = self.layout
+        if not (lay.end_frame and self.decomposed):
+            return
+        if end_distance is None:
+            raise InputError(f"end_distance: point-to-point streams need the end frame's distance from the first "
+                             f"frame, [B] in [0, {lay.max_end_distance}]")
+        check_tokens(end_distance, "end_distance", lay.max_end_distance + 1, (batch,), "[B]", values=values,
+                     what="frame distances")
 
     def config(self) -> dict:
         return {"layout": asdict(self.layout), **self.arch}
@@ -183,10 +214,15 @@ class CCVSTransformer(nn.Module):
         return slots.expand(batch, -1), times.expand(batch, -1)
 
     def loss(self, stream: torch.Tensor, end_distance: torch.Tensor | None = None) -> torch.Tensor:
-        """Eq. 8 on a window stream [B, L] (L = block_size): predict tokens 2..L from tokens 1..L-1."""
-        b, length = stream.shape
-        if length != self.layout.block_size:
-            raise ValueError(f"training streams hold one window of {self.layout.block_size} tokens, got {length}")
+        """Eq. 8 on a window stream [B, L] (L = block_size): predict tokens 2..L from tokens 1..L-1.
+        Shapes are checked on every call; the token ids on a CPU and on the first call on a GPU (a host sync)."""
+        lay = self.layout
+        check_tokens(stream, "stream", lay.vocab_size, (None, lay.block_size),
+                     f"[B, L = {lay.block_size}] (one training window)",
+                     values=stream.device.type == "cpu" or not self._values_checked)
+        self._values_checked = True
+        b = stream.shape[0]
+        self._check_end_distance(end_distance, b)
         slots, times = self.positions(b, end_distance)
         slots, times = slots.to(stream.device), times.to(stream.device)
         _, loss = self.gpt(stream[:, :-1], stream[:, 1:], slots=slots[:, :-1], times=times[:, :-1])
@@ -198,9 +234,24 @@ class CCVSTransformer(nn.Module):
                temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                use_cache: bool = True) -> torch.Tensor:
         """Fill the frame tokens of frames ``given_frames ..`` of ``stream`` [B, S] (a whole video's stream, any
-        length: the window slides by one frame). Annotations and the video-level tokens must be in ``stream``."""
+        length: the window slides by one frame). Annotations and the video-level tokens must be in ``stream``.
+        A public entry: the stream's layout and ids, ``given_frames`` and ``end_distance`` are checked first (the
+        ids are read once: a host sync on a GPU, none inside the sampling loop)."""
         lay = self.layout
-        frames = (stream.shape[1] - lay.prefix_len) // lay.chunk_len
+        check_tokens(stream, "stream", lay.vocab_size, (None, None), "[B, S] (a whole video's stream)")
+        b, length = stream.shape
+        if length < lay.prefix_len + lay.chunk_len or (length - lay.prefix_len) % lay.chunk_len:
+            raise InputError(f"stream: expected {lay.prefix_len} video-level tokens then whole frames of "
+                             f"{lay.chunk_len} tokens (at least one), got a length of {length}")
+        frames = (length - lay.prefix_len) // lay.chunk_len
+        check_count(given_frames, "given_frames", 0, frames, f": frames already in the stream, at most {frames}")
+        if given_frames == 0 and not (lay.prefix_len or lay.frame_annotation):
+            raise InputError("given_frames: expected at least 1 given frame -- nothing precedes the first frame's "
+                             "tokens in this layout (no video-level or frame-level annotation)")
+        self._check_end_distance(end_distance, b, values=True)
+        if uniforms is not None and tuple(uniforms.shape) != (b, length):
+            raise InputError(f"uniforms: expected one draw per stream position [B, S] = [{b}, {length}], got "
+                             f"{tuple(uniforms.shape)}")
         to_sample = lay.frame_mask(frames, given_frames).to(stream.device)
         if uniforms is None:
             uniforms = torch.rand(stream.shape, generator=generator, dtype=torch.float64,

@@ -17,6 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vidsynth_lite.checks import InputError
+
+from .inputs import check_count, check_tokens
 from .transformer import TokenLayout
 
 
@@ -25,7 +28,19 @@ class TokenWindows(Dataset):
 
     def __init__(self, codes: torch.Tensor, layout: TokenLayout, *, annotations: torch.Tensor | None = None,
                  labels: torch.Tensor | None = None, crops_per_clip: int = 8, seed: int = 0):
-        _n, t, _ = codes.shape
+        # every id is checked here, once (CPU data); items then build their streams without reading values
+        check_tokens(codes, "codes", layout.frame_vocab, (None, None, layout.frame_tokens), "[N, T, h w]")
+        n, t, _ = codes.shape
+        if layout.frame_annotation:
+            if annotations is None:
+                raise InputError(f"annotations: this layout needs [N, T, {layout.frame_annotation}] per clip")
+            check_tokens(annotations, "annotations", layout.annotation_vocab, (n, t, layout.frame_annotation),
+                         "[N, T, l_f]", what="annotation values")
+        if layout.classes:
+            if labels is None:
+                raise InputError(f"labels: this layout needs one label per clip, [N] in [0, {layout.classes})")
+            check_tokens(labels, "labels", layout.classes, (n,), "[N]", what="class labels")
+        check_count(crops_per_clip, "crops_per_clip", 1)
         need = layout.max_end_distance + 1 if layout.end_frame else layout.window
         if t < need:
             raise ValueError(f"clips of {t} frames are too short for this layout (need {need})")
@@ -55,5 +70,5 @@ class TokenWindows(Dataset):
             kw["annotations"] = self.annotations[clip, s:s + frames.shape[0]][None]
         if lay.classes:
             kw["labels"] = self.labels[clip][None]
-        item["stream"] = lay.stream(frames[None], **kw)[0]
+        item["stream"] = lay.stream(frames[None], **kw, values=False)[0]          # ids checked in __init__
         return item
