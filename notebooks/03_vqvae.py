@@ -885,11 +885,12 @@ print(
     f"of {pre_cfg.vq_steps}, priors {steps_done['top']} of {pre_cfg.top_steps} each; "
     f"{pre_cfg.train_videos} training clips"
 )
-storage = pretrained_meta["config"].get("storage", {})
+storage = pretrained_meta["config"].get("storage")
 print(
-    f"  stored as: {storage.get('format', 'float16')} for the priors "
-    f"({', '.join(storage.get('quantized', []))}), "
-    f"{storage.get('other_floats', 'float16')} for the rest"
+    f"  stored as: {storage['format']} for the priors' weights, "
+    f"{storage['other_floats']} for the rest"
+    if storage
+    else "  stored as: float16 throughout"
 )
 if record.get("note"):
     print("  " + record["note"])
@@ -1110,8 +1111,7 @@ elif fvd["recon"] >= fvd["copy_last"]:
     print(
         "  the samples do not beat copy-last on FVD-syn, and no prior could with "
         "this autoencoder: its reconstruction of the true codes is already "
-        f"{fvd['recon'] - fvd['copy_last']:.1f} above copy-last (blur at 32x32 "
-        "that SynVideo's features see); the priors add "
+        f"{fvd['recon'] - fvd['copy_last']:.1f} above copy-last; the priors add "
         f"{fvd['samples'] - fvd['recon']:.1f} on top"
     )
 else:
