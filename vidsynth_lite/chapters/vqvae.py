@@ -26,6 +26,7 @@ from vidsynth_lite.config import PROFILE_ENV, ChapterConfig, param, resolve
 from vidsynth_lite.io import CheckpointError, load_weights, save_weights
 from vidsynth_lite.io.atomic import atomic_path
 from vidsynth_lite.models import vqvae as vqm
+from vidsynth_lite.models.vqvae.checkpoint import pack_state, unpack_state
 from vidsynth_lite.models.vqvae.config import (
     PAPER_TRAINING,
     BottomPriorConfig,
@@ -241,19 +242,32 @@ def _commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vidsynth_lite", "configs"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vidsynth_lite", "configs",
+                                ":(exclude)vidsynth_lite/models/vqvae/weights"],     # the file being written
+                               cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+PRIORS = ("top.", "bottom.")               # the priors' keys in a VideoPredictor's state dict
+
+
 def save_pretrained(path: Path, predictor, cfg: VQVAEChapterConfig, record: dict) -> Path:
-    """Write the three networks as one float16 safetensors file (integer buffers kept) with the chapter config,
-    the networks' sizes and ``record`` (command, commit, metrics, curve) in its metadata, and the same as JSON
-    beside it."""
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in predictor.state_dict().items()}
-    config = {"kind": "vqvae-predictor", "chapter": cfg.to_dict(), "models": model_configs(cfg).to_dict()}
+    """Write the three networks as one safetensors file with the chapter config, the networks' sizes, the storage
+    format and ``record`` (command, commit, metrics, curve) in its metadata, and the same as JSON beside it.
+
+    Storage (a deviation from a plain float16 file, to keep the shipped file under 5 MB): the two priors' weight
+    tensors with >= 2 dims are int8 with one float16 scale per output channel (symmetric, round to nearest:
+    :func:`~vidsynth_lite.models.vqvae.checkpoint.quantize_int8`); the VQ-VAE and every other float tensor are
+    float16; integer buffers are kept. :func:`load_pretrained` dequantizes."""
+    state, storage = pack_state(predictor.state_dict(), PRIORS)
+    config = {"kind": "vqvae-predictor", "chapter": cfg.to_dict(), "models": model_configs(cfg).to_dict(),
+              "storage": storage}
+    return _write(path, state, config, record)
+
+
+def _write(path: Path, state: dict, config: dict, record: dict) -> Path:
     path = Path(path)
     save_weights(path, state, config=config, extra=record)
     with atomic_path(path.with_suffix(".json"), suffix=".json") as tmp:
@@ -275,12 +289,17 @@ def recipe_config(stored: dict) -> VQVAEChapterConfig:
 
 
 def load_pretrained(path: Path | None = None, device="cpu"):
-    """A file written by :func:`save_pretrained` -> ``(VideoPredictor in eval mode, float32; its metadata)``.
-    The recorded sizes must build the current networks exactly (a changed model fails here, by name)."""
+    """A file written by :func:`save_pretrained` -> ``(VideoPredictor in eval mode, float32; its metadata)``:
+    the int8 priors are dequantized with their scales (a float16 file from before that format loads too). The
+    recorded sizes must build the current networks exactly (a changed model fails here, by name)."""
     path = Path(path or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
-    state, meta = load_weights(path, device)
+    stored, meta = load_weights(path, device)
     if meta["config"].get("kind") != "vqvae-predictor":
         raise CheckpointError(f"{str(path)!r} holds no chapter-3 predictor (kind {meta['config'].get('kind')!r})")
+    try:
+        state = unpack_state(stored, meta["config"].get("storage"))   # int8 priors -> float32
+    except CheckpointError as error:
+        raise CheckpointError(f"{str(path)!r}: {error}") from error
     cfg = recipe_config(meta["config"]["chapter"])
     sizes = model_configs(cfg)
     if sizes.to_dict() != meta["config"]["models"]:
@@ -355,7 +374,7 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
     predictor = vqm.VideoPredictor(vq, top, bottom)
 
     def snapshot(stage: str, step: int) -> None:
-        """The networks at each point of the curve (float16, ~1 MB): the curve is scored from these after
+        """The networks at each point of the curve (stored as the shipped file is): the curve is scored from these after
         training (:func:`score_curve`), and can be scored again with another feature network."""
         save_pretrained(run_dir / "points" / f"{stage}-{step}.safetensors", predictor.eval(), cfg,
                         {"stage": stage, "step": step})
@@ -383,7 +402,8 @@ def pretrain(*, vq_steps: int = 12_000, prior_steps: int = 6_000, train_videos: 
             record({"stage": "priors", "step": k, "cpu_minutes": log["cpu_s"] / 60})
 
     out = Path(out or WEIGHTS_DIR / f"{CHECKPOINT}.safetensors")
-    record_ = {"command": log.get("command", command), "commit": log.get("commit", _commit()),  # at the start
+    record_ = {"command": log.get("command", command), "commit": _commit(),       # the code that wrote the file
+               "run_started_at_commit": log.get("commit", _commit()),       # a resumed run may span commits
                "cpu_minutes": log["cpu_s"] / 60, "machine": platform.processor() or platform.machine(),
                "threads": torch.get_num_threads(), "torch": torch.__version__, "eval_clips": eval_videos,
                "steps_done": {"vqvae": cfg.vq_steps, "top": prior_steps, "bottom": prior_steps}}
@@ -414,9 +434,10 @@ def score_curve(run_dir: Path, cfg: VQVAEChapterConfig, real, reference, network
 
 
 def finish_checkpoint(path: Path, run_dir: Path, eval_videos: int = 64, network="syn-video") -> Path:
-    """Score the shipped file (as stored, float16) and its pretraining curve with the book's evaluation, record
-    the one number its test recomputes, and write both beside the weights. Run again after the feature network
-    changes: the weights stay, the numbers follow the evaluation."""
+    """Score the shipped file as stored (int8 priors and float16 VQ-VAE, dequantized by :func:`load_pretrained`)
+    and its pretraining curve with the book's evaluation, record the one number its test recomputes, and rewrite
+    the file's record (its tensors byte for byte as they were) and the JSON beside it. Run again after the
+    feature network changes: the weights stay, the numbers follow the evaluation."""
     predictor, meta = load_pretrained(path)
     cfg, record_ = meta["chapter"], dict(meta["extra"])
     real, reference = evaluation_clips(cfg, eval_videos)
@@ -425,7 +446,8 @@ def finish_checkpoint(path: Path, run_dir: Path, eval_videos: int = 64, network=
                    metrics={**point(ev), "protocol": {**ev.protocol, "network": network,
                                                       "network_hash": _network_hash(network)}},
                    smoke_check=smoke_check(predictor, cfg))
-    return save_pretrained(path, predictor, cfg, record_)
+    stored, meta = load_weights(path)                       # the tensors exactly as stored: only the record changes
+    return _write(path, stored, meta["config"], record_)
 
 
 def _network_hash(network) -> str:
