@@ -18,7 +18,8 @@ class InputError(ValueError):
     """A tensor that a function cannot take; the message says which argument and what is expected."""
 
 
-def _shape_text(x: torch.Tensor) -> str:
+def shape_text(x: torch.Tensor) -> str:
+    """``(2, 3) (torch.float32)``: how every check message shows the tensor it was given."""
     return f"{tuple(x.shape)} ({x.dtype})"
 
 
@@ -44,22 +45,22 @@ def check_video(x, *, name: str = "video", rank: int = 5, channels: int | None =
         hint = " (convert uint8 frames with x / 127.5 - 1)" if x.dtype == torch.uint8 else ""
         raise InputError(f"{name}: expected a float tensor {layout}, got dtype {x.dtype}{hint}")
     if x.ndim != rank:
-        raise InputError(f"{name}: expected {rank} dimensions {layout}, got {_shape_text(x)}")
+        raise InputError(f"{name}: expected {rank} dimensions {layout}, got {shape_text(x)}")
     if channels is not None and x.shape[-3] != channels:
         raise InputError(f"{name}: expected {channels} channels at dim {x.ndim - 3} of {layout}, "
-                         f"got {_shape_text(x)}")
+                         f"got {shape_text(x)}")
     if rank == 5:
         t = x.shape[1]
         if frames is not None and t != frames:
-            raise InputError(f"{name}: expected T = {frames} frames, got {_shape_text(x)}")
+            raise InputError(f"{name}: expected T = {frames} frames, got {shape_text(x)}")
         if frames_multiple and t % frames_multiple:
             raise InputError(f"{name}: the number of frames T = {t} must be a multiple of {frames_multiple}, "
-                             f"got {_shape_text(x)}")
+                             f"got {shape_text(x)}")
     h, w = x.shape[-2:]
     if size is not None:
         want = (size, size) if isinstance(size, int) else tuple(size)
         if (h, w) != want:
-            raise InputError(f"{name}: expected frames of {want[0]}x{want[1]}, got {_shape_text(x)}")
+            raise InputError(f"{name}: expected frames of {want[0]}x{want[1]}, got {shape_text(x)}")
     if size_multiple and (h % size_multiple or w % size_multiple):
         raise InputError(f"{name}: height and width must be multiples of {size_multiple}, got {h}x{w}")
     if values and x.numel():
@@ -88,7 +89,7 @@ def check_samples(x, *, name: str = "samples", value_range: tuple[float, float] 
     if not isinstance(x, torch.Tensor):
         raise InputError(f"{name}: expected a float tensor {layout}, got {type(x).__name__}")
     if x.ndim != 6:
-        raise InputError(f"{name}: expected 6 dimensions {layout}, got {_shape_text(x)}"
+        raise InputError(f"{name}: expected 6 dimensions {layout}, got {shape_text(x)}"
                          + (" (one sample per input? add a K axis: x[:, None])" if x.ndim == 5 else ""))
     check_video(x.flatten(0, 1), name=name, channels=channels, value_range=value_range)
     return x
@@ -106,9 +107,9 @@ def check_features(x, *, name: str = "features", dim: int | None = None) -> torc
     if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
         raise InputError(f"{name}: expected real-valued features [N, D], got dtype {x.dtype}")
     if x.ndim != 2:
-        raise InputError(f"{name}: expected features [N, D], got {_shape_text(x)}")
+        raise InputError(f"{name}: expected features [N, D], got {shape_text(x)}")
     if dim is not None and x.shape[1] != dim:
-        raise InputError(f"{name}: expected {dim}-dimensional features, got {_shape_text(x)}")
+        raise InputError(f"{name}: expected {dim}-dimensional features, got {shape_text(x)}")
     x = x.detach().to("cpu", torch.float64)
     if x.numel() and not bool(torch.isfinite(x).all()):
         raise InputError(f"{name}: contains NaN or inf values")

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from vidsynth_lite.checks import InputError
-
-
-def _given(x: torch.Tensor) -> str:
-    return f"{tuple(x.shape)} ({x.dtype})"
+from vidsynth_lite.checks import InputError, shape_text
 
 
 def check_shape(x, name: str, expected: tuple, layout: str, *, floating: bool = True) -> torch.Tensor:
@@ -26,10 +22,10 @@ def check_shape(x, name: str, expected: tuple, layout: str, *, floating: bool = 
     if not isinstance(x, torch.Tensor):
         raise InputError(f"{name}: expected a {kind} tensor {layout}, got {type(x).__name__}")
     if floating and not x.is_floating_point():
-        raise InputError(f"{name}: expected a float tensor {layout}, got {_given(x)}")
+        raise InputError(f"{name}: expected a float tensor {layout}, got {shape_text(x)}")
     want = "[" + ", ".join("*" if e is None else str(e) for e in expected) + "]"
     if x.ndim != len(expected) or any(e is not None and s != e for s, e in zip(x.shape, expected)):
-        raise InputError(f"{name}: expected {layout} = {want}, got {_given(x)}")
+        raise InputError(f"{name}: expected {layout} = {want}, got {shape_text(x)}")
     return x
 
 
@@ -40,7 +36,7 @@ def check_tokens(x, name: str, vocab: int, expected: tuple, layout: str, *, valu
     if not isinstance(x, torch.Tensor):
         raise InputError(f"{name}: expected an integer tensor {layout} of {what}, got {type(x).__name__}")
     if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise InputError(f"{name}: expected integer {what} {layout} (torch.long), got {_given(x)}")
+        raise InputError(f"{name}: expected integer {what} {layout} (torch.long), got {shape_text(x)}")
     check_shape(x, name, expected, layout, floating=False)
     if values and x.numel():
         lo, hi = int(x.min()), int(x.max())

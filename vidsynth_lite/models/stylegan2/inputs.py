@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from vidsynth_lite.checks import InputError
-
-
-def _shape(x: torch.Tensor) -> str:
-    return f"{tuple(x.shape)} ({x.dtype})"
+from vidsynth_lite.checks import InputError, shape_text
 
 
 def check_codes(x, *, name: str, dim: int, ranks: tuple[int, ...] = (2,)) -> torch.Tensor:
@@ -32,10 +28,10 @@ def check_codes(x, *, name: str, dim: int, ranks: tuple[int, ...] = (2,)) -> tor
     if not x.is_floating_point():
         raise InputError(f"{name}: expected latent codes {layout} as a float tensor, got dtype {x.dtype}")
     if x.ndim not in ranks:
-        raise InputError(f"{name}: expected latent codes {layout}, got {x.ndim} dimensions {_shape(x)}")
+        raise InputError(f"{name}: expected latent codes {layout}, got {x.ndim} dimensions {shape_text(x)}")
     if x.shape[-1] != dim:
         raise InputError(f"{name}: expected latent codes {layout} (the last dimension is the latent size "
-                         f"{dim}), got {_shape(x)}")
+                         f"{dim}), got {shape_text(x)}")
     return x
 
 
@@ -49,6 +45,6 @@ def check_noise_maps(noise, *, batch: int, shapes: list[tuple[int, int, int]], n
                          f"{len(noise)}")
     for i, (m, s) in enumerate(zip(noise, shapes)):
         if not isinstance(m, torch.Tensor) or tuple(m.shape) != (batch, *s):
-            got = _shape(m) if isinstance(m, torch.Tensor) else type(m).__name__
+            got = shape_text(m) if isinstance(m, torch.Tensor) else type(m).__name__
             raise InputError(f"{name}[{i}]: expected a noise map {want[i]}, got {got}")
     return noise
