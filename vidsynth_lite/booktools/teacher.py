@@ -73,7 +73,7 @@ def cpu_time(stem: str, results_root: str | Path | None = None) -> str:
 def syllabus(root: str | Path = ".", results_root: str | Path | None = None) -> Markdown:
     chapters = _chapters(root)
     by_stem = {c.stem: c for c in chapters}
-    rows = ["| | chapter | builds on | student time | CPU time at `lite` | exercises |", "|---|---|---|---|---|---|"]
+    rows = ["| | chapter | builds on | student time | run time at `lite` | exercises |", "|---|---|---|---|---|---|"]
     for c in chapters:
         if c.opening is None:
             builds_on, student = "not stated yet", "not stated yet"
