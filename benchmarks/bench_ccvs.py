@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 import torch
+from peak import matmul_peak  # benchmarks/peak.py
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidsynth_lite.nn import GPT, GPTConfig, sample_chunks
@@ -71,13 +72,6 @@ def _timed(fns: dict, repeats: int, warmup=None) -> dict:
             cpus[name].append(time.process_time() - c0)
     return {k: {"wall_s": statistics.median(walls[k]), "cpu_s": statistics.median(cpus[k]),
                 "wall_min_s": min(walls[k]), "wall_max_s": max(walls[k])} for k in fns}
-
-
-def matmul_peak(n: int = 1024, repeats: int = 10) -> dict:
-    """fp32 GFLOP/s of an n x n matmul: by the median wall time and by the median CPU time of this process."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    t = _timed({"mm": lambda: a @ b}, repeats)["mm"]
-    return {"wall": 2 * n ** 3 / t["wall_s"] / 1e9, "cpu": 2 * n ** 3 / t["cpu_s"] / 1e9}
 
 
 def copy_bandwidth(mb: int = 256, repeats: int = 5) -> dict:
@@ -306,7 +300,7 @@ def main(argv=None) -> int:
     from vidsynth_lite.config import resolve
 
     t_cfg = profile_configs(args.profile, resolve(CCVSChapterConfig, {"profile": args.profile})).transformer
-    peak = matmul_peak()
+    peak = {k: v / 1e9 for k, v in matmul_peak().items() if k != "n"}   # GFLOP/s
     bandwidth = copy_bandwidth()
     out = {"profile": args.profile, "threads": args.threads, "machine": platform.processor() or platform.machine(),
            "torch": torch.__version__, "matmul_peak_gflops": peak["wall"], "matmul_peak_cpu_gflops": peak["cpu"],

@@ -22,6 +22,7 @@ import statistics
 import time
 
 import torch
+from peak import matmul_peak, sync  # benchmarks/peak.py
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -34,19 +35,14 @@ from vidsynth_lite.models.cinn.discriminators import TemporalDiscriminator, spat
 from vidsynth_lite.train import Part, TrainState
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(fn, repeats: int, device) -> dict[str, float]:
     fn()
     walls, cpus = [], []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        _sync(device)
+        sync(device)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
@@ -63,14 +59,6 @@ def _flops(fn) -> int:
     return int(counter.get_total_flops())
 
 
-def matmul_peak(device, n: int = 1024, repeats: int = 10) -> tuple[float, float]:
-    """FLOP/s of an fp32 ``n x n`` matmul (2 n^3 FLOPs), median over ``repeats``: per wall second and per CPU
-    second of this process (on a shared CPU the second is the machine's speed, the first includes waiting)."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    t = _timed(lambda: a @ b, repeats, device)
-    return 2 * n**3 / t["wall_s"], 2 * n**3 / max(t["cpu_s"], 1e-9)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
@@ -85,7 +73,8 @@ def main(argv=None) -> int:
     cfg = resolve(ch.CINNChapterConfig, {"profile": args.profile})
     m = ch.model_configs(cfg, "pushbot")
     n = 2048 if device.type == "cuda" else 1024
-    peak, peak_cpu = matmul_peak(device, n)
+    measured = matmul_peak(device, n)
+    peak, peak_cpu = measured["wall"], measured["cpu"]
     out = {"profile": args.profile, "device": str(device), "threads": args.threads,
            "matmul_peak_gflops": peak / 1e9, "matmul_peak_gflops_per_cpu_s": peak_cpu / 1e9, "matmul_n": n}
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from peak import matmul_peak, sync  # benchmarks/peak.py
 from torch.utils.flop_counter import FlopCounterMode
 
 import vidsynth_lite as vl
@@ -35,25 +36,6 @@ from vidsynth_lite.chapters import mocogan_hd as ch
 from vidsynth_lite.models import mocogan_hd as mh
 from vidsynth_lite.models import stylegan2 as sg
 from vidsynth_lite.models.stylegan2 import training as sg_training
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_peak(device: torch.device, n: int = 1024, repeats: int = 10) -> float:
-    """fp32 FLOP/s of an n x n matmul on this device (median of ``repeats``)."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        a @ b
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return 2 * n ** 3 / statistics.median(times)
 
 
 class _StepClock:
@@ -64,7 +46,7 @@ class _StepClock:
         self.t, self.c = time.perf_counter(), time.process_time()
 
     def __call__(self, step, record):
-        _sync(self.device)
+        sync(self.device)
         t, c = time.perf_counter(), time.process_time()
         self.walls.append(t - self.t)
         self.cpus.append(c - self.c)
@@ -151,10 +133,10 @@ def bench_motion(cfg, device, repeats: int, peak: float) -> dict:
     mh.sampling.videos(G, motion, 2, cfg.frames, seed=0)                   # warm-up
     times = []
     for r in range(repeats):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         mh.sampling.videos(G, motion, n, cfg.frames, seed=r)
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     out["sampling_videos_per_s"] = n / statistics.median(times)
     out["sampling_frames_per_s"] = n * cfg.frames / statistics.median(times)
@@ -178,7 +160,7 @@ def main(argv=None) -> int:
         return 0
     cfg = vl.config.resolve(ch.MoCoGANHDChapterConfig, {"profile": args.profile}).validate()
     torch.manual_seed(0)
-    peak = matmul_peak(device)
+    peak = matmul_peak(device)["wall"]
     out = {"profile": args.profile, "threads": args.threads, "device": str(device),
            "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
            "repeats": args.repeats, "matmul_peak_gflops": peak / 1e9}

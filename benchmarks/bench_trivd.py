@@ -29,6 +29,7 @@ import sys
 import time
 
 import torch
+from peak import matmul_peak, sync  # benchmarks/peak.py
 
 from vidsynth_lite import runtime
 from vidsynth_lite.chapters.trivd import PROTOCOLS, TrIVDChapterConfig, build, model_config
@@ -50,11 +51,6 @@ def _setup(cfg, world: str, decomposition: str, device, batch: int):
     g = torch.Generator().manual_seed(cfg.seed)
     real = (torch.rand(t.d_steps * batch, 16, 3, cfg.size, cfg.size, generator=g) * 2 - 1).to(device)
     return G, D, opt_g, opt_d, real, t
-
-
-def _sync(device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def step_times(cfg, world: str, decompositions, device, *, batch: int, seconds: float, rounds: int) -> dict:
@@ -112,19 +108,6 @@ def peak_memory(cfg, world, decompositions, device, *, batch: int, profile: str)
     return out
 
 
-def matmul_peak_flops(device, n: int = 1024, repeats: int = 10) -> float:
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best
-
-
 def generator_mfu(cfg, world, device, *, batch: int, repeats: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -142,13 +125,13 @@ def generator_mfu(cfg, world, device, *, batch: int, repeats: int) -> dict:
     flops = counter.get_total_flops()
     walls = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         fwd_bwd()
-        _sync(device)
+        sync(device)
         walls.append(time.perf_counter() - t0)
     wall = statistics.median(walls)
-    peak = matmul_peak_flops(device)
+    peak = matmul_peak(device)["wall"]
     return {"flops_per_fwd_bwd": flops, "wall_s": wall, "achieved_flops": flops / wall,
             "matmul_peak_flops": peak, "mfu": flops / wall / peak, "batch": batch}
 
