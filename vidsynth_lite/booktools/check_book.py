@@ -8,6 +8,8 @@ teacher page tabulates the chapters' results files, so it is only right when it 
 
 from __future__ import annotations
 
+import html
+import re
 import sys
 from pathlib import Path
 
@@ -20,12 +22,26 @@ def pages_without_outputs(html_dir: str | Path) -> list[Path]:
 
 
 UNMEASURED = "not measured"    # what booktools.teacher.cpu_time writes for a chapter without a lite results file
+RUN_TIME_HEADER = "run time at"   # the syllabus column booktools.teacher.syllabus fills from the results files
+
+
+def _cells(row_html: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, re.DOTALL)]
 
 
 def teacher_rows_unmeasured(html_dir: str | Path) -> int:
-    """How many chapters the teacher page lists without a run time at ``lite`` (0 when there is no such page)."""
+    """How many chapters the teacher page's syllabus lists without a run time at ``lite`` (0 when there is no
+    teacher page). Only the syllabus's run-time column counts: prose may say "not measured" about other things."""
     page = Path(html_dir) / "book" / "teacher.html"
-    return page.read_text(errors="replace").count(UNMEASURED) if page.exists() else 0
+    if not page.exists():
+        return 0
+    for table in re.findall(r"<table.*?</table>", page.read_text(errors="replace"), re.DOTALL):
+        rows = [_cells(r) for r in re.findall(r"<tr.*?</tr>", table, re.DOTALL)]
+        header = next((i for i, h in enumerate(rows[0]) if RUN_TIME_HEADER in h), None) if rows else None
+        if header is not None:
+            return sum(UNMEASURED in row[header] for row in rows[1:] if len(row) > header)
+    raise SystemExit(f"{page} has no syllabus table (no column '{RUN_TIME_HEADER}')")
 
 
 def main(argv: list[str]) -> int:
