@@ -99,26 +99,27 @@ test: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) lint site-smoke
 test-unit: $(STAMP)
 	$(VENV)/bin/pytest tests -q -p no:cacheprovider
 
-# The book: execute every chapter at 'lite' (cached; the cache is dropped whenever the package, the configs or
-# a notebook source change) and render _build/html. Any failing cell fails the build. The build tools
-# (vidsynth_lite/booktools: checks, the teacher and student pages) are no chapter's code: changing them keeps
-# the cache.
+# The book: execute every chapter at 'lite' and render _build/html. Any failing cell fails the build. The
+# execution cache keys each notebook on its own code cells, so a changed chapter runs again alone; it cannot see
+# what a chapter imports, so the whole cache is dropped when the package or the configs change. The build tools
+# (vidsynth_lite/booktools: checks, the teacher and student pages) are no chapter's code: they keep the cache.
 book: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) $(VENDORED)
 	@mkdir -p _build
-	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs notebooks -path vidsynth_lite/booktools -prune \
+	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs -path vidsynth_lite/booktools -prune \
 	  -o -type f \( -name '*.py' -o -name '*.yaml' \) -print | sort) \
 	  | sha256sum | cut -c1-16); \
 	if [ "$$(cat _build/.package-hash 2>/dev/null)" != "$$hash" ]; then \
-	  echo ">> package, configs or a chapter changed ($$hash): every chapter is executed again"; \
+	  echo ">> the package or the configs changed ($$hash): every chapter is executed again"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi; \
 	echo "$$hash" > _build/.package-hash
 	@start=$$(date +%s); \
 	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
 	echo ">> make book: $$(( $$(date +%s) - start )) s to execute and render"
-	@# The teacher page tabulates every chapter's results file, but Sphinx reads (and myst-nb executes) pages in
-	@# sorted order, so book/teacher runs before the chapters have written theirs. Read it again now (its front
-	@# matter forces execution; every chapter comes from the cache, so this costs seconds).
-	@touch book/teacher.md; \
+	@# Two pages are built from the chapters' results files: the teacher page, which Sphinx reads (and myst-nb
+	@# executes) before the chapters (pages go in sorted order), and the Reproduction page, which a cached build
+	@# would not read again after one chapter ran anew. Read both again now (their metadata forces execution;
+	@# every chapter comes from the cache, so this costs seconds).
+	@touch book/teacher.md notebooks/90_reproduction.ipynb; \
 	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --quiet
 	$(PY) -m vidsynth_lite.booktools.check_book _build/html
 	$(PY) -m vidsynth_lite.booktools.site_check _build/html --screenshots _build/screenshots

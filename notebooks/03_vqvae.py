@@ -828,10 +828,12 @@ shown = min(2, len(cond))
 for name, pred in predictions.items():
     clips = torch.cat(
         [test_videos_t[:shown, None], pred[:shown, :3]], 1
-    )  # [2, 4, T, ...]
+    )  # [2, 1 + K (at most 3), T, ...]
+    per_row = clips.shape[1]
     vl.viz.show_video(
         clips.flatten(0, 1),
-        caption=f"{name}: each row of 4 = ground truth, then 3 samples "
+        columns=per_row,
+        caption=f"{name}: each row = ground truth, then {per_row - 1} samples "
         f"(first {cfg.cond_frames} frames: the VQ-VAE's reconstruction of the input)",
     )
 
