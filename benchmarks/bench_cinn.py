@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
-from peak import matmul_peak, sync  # benchmarks/peak.py
+from peak import matmul_peak, timed  # benchmarks/peak.py
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -33,19 +31,6 @@ from vidsynth_lite.models import cinn as cm
 from vidsynth_lite.models.cinn import steps as cs
 from vidsynth_lite.models.cinn.discriminators import TemporalDiscriminator, spatial_discriminator
 from vidsynth_lite.train import Part, TrainState
-
-
-def _timed(fn, repeats: int, device) -> dict[str, float]:
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        sync(device)
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        sync(device)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
 
 
 def _flops(fn) -> int:
@@ -90,7 +75,7 @@ def main(argv=None) -> int:
             state._begin(0)
             cs.stage1_step(state, {"video": video}, weights=m.loss, adversarial_from=adversarial_from)
             state._end()
-        rows[name] = {**_timed(step, args.repeats, device), "flops": _flops(step), "batch": cfg.stage1_batch}
+        rows[name] = {**timed(step, args.repeats, device), "flops": _flops(step), "batch": cfg.stage1_batch}
 
     flow = cm.CINN(m.cinn).to(device)
     opt = torch.optim.Adam(flow.parameters(), lr=1e-4)
@@ -103,7 +88,7 @@ def main(argv=None) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    rows["cinn_step"] = {**_timed(cinn_step, args.repeats, device), "flops": _flops(cinn_step),
+    rows["cinn_step"] = {**timed(cinn_step, args.repeats, device), "flops": _flops(cinn_step),
                          "batch": cfg.cinn_batch}
 
     i2v = cm.tasks.ImageToVideo(cvae, cm.ImageAE(m.image_ae).to(device), flow)
@@ -112,7 +97,7 @@ def main(argv=None) -> int:
 
     def sample():
         i2v.sample(x0, k)
-    rows["sampling"] = {**_timed(sample, args.repeats, device), "flops": _flops(sample), "videos": 16 * k}
+    rows["sampling"] = {**timed(sample, args.repeats, device), "flops": _flops(sample), "videos": 16 * k}
     rows["sampling"]["videos_per_s"] = 16 * k / rows["sampling"]["wall_s"]
 
     for name, r in rows.items():

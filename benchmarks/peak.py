@@ -17,20 +17,26 @@ def sync(device: torch.device | str | None) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_peak(device: torch.device | str | None = None, n: int = 1024, repeats: int = 10) -> dict[str, float]:
-    """fp32 FLOP/s of an ``n x n`` matmul (2 n^3 FLOPs) on ``device``: the median of ``repeats`` timed products
-    after one warm-up, per wall second (``"wall"``) and per CPU second of this process (``"cpu"``; on a shared
-    CPU the second is the machine's speed, the first includes waiting for a core)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b                                                                # warm-up: allocation, kernel choice
+def timed(fn, repeats: int, device: torch.device | str | None = None) -> dict[str, float]:
+    """Median wall and CPU seconds of ``fn()`` over ``repeats`` calls after one warm-up call, each bracketed by
+    :func:`sync` (CPU seconds are this process's: on a shared CPU the wall time includes waiting for a core)."""
+    fn()                                                                 # warm-up: allocation, kernel choice
     walls, cpus = [], []
     for _ in range(repeats):
         sync(device)
         t0, c0 = time.perf_counter(), time.process_time()
-        a @ b
+        fn()
         sync(device)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
+
+
+def matmul_peak(device: torch.device | str | None = None, n: int = 1024, repeats: int = 10) -> dict[str, float]:
+    """fp32 FLOP/s of an ``n x n`` matmul (2 n^3 FLOPs) on ``device``, from :func:`timed`: per wall second
+    (``"wall"``) and per CPU second of this process (``"cpu"``)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    t = timed(lambda: a @ b, repeats, device)
     flops = 2 * n ** 3
-    return {"wall": flops / statistics.median(walls), "cpu": flops / max(statistics.median(cpus), 1e-9), "n": n}
+    return {"wall": flops / t["wall_s"], "cpu": flops / max(t["cpu_s"], 1e-9), "n": n}
