@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+from vidsynth_lite.booktools.teacher import RUN_TIME_HEADER, UNMEASURED
+
 
 def pages_without_outputs(html_dir: str | Path) -> list[Path]:
     pages = sorted(Path(html_dir).glob("notebooks/*.html"))
@@ -21,8 +23,6 @@ def pages_without_outputs(html_dir: str | Path) -> list[Path]:
     return [p for p in pages if "cell_output" not in p.read_text(errors="replace")]
 
 
-UNMEASURED = "not measured"    # what booktools.teacher.cpu_time writes for a chapter without a lite results file
-RUN_TIME_HEADER = "run time at"   # the syllabus column booktools.teacher.syllabus fills from the results files
 
 
 def _cells(row_html: str) -> list[str]:

@@ -40,6 +40,10 @@ def _link(chapter: Chapter) -> str:
     return f"[{chapter.title}](../notebooks/{chapter.stem}.ipynb)"
 
 
+UNMEASURED = "not measured"      # how the syllabus's run-time column starts for a chapter with no lite run time
+RUN_TIME_HEADER = "run time at"  # that column's header (then `lite`); booktools.check_book reads the column
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
@@ -51,19 +55,19 @@ def cpu_time(stem: str, results_root: str | Path | None = None) -> str:
 
     names = [c.results for c in CHAPTERS.values() if c.notebook == stem]
     if not names:
-        return "not measured yet (the chapter is not registered in vidsynth_lite.chapters)"
+        return f"{UNMEASURED} yet (the chapter is not registered in vidsynth_lite.chapters)"
     try:
         record = read_results(names[0], results_root)
     except FileNotFoundError:
-        return "not measured yet"
+        return f"{UNMEASURED} yet"
     metrics = record.get("metrics", {})
     # "seconds" is the run time the results writer records (None when written outside a chapter's run)
     seconds = next((v for v in (record.get("seconds"), metrics.get("chapter_seconds"),
                                 metrics.get("chapter_seconds_until_results")) if v is not None), None)
     if seconds is None:
-        return "not measured yet (the results file records no run time)"
+        return f"{UNMEASURED} yet (the results file records no run time)"
     if record.get("profile") != "lite":
-        return f"not measured at `lite` yet (last run: `{record.get('profile')}`, {_duration(float(seconds))})"
+        return f"{UNMEASURED} at `lite` yet (last run: `{record.get('profile')}`, {_duration(float(seconds))})"
     env = record.get("environment", {})
     machine = env.get("gpu") or env.get("cpu") or env.get("platform") or "unknown machine"
     threads = f", {env['threads']} threads" if env.get("threads") else ""
@@ -73,7 +77,8 @@ def cpu_time(stem: str, results_root: str | Path | None = None) -> str:
 def syllabus(root: str | Path = ".", results_root: str | Path | None = None) -> Markdown:
     chapters = _chapters(root)
     by_stem = {c.stem: c for c in chapters}
-    rows = ["| | chapter | builds on | student time | run time at `lite` | exercises |", "|---|---|---|---|---|---|"]
+    rows = [f"| | chapter | builds on | student time | {RUN_TIME_HEADER} `lite` | exercises |",
+            "|---|---|---|---|---|---|"]
     for c in chapters:
         if c.opening is None:
             builds_on, student = "not stated yet", "not stated yet"
