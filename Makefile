@@ -103,6 +103,7 @@ test-unit: $(STAMP)
 # execution cache keys each notebook on its own code cells, so a changed chapter runs again alone; it cannot see
 # what a chapter imports, so the whole cache is dropped when the package or the configs change. The build tools
 # (vidsynth_lite/booktools: checks, the teacher and student pages) are no chapter's code: they keep the cache.
+BOOK_BUILD = env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 book: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) $(VENDORED)
 	@mkdir -p _build
 	@hash=$$(cat pyproject.toml $$(find vidsynth_lite configs -path vidsynth_lite/booktools -prune \
@@ -113,14 +114,14 @@ book: $(STAMP) $(NOTEBOOKS) system-deps $(WEIGHTS_TARGETS) $(VENDORED)
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi; \
 	echo "$$hash" > _build/.package-hash
 	@start=$$(date +%s); \
-	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going; \
+	$(BOOK_BUILD); \
 	echo ">> make book: $$(( $$(date +%s) - start )) s to execute and render"
 	@# Two pages are built from the chapters' results files: the teacher page, which Sphinx reads (and myst-nb
 	@# executes) before the chapters (pages go in sorted order), and the Reproduction page, which a cached build
 	@# would not read again after one chapter ran anew. Read both again now (their metadata forces execution;
 	@# every chapter comes from the cache, so this costs seconds).
 	@touch book/teacher.md notebooks/90_reproduction.ipynb; \
-	env -u VIDSYNTH_PROFILE -u MPLBACKEND $(VENV)/bin/jupyter-book build . --warningiserror --keep-going --quiet
+	$(BOOK_BUILD) --quiet
 	$(PY) -m vidsynth_lite.booktools.check_book _build/html
 	$(PY) -m vidsynth_lite.booktools.site_check _build/html --screenshots _build/screenshots
 
