@@ -114,6 +114,7 @@ w_match = None  # feature-matching weight
 video_loss = None  # D_V loss: ralsgan or nonsaturating
 gp_weight = None  # gradient penalty on D_V
 use_pretrained = None  # load the shipped checkpoints
+pretrained_dir = None  # their folder ('': the package's own)
 pretrain_image_steps = None  # image GAN steps of the shipped faces generator
 pretrain_aux_image_steps = (
     None  # image GAN steps of the shipped faces_b / sky generators
@@ -144,6 +145,7 @@ import vidsynth_lite as vl
 from vidsynth_lite.chapters import mocogan_hd as ch
 from vidsynth_lite.models import mocogan_hd as mh
 from vidsynth_lite.models import stylegan2 as sg
+from vidsynth_lite.viz.data import to_image
 
 chapter_started = time.perf_counter()
 cfg = vl.config.resolve(
@@ -153,6 +155,7 @@ cfg = cfg.validate()
 device = vl.runtime.start(cfg)
 run_root = vl.config.run_dir(cfg)  # runs/mocogan_hd-<profile>-<key of config + code>
 pretrained = cfg.use_pretrained
+shipped = ch.pretrained_folder(cfg)  # the checkpoints' folder (default: the package's)
 timings: dict[str, float] = {}
 results: dict = {}
 claims: dict = {}
@@ -347,7 +350,7 @@ show_images(
 # %%
 if pretrained:
     G_img = vl.nn.freeze(sg.Generator(sizes))
-    image_info = ch.load_pretrained("image_faces", G_img)
+    image_info = ch.load_pretrained("image_faces", G_img, shipped)
     print(
         f"shipped image_faces: {image_info['steps']} steps, "
         f"{image_info['cpu_minutes']} CPU-min, "
@@ -750,7 +753,7 @@ motions, motion_infos = {}, {}
 for variant, stage in VARIANT_STAGES.items():
     if pretrained:
         m = ch.build_motion_generator(cfg, pca, variant=variant)
-        motion_infos[variant] = ch.load_pretrained(stage, m)
+        motion_infos[variant] = ch.load_pretrained(stage, m, shipped)
         motions[variant] = m.to(device).eval()
     elif variant == "full":
         motions[variant], motion_infos[variant] = G_M_live, {"steps": cfg.motion_steps}
@@ -1003,7 +1006,7 @@ if "w/o L_m" in spread:
         last = mh.sampling.render(
             G_img, mh.sampling.trajectories(motions[variant], inputs), inputs.noise
         )[:, -1].cpu()
-        axes[2 * j].imshow(vl.viz.to_image(last.mean(0)), interpolation="nearest")
+        axes[2 * j].imshow(to_image(last.mean(0)), interpolation="nearest")
         axes[2 * j].set_title(f"{variant}: mean", fontsize=8)
         axes[2 * j + 1].imshow(last.std(0).mean(0) / 2, cmap="magma", vmin=0, vmax=0.15)
         axes[2 * j + 1].set_title(f"{variant}: std", fontsize=8)
@@ -1027,7 +1030,7 @@ results["diversity"] = {
 # %%
 if pretrained:
     G_b = vl.nn.freeze(sg.Generator(sizes))
-    info_b = ch.load_pretrained("image_faces_b", G_b)
+    info_b = ch.load_pretrained("image_faces_b", G_b, shipped)
     G_b = G_b.to(device)
     pca_b = mh.style_space_pca(
         G_b.mapping,
@@ -1037,7 +1040,7 @@ if pretrained:
         device=device,
     )
     M_b = ch.build_motion_generator(cfg, pca_b, cross_domain=True)
-    info_mb = ch.load_pretrained("motion_cross", M_b)
+    info_mb = ch.load_pretrained("motion_cross", M_b, shipped)
     M_b = M_b.to(device).eval()
     cross_videos = mh.sampling.videos(
         G_b, M_b, cfg.eval_videos, cfg.frames, seed=cfg.seed + 400
@@ -1241,7 +1244,7 @@ for what, inp in (
 t0 = time.perf_counter()
 if pretrained:
     G_sky = vl.nn.freeze(sg.Generator(sizes))
-    ch.load_pretrained("image_sky", G_sky)
+    ch.load_pretrained("image_sky", G_sky, shipped)
     G_sky = G_sky.to(device)
     pca_sky = mh.style_space_pca(
         G_sky.mapping,
@@ -1251,7 +1254,7 @@ if pretrained:
         device=device,
     )
     M_sky = ch.build_motion_generator(cfg, pca_sky)
-    ch.load_pretrained("motion_sky", M_sky)
+    ch.load_pretrained("motion_sky", M_sky, shipped)
 else:  # smoke: tiny live networks, so that every cell runs
     sky_frames = ch.image_set(cfg, "sky", "train", cfg.train_videos * cfg.frames)
     G_sky = ch.ema_generator(

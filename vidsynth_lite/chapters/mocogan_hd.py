@@ -87,11 +87,14 @@ class MoCoGANHDChapterConfig(ChapterConfig):
     gp_weight: float = param(10.0, "gradient penalty on D_V (official: 10)", min=0.0)
     # shipped checkpoints (trained longer by `python -m vidsynth_lite pretrain mocogan_hd`)
     use_pretrained: bool = param(True, "load the shipped checkpoints after the live runs")
+    pretrained_dir: str = param("", "folder of those checkpoints ('': the package's shipped ones; a folder "
+                                "written by `pretrain mocogan_hd --folder DIR`, e.g. at full)")
     pretrain_image_steps: int = param(5000, "image GAN steps of the shipped faces generator (0.58 s a "
                                       "step on one Xeon thread: 48 CPU-min)", min=1)
     pretrain_aux_image_steps: int = param(1000, "image GAN steps of the shipped faces_b and sky generators",
                                           min=1)
-    pretrain_motion_steps: int = param(300, "motion steps of the shipped motion generators", min=1)
+    pretrain_motion_steps: int = param(200, "motion steps of the shipped motion generators (1.2 s a "
+                                       "step on one Xeon thread)", min=1)
     curve_every: int = param(250, "image-generator snapshots for the quality-vs-CPU curve (x ckpt_every)", min=1)
     # evaluation
     eval_videos: int = param(96, "generated and real clips per evaluation (split into draws)", min=4)
@@ -316,6 +319,11 @@ STAGES = {
 PRETRAIN_COMMAND = "python -m vidsynth_lite pretrain mocogan_hd --profile {profile} [--stage NAME ...]"
 
 
+def pretrained_folder(cfg: MoCoGANHDChapterConfig) -> Path:
+    """Where the chapter loads its checkpoints from: ``cfg.pretrained_dir``, or the shipped ones."""
+    return Path(cfg.pretrained_dir) if cfg.pretrained_dir else PRETRAINED_DIR
+
+
 def stage_of(kind: str, world: str, variant: str | None = None, cross_domain: bool = False) -> str:
     for name, spec in STAGES.items():
         if spec == (kind, world, variant, cross_domain):
@@ -443,8 +451,9 @@ def pretrain(profile: str = "lite", stages: list[str] | None = None, folder: Pat
 
 
 def pretrain_main(argv: list[str]) -> int:
-    """``python -m vidsynth_lite pretrain mocogan_hd [--profile P] [--stage NAME ...] [--no-curves]``: parse the
-    arguments, run :func:`pretrain`, print the written files; returns the exit status."""
+    """``python -m vidsynth_lite pretrain mocogan_hd [--profile P] [--stage NAME ...] [--folder DIR]
+    [--no-curves]``: parse the arguments, run :func:`pretrain`, print the written files; returns the exit
+    status."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m vidsynth_lite pretrain mocogan_hd",
@@ -452,10 +461,13 @@ def pretrain_main(argv: list[str]) -> int:
     parser.add_argument("--profile", default="lite", choices=("smoke", "lite", "full"))
     parser.add_argument("--stage", action="append", default=None, choices=list(STAGES),
                         help="train only these stages (repeatable; default: all, in order)")
+    parser.add_argument("--folder", default=None,
+                        help="write the checkpoints here instead of the package's shipped folder (the chapter "
+                             "reads them with -p pretrained_dir DIR)")
     parser.add_argument("--no-curves", action="store_true",
                         help="skip the FID-syn-against-CPU-minutes curve of the image stages")
     args = parser.parse_args(argv)
-    for path in pretrain(args.profile, stages=args.stage, curves=not args.no_curves):
+    for path in pretrain(args.profile, stages=args.stage, folder=args.folder, curves=not args.no_curves):
         print(path)
     return 0
 

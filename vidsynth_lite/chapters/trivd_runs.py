@@ -220,7 +220,7 @@ def table2(cfg, *, runs: Path, draws: int, evaluate: bool = True, device=None, p
 
 
 def pretrain(cfg: TrIVDChapterConfig, *, parts=("pushbot", "actions", "table1", "table2"), evaluate: bool = True,
-             step_seconds: float = 30.0, rounds: int = 3, out_dir: Path | None = None,
+             step_seconds: float = 10.0, rounds: int = 3, out_dir: Path | None = None,
              runs_dir: Path | None = None, device=None, progress: bool = True) -> dict:
     """Run ``parts`` and merge what they produce into ``manifest.json`` (parts not run keep their entries):
     the worlds to ``cfg.pretrain_steps`` with an evaluation every ``cfg.pretrain_eval_every`` steps, then the
