@@ -664,7 +664,9 @@ if cfg.pretrained:
             "curve": entry["curve"],
             "label": f"shipped ({entry['steps']} steps)",
         }
-    print("shipped by:", manifest["command"], "at commit", manifest["commit"][:12])
+    for w in cfg.worlds:  # each part of the manifest records the call that made it
+        made = manifest.get("made_by", {}).get(w, manifest)
+        print(f"{w} shipped by: {made['command']} at commit {made['commit'][:12]}")
 else:  # full: the run above is the model
     for w in cfg.worlds:
         final[w] = {

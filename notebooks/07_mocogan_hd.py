@@ -37,9 +37,11 @@
 #    frame on `sky` (Tab. 3).
 #
 # At `lite` everything runs at 32x32 on a 2-core CPU. A few CPU-minutes of live training show the process;
-# the same recipes trained longer (`python -m vidsynth_lite pretrain mocogan_hd`) are meant to ship as small
-# checkpoints, and with `use_pretrained` on the chapter shows both (they are not built yet: `lite` runs on
-# the live networks). `full` (`configs/mocogan_hd/full.yaml`) holds the paper's sizes.
+# the same recipes trained longer (`python -m vidsynth_lite pretrain mocogan_hd`, about 1.5 CPU-hours on one
+# thread) ship as small checkpoints in `vidsynth_lite/chapters/pretrained/mocogan_hd/`, and with
+# `use_pretrained` on (the `lite` default) the chapter shows both. `full` (`configs/mocogan_hd/full.yaml`)
+# holds the paper's sizes: train its checkpoints with `pretrain mocogan_hd --profile full --folder DIR` and
+# run the chapter with `-p pretrained_dir DIR`.
 
 # %% [markdown] tags=["opening"]
 # **You will be able to**
@@ -344,7 +346,7 @@ show_images(
 # %% [markdown]
 # A few hundred steps give colour blobs in the right places at best. The same recipe trained for
 # `pretrain_image_steps` steps (`python -m vidsynth_lite pretrain mocogan_hd`) is loaded next when
-# `use_pretrained` is on; otherwise (`smoke`, and `lite` until those checkpoints are built) the live
+# `use_pretrained` is on (`lite`); otherwise (`smoke`: the shipped files are `lite`-sized) the live
 # networks are used everywhere and the rows that need the longer runs are reported as not tested.
 
 # %%

@@ -56,3 +56,28 @@ def test_shipped_generators_load_under_a_smoke_run(monkeypatch):
     assert G.cfg.channels == ch.profile_config("lite").g_channels != vl.config.resolve(
         ch.TrIVDChapterConfig, {}).g_channels
     assert entry["steps"] == ch.profile_config("lite").pretrain_steps
+
+
+def test_pretrain_merges_into_the_manifest_as_it_is_when_a_part_ends(tmp_path, monkeypatch):
+    """Two `pretrain trivd` calls running different parts side by side: the one that writes last must keep the
+    other's part (the manifest used to be read once, at the start of a call, and written back whole)."""
+    import json
+
+    from vidsynth_lite.chapters import trivd_runs
+
+    def table1(cfg, **kwargs):
+        return {"world": "actions", "from": "the first call"}
+
+    def table2(cfg, **kwargs):      # meanwhile, another call finishes Table 1 and writes the manifest
+        trivd_runs.pretrain(cfg, parts=("table1",), out_dir=tmp_path, runs_dir=tmp_path)
+        return {"world": "actions", "from": "the second call"}
+
+    monkeypatch.setattr(trivd_runs, "table1", table1)
+    monkeypatch.setattr(trivd_runs, "table2", table2)
+    cfg = vl.config.resolve(ch.TrIVDChapterConfig, {"profile": "smoke"})
+    trivd_runs.pretrain(cfg, parts=("table2",), out_dir=tmp_path, runs_dir=tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["table1"]["from"] == "the first call" and manifest["table2"]["from"] == "the second call"
+    assert manifest["made_by"]["table1"]["command"].endswith("--parts table1")
+    assert manifest["made_by"]["table2"]["command"].endswith("--parts table2")
+    assert set(manifest["part_cpu_minutes"]) == {"table1", "table2"}

@@ -224,34 +224,42 @@ def pretrain(cfg: TrIVDChapterConfig, *, parts=("pushbot", "actions", "table1", 
              runs_dir: Path | None = None, device=None, progress: bool = True) -> dict:
     """Run ``parts`` and merge what they produce into ``manifest.json`` (parts not run keep their entries):
     the worlds to ``cfg.pretrain_steps`` with an evaluation every ``cfg.pretrain_eval_every`` steps, then the
-    Table 1 and 2 runs."""
+    Table 1 and 2 runs. Each part records the command and commit that made it (``made_by``); the manifest is
+    re-read just before each write, so two calls running different parts side by side keep each other's."""
     profile, draws = cfg.profile, cfg.draws
     vl.runtime.set_threads()        # VIDSYNTH_THREADS: spinning idle threads inflate CPU time on a busy machine
     vl.runtime.seed_everything(cfg.seed)
     out = out_dir or weights_dir()
     runs = runs_dir or vl.paths.runs_dir() / f"trivd-pretrain-{profile}"
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        manifest = read_manifest(out)
-    except FileNotFoundError:
-        manifest = {}
-    manifest.update({"chapter": "trivd", "profile": profile, "config": cfg.to_dict(), "commit": _commit(),
-                     "command": f"python -m vidsynth_lite pretrain trivd --profile {profile} --parts {' '.join(parts)}",
-                     "parts_run": list(parts),
-                     "environment": vl.runtime.environment(device or torch.device("cpu"))})
+    made_by = {"command": f"python -m vidsynth_lite pretrain trivd --profile {profile} --parts {' '.join(parts)}",
+               "commit": _commit()}
+    header = {"chapter": "trivd", "profile": profile, "config": cfg.to_dict(), **made_by,
+              "environment": vl.runtime.environment(device or torch.device("cpu"))}
+    manifest = {}
     for part in parts:
         c0 = time.process_time()
         if part in PROTOCOLS:
-            manifest.setdefault("worlds", {})[part] = pretrain_world(
-                cfg, part, runs=runs, out=out, draws=draws, evaluate=evaluate, device=device, progress=progress)
+            entry = pretrain_world(cfg, part, runs=runs, out=out, draws=draws, evaluate=evaluate, device=device,
+                                   progress=progress)
         elif part == "table1":
-            manifest["table1"] = table1(cfg, runs=runs, draws=draws, seconds=step_seconds, rounds=rounds,
-                                        evaluate=evaluate, device=device, progress=progress)
+            entry = table1(cfg, runs=runs, draws=draws, seconds=step_seconds, rounds=rounds, evaluate=evaluate,
+                           device=device, progress=progress)
         elif part == "table2":
-            manifest["table2"] = table2(cfg, runs=runs, draws=draws, evaluate=evaluate, device=device,
-                                        progress=progress)
+            entry = table2(cfg, runs=runs, draws=draws, evaluate=evaluate, device=device, progress=progress)
         else:
             raise ValueError(f"unknown part {part!r}; expected {sorted(PROTOCOLS)} + ['table1', 'table2']")
+        try:
+            manifest = read_manifest(out)           # as it is now: another call may have written meanwhile
+        except FileNotFoundError:
+            manifest = {}
+        manifest.pop("parts_run", None)             # older manifests: one list for the whole file
+        manifest.update(header)
+        if part in PROTOCOLS:
+            manifest.setdefault("worlds", {})[part] = entry
+        else:
+            manifest[part] = entry
         manifest.setdefault("part_cpu_minutes", {})[part] = (time.process_time() - c0) / 60
+        manifest.setdefault("made_by", {})[part] = made_by
         write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=float))
     return manifest
