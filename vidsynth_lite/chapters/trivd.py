@@ -78,7 +78,7 @@ class TrIVDChapterConfig(ChapterConfig):
     run_tables: bool = param(False, "train the Table 1 and 2 runs in the chapter (full); else read the shipped "
                              "results of `python -m vidsynth_lite pretrain trivd`")
     pretrained: bool = param(True, "load the shipped checkpoints (the same recipe trained longer)")
-    pretrain_steps: int = param(1000, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
+    pretrain_steps: int = param(800, "steps of the shipped checkpoints (`python -m vidsynth_lite pretrain trivd`)",
                                 min=1)
     pretrain_eval_every: int = param(200, "evaluation period of the shipped checkpoints' quality curve", min=1)
     ckpt_every: int = param(50, "checkpoint period in steps", min=1)
