@@ -1044,16 +1044,19 @@ if pretrained:
     M_b = ch.build_motion_generator(cfg, pca_b, cross_domain=True)
     info_mb = ch.load_pretrained("motion_cross", M_b, shipped)
     M_b = M_b.to(device).eval()
-    cross_videos = mh.sampling.videos(
-        G_b, M_b, cfg.eval_videos, cfg.frames, seed=cfg.seed + 400
-    ).cpu()
+    # enough videos that their later frames fill an FID-syn set of fid_images
+    cross_count = max(cfg.eval_videos, -(-cfg.fid_images // (cfg.frames - 1)))
+    cross_all = mh.sampling.videos(
+        G_b, M_b, cross_count, cfg.frames, seed=cfg.seed + 400
+    ).cpu()  # [N, T, 3, S, S]
+    cross_videos = cross_all[: cfg.eval_videos]  # the same count as in-domain
     vl.viz.show_video(
         cross_videos[:8],
         caption="cross-domain: faces_b content, faces motion",
         columns=8,
     )
     real_b = ch.image_set(cfg, "faces_b", "test", 2 * cfg.fid_images)
-    cross_frames = cross_videos[:, 1:].flatten(0, 1)
+    cross_frames = cross_all[:, 1:].flatten(0, 1)  # [N * (T - 1), 3, S, S]
     cross_frames = cross_frames[
         torch.randperm(
             len(cross_frames), generator=torch.Generator().manual_seed(cfg.seed)

@@ -79,10 +79,12 @@ def test_pretrain_command_line(capsys, monkeypatch):
     from vidsynth_lite import cli
 
     seen = {}
-    monkeypatch.setattr(ch, "pretrain", lambda profile, stages=None, curves=True: seen.update(
-        profile=profile, stages=stages, curves=curves) or [])
+    monkeypatch.setattr(ch, "pretrain", lambda profile, stages=None, folder=None, curves=True: seen.update(
+        profile=profile, stages=stages, folder=folder, curves=curves) or [])
     assert cli.main(["pretrain", "mocogan_hd", "--profile", "smoke", "--stage", "image_sky", "--no-curves"]) == 0
-    assert seen == {"profile": "smoke", "stages": ["image_sky"], "curves": False}
+    assert seen == {"profile": "smoke", "stages": ["image_sky"], "folder": None, "curves": False}
+    assert cli.main(["pretrain", "mocogan_hd", "--folder", "elsewhere"]) == 0
+    assert seen == {"profile": "lite", "stages": None, "folder": "elsewhere", "curves": True}
     with pytest.raises(SystemExit):
         ch.pretrain_main(["--stage", "image_moon"])
     assert "invalid choice: 'image_moon'" in capsys.readouterr().err
