@@ -667,6 +667,13 @@ if cfg.pretrained:
     for w in cfg.worlds:  # each part of the manifest records the call that made it
         made = manifest.get("made_by", {}).get(w, manifest)
         print(f"{w} shipped by: {made['command']} at commit {made['commit'][:12]}")
+        entry = manifest["worlds"][w]
+        if entry.get("diverged"):  # snapshots whose statistics hold inf are not shipped
+            print(
+                f"  trained {entry['trained_steps']} steps, shipped the snapshot at "
+                f"{entry['steps']}: non-finite batch-norm statistics at steps "
+                f"{', '.join(entry['diverged'])}"
+            )
 else:  # full: the run above is the model
     for w in cfg.worlds:
         final[w] = {
@@ -712,7 +719,10 @@ fig, axes = plt.subplots(
     1, len(cfg.worlds), figsize=(5 * len(cfg.worlds), 3), squeeze=False
 )
 for ax, w in zip(axes[0], cfg.worlds):
-    curve = final[w]["curve"]
+    curve = [p for p in final[w]["curve"] if "FVD-syn" in p]  # scored snapshots
+    for p in final[w]["curve"]:
+        if p.get("diverged"):  # a snapshot whose statistics overflowed: no score
+            ax.axvline(p["cpu_minutes"], color="red", ls="--", lw=0.8)
     if curve:
         x = [p["cpu_minutes"] for p in curve]
         y = [p["FVD-syn"]["value"] for p in curve]

@@ -65,6 +65,13 @@ def evaluate_rows(rows: dict[str, torch.Tensor], test, reference, cond_frames: i
                                protocol={"world": world, "split": "test", "seed": seed})
 
 
+def nonfinite(G) -> list[str]:
+    """Names of ``G``'s parameters and buffers (weights, standing statistics) that hold NaN or inf. A run whose
+    activations blew up leaves inf in its standing statistics once they are stored in float16 (the lite
+    pushbot run: batch-norm inputs of the last stage ~5e2 at 200 steps, ~1e7 at 400, ~1e11 at 800)."""
+    return [n for n, v in G.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+
 def check_psnr(G, test: torch.Tensor) -> float:
     """A number the test suite recomputes from the shipped file: mean PSNR of the predicted frames of the first
     4 test clips with z = 0 (deterministic)."""
@@ -152,17 +159,28 @@ def pretrain_world(cfg, world: str, *, runs: Path, out: Path, draws: int, evalua
     files = {t: trained_generator(model, data.train, steps=t, run_dir=runs / world, seed=cfg.seed, cfg=cfg,
                                   device=device, progress=progress, desc=f"{world} to {t}")
              for t in sorted({*range(every, steps, every), steps})}
-    final, meta = load_generator(files[steps])
+    broken = {t: nonfinite(load_generator(path)[0]) for t, path in files.items()}
+    usable = [t for t in files if not broken[t]]
+    if not usable:
+        raise RuntimeError(f"{world}: every snapshot's evaluation generator holds NaN or inf (at {steps} steps: "
+                           f"{', '.join(broken[steps][:3])}); there is nothing to ship")
+    shipped = usable[-1]               # the last snapshot whose weights and standing statistics are finite
+    final, meta = load_generator(files[shipped])
     name = f"{world}.safetensors"
-    save_generator(out / name, final, steps=steps, extra={"world": world, **meta["extra"]})
-    entry = {"file": name, "world": world, "steps": steps, "cpu_minutes": meta["extra"]["cpu_minutes"],
-             "check_psnr_z0_first4": check_psnr(final, data.test), "model": model.to_dict()}
+    entry = {"file": name, "world": world, "steps": shipped, "trained_steps": steps,
+             "cpu_minutes": meta["extra"]["cpu_minutes"], "check_psnr_z0_first4": check_psnr(final, data.test),
+             "model": model.to_dict(),
+             "diverged": {str(t): names[:4] for t, names in broken.items() if names}}
+    save_generator(out / name, final, steps=shipped, extra={"world": world, **meta["extra"]})
     if not evaluate:
         return entry
     curve = []
     for t, path in files.items():
-        ev = _evaluate_files({"TrIVD-GAN-FP": path}, data, cfg, draws)
         point = {"steps": t, "cpu_minutes": load_generator(path)[1]["extra"]["cpu_minutes"]}
+        if broken[t]:                  # no scores: its samples are NaN; the curve says where training diverged
+            curve.append({**point, "diverged": broken[t][:4]})
+            continue
+        ev = _evaluate_files({"TrIVD-GAN-FP": path}, data, cfg, draws)
         for metric in ("FVD-syn", "SSIM mean-of-K", "PSNR mean-of-K"):
             score = ev.scores["TrIVD-GAN-FP"][metric]
             point[metric] = {"value": score.value, "std": score.std}
