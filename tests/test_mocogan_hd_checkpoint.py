@@ -15,8 +15,17 @@ from vidsynth_lite.models import stylegan2 as sg
 
 
 @pytest.fixture(scope="module")
-def lite():
+def lite(monkeypatch_module):
+    """The lite config as configs/mocogan_hd/lite.yaml says, even under `make test`'s VIDSYNTH_PROFILE=smoke
+    (which would otherwise resolve every config at smoke)."""
+    monkeypatch_module.delenv(vl.config.PROFILE_ENV, raising=False)
     return vl.config.resolve(ch.MoCoGANHDChapterConfig, {"profile": "lite"}).validate()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def _module(stage, cfg):

@@ -17,7 +17,11 @@ def test_integer_translation_is_inverted_exactly():
     g = torch.zeros(1, 2, 10, 12)
     g[:, 0], g[:, 1] = 2.0, -1.0                                       # read 2 px right, 1 px up
     f, direct = invert_flow(g)
-    assert torch.equal(f, -g)                                           # reached cells exactly, the rest filled
+    reached = direct[:, None].expand_as(f)
+    assert torch.equal(f[reached], -g[reached])                         # reached cells exactly
+    # the rest are filled by normalised Gaussian averages of equal values: exact up to rounding, whose size
+    # depends on the convolution backend's summation order (torch 2.14.1 on CPU: 1 ulp off at one cell)
+    torch.testing.assert_close(f, -g, rtol=0, atol=1e-6)
     assert direct.sum() == (10 - 1) * (12 - 2) and not direct[0, 9].any()   # the rows/columns nothing maps to
 
 

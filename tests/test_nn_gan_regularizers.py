@@ -114,3 +114,38 @@ def test_orthogonal_regularization_of_a_module_covers_conv_and_spectral_norm_wei
     assert conv_w.grad is not None and net[2].bias.grad is None
     with pytest.raises(ValueError, match="no trainable weight"):
         vnn.orthogonal_regularization(nn.BatchNorm1d(3))
+
+
+def _gain(layer: nn.Module) -> float:
+    """Largest singular value of the weight the layer applies in evaluation mode, read as PyTorch reads it."""
+    dim = 1 if isinstance(layer, nn.ConvTranspose2d) else 0          # PyTorch's spectral_norm reads it so
+    return float(torch.linalg.matrix_norm(layer.weight.detach().movedim(dim, 0).flatten(1), 2))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Conv2d(4, 6, 3), lambda: nn.ConvTranspose2d(4, 6, 3),
+                                  lambda: nn.Linear(5, 7)])
+def test_an_ema_of_a_spectrally_normalised_layer_keeps_unit_gain(make):
+    """Averaging u, v with the weights (as an EMA of the state dict does) leaves vectors that are not the
+    singular vectors of the averaged weight: sigma = u^T W v then underestimates, and the layer's gain exceeds
+    1 in evaluation mode (TrIVD-GAN-FP's EMA generator: up to 12). EMA.averaged re-estimates them."""
+    from vidsynth_lite.train.ema import EMA
+
+    torch.manual_seed(0)
+    layer = vnn.spectral_norm(make())
+    ema = EMA(layer, 0.5)
+    for _ in range(5):                                # weights that jump between unrelated directions
+        with torch.no_grad():
+            layer.parametrizations.weight.original.normal_()
+        layer.train()
+        _ = layer.weight                              # one power iteration, as a training forward does
+        ema.update(layer)
+    stale = vnn.spectral_norm(make())
+    stale.load_state_dict(ema.shadow)
+    assert _gain(stale.eval()) > 1.5                  # the bug this guards against
+    assert _gain(ema.averaged(layer)) == pytest.approx(1.0, abs=1e-3)
+    assert _gain(vnn.refresh_spectral_norm(stale)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_refresh_spectral_norm_refuses_zero_iterations():
+    with pytest.raises(ValueError, match="iterations"):
+        vnn.refresh_spectral_norm(nn.Linear(2, 2), iterations=0)

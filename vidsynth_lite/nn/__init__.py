@@ -124,7 +124,13 @@ from .gan_losses import (
 from .normalization import SPADE, AdaIN, ConditionalBatchNorm, standing_statistics
 from .perceptual import PerceptualNetwork, PerceptualWeightsNotFound, load_perceptual
 from .regularizers import orthogonal_regularization, r1_penalty, wgan_gp_penalty
-from .spectral import apply_spectral_norm, has_spectral_norm, largest_singular_value, spectral_norm
+from .spectral import (
+    apply_spectral_norm,
+    has_spectral_norm,
+    largest_singular_value,
+    refresh_spectral_norm,
+    spectral_norm,
+)
 from .warp import flow_grid, upsample_flow, warp
 
 __all__ += [
@@ -158,6 +164,7 @@ __all__ += [
     "r1_penalty",
     "ralsgan_d_loss",
     "ralsgan_g_loss",
+    "refresh_spectral_norm",
     "repeat_per_frame",
     "score_real_and_fake",
     "snapshot",

@@ -41,9 +41,13 @@ class EMA:
             self.shadow[key].copy_(value)
 
     def copy_to(self, model: torch.nn.Module) -> torch.nn.Module:
-        """Load the averaged weights into ``model`` (in place) and return it."""
+        """Load the averaged weights into ``model`` (in place) and return it. Spectrally normalised layers get
+        their power-iteration vectors re-estimated for the averaged weights: the average of ``u, v`` is not the
+        singular vector of the average of ``W`` (:func:`vidsynth_lite.nn.spectral.refresh_spectral_norm`)."""
+        from vidsynth_lite.nn.spectral import refresh_spectral_norm
+
         model.load_state_dict(self.shadow)
-        return model
+        return refresh_spectral_norm(model)
 
     def averaged(self, model: torch.nn.Module) -> torch.nn.Module:
         """A copy of ``model`` holding the averaged weights (the original is untouched)."""
