@@ -745,14 +745,15 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What the shipped runs show.** Longer training is not enough at this width: on `actions` FVD-syn moves
-# up and down between snapshots without clearly passing the copy-last-frame line, and the predicted frames
-# above turn to texture after the given ones. The `pushbot` run (1 + 15 frames) diverged: after 200 steps
-# the inputs of the last stage's batch norms grew by orders of magnitude (the TSRU's candidate, Eq. 8, is a
-# ReLU, unbounded, applied again at each of the 15 unrolled frames), so its standing statistics overflow the
-# float16 files and the pretrain command ships the last finite snapshot; the red lines mark the others. Section
-# 14 computes whether either generator beats the trivial baselines. A recipe that trains stably at this
-# width (a bounded candidate, a smaller learning rate, gradient clipping) is left open.
+# **A pitfall of EMA + spectral norm.** The EMA averages the whole state dict, spectral norm's
+# power-iteration vectors `u, v` included, and their average is not the singular vector pair of the averaged
+# weights: in evaluation mode `sigma = u^T W v` then underestimates, and a layer's gain exceeds 1. Our first
+# shipped `pushbot` run had gains up to 12 in its EMA generator, activations of ~1e11 by 800 steps, standing
+# statistics that overflowed float16 and NaN samples; it looked like a diverged run. `EMA.averaged` now
+# re-estimates `u, v` for the averaged weights (`vl.nn.refresh_spectral_norm`; BigGAN gets the same effect
+# by accumulating standing statistics in training mode). The pretrain command still refuses to ship a
+# snapshot whose statistics are not finite; the curve would mark it with a red line. Section 14 computes
+# whether each shipped generator beats the trivial baselines.
 
 # %% [markdown]
 # ## 9. Motion fields (Fig. 3)

@@ -85,9 +85,10 @@ def test_pretrain_merges_into_the_manifest_as_it_is_when_a_part_ends(tmp_path, m
 
 
 def test_pretrain_ships_the_last_snapshot_whose_statistics_are_finite(tmp_path, monkeypatch):
-    """A run whose activations blew up leaves inf in its float16 standing statistics (lite pushbot after 200
-    steps): its NaN samples must not be shipped or scored; the last finite snapshot is, and the curve says where
-    the run diverged. Snapshots of untrained generators stand in for the run."""
+    """A generator whose activations blew up leaves inf in its float16 standing statistics (the lite pushbot
+    run after 200 steps, before EMA.averaged refreshed spectral norm): its NaN samples must not be shipped or
+    scored; the last finite snapshot is, and the curve says where the run diverged. Snapshots of untrained
+    generators stand in for the run."""
     from vidsynth_lite.chapters import trivd_runs
 
     cfg = vl.config.resolve(ch.TrIVDChapterConfig, {"profile": "smoke", "pretrain_steps": 3,

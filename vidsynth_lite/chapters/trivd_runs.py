@@ -66,9 +66,10 @@ def evaluate_rows(rows: dict[str, torch.Tensor], test, reference, cond_frames: i
 
 
 def nonfinite(G) -> list[str]:
-    """Names of ``G``'s parameters and buffers (weights, standing statistics) that hold NaN or inf. A run whose
-    activations blew up leaves inf in its standing statistics once they are stored in float16 (the lite
-    pushbot run: batch-norm inputs of the last stage ~5e2 at 200 steps, ~1e7 at 400, ~1e11 at 800)."""
+    """Names of ``G``'s parameters and buffers (weights, standing statistics) that hold NaN or inf. A generator
+    whose activations blow up leaves inf in its standing statistics once they are stored in float16. It
+    happened to the lite pushbot run before EMA.averaged re-estimated spectral norm's ``u, v``: last-stage
+    batch-norm inputs ~1e7 at 400 steps, ~1e11 at 800; the check keeps such a snapshot from being shipped."""
     return [n for n, v in G.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
 
 
