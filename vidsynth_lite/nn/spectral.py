@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _torch_spectral_norm
+
+from vidsynth_lite.train.ema import refresh_spectral_norm  # lives with the EMA, its main user (layer order)
 
 __all__ = ["apply_spectral_norm", "has_spectral_norm", "largest_singular_value", "refresh_spectral_norm",
            "spectral_norm"]
@@ -65,30 +66,3 @@ def largest_singular_value(weight: torch.Tensor) -> torch.Tensor:
     """Exact largest singular value of ``weight`` read as ``[out, in * k...]`` (what spectral norm bounds)."""
     return torch.linalg.matrix_norm(weight.detach().flatten(1).double(), ord=2).to(weight.dtype)
 
-
-@torch.no_grad()
-def refresh_spectral_norm(model: nn.Module, *, iterations: int = 50) -> nn.Module:
-    """Re-estimate the power-iteration vectors ``u, v`` of every spectrally normalised layer of ``model`` for
-    its current weights (``iterations`` steps from the stored ``u``); returns ``model``.
-
-    Needed whenever weights are set from outside training, above all by an EMA: averaging ``u`` and ``v`` with
-    the weights gives vectors that are neither unit-norm nor the singular vectors of the averaged weight, so in
-    evaluation mode ``sigma = u^T W v`` underestimates the largest singular value and the layer's gain exceeds
-    1. (TrIVD-GAN-FP's lite pushbot EMA generator had gains up to 12; its activations grew to ~1e11 and its
-    float16 standing statistics overflowed. BigGAN avoids it by running the EMA copy in training mode while it
-    accumulates standing statistics, which also runs power iterations.)"""
-    if iterations < 1:
-        raise ValueError(f"refresh_spectral_norm: iterations must be >= 1, got {iterations}")
-    for module in model.modules():
-        if not has_spectral_norm(module):
-            continue
-        sn = next(p for p in module.parametrizations.weight if type(p).__name__ == "_SpectralNorm")
-        weight = module.parametrizations.weight.original
-        matrix = weight.movedim(sn.dim, 0).flatten(1)                       # [out, in * k...] as PyTorch reads it
-        u = F.normalize(sn._u, dim=0, eps=sn.eps)
-        for _ in range(iterations):
-            v = F.normalize(matrix.T @ u, dim=0, eps=sn.eps)                # v <- W^T u / |W^T u|
-            u = F.normalize(matrix @ v, dim=0, eps=sn.eps)                  # u <- W v / |W v|
-        sn._u.copy_(u)
-        sn._v.copy_(v)
-    return model

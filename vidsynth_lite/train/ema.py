@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.nn.functional as F
+from torch.nn.utils import parametrize
 
 
 class EMA:
@@ -43,12 +45,41 @@ class EMA:
     def copy_to(self, model: torch.nn.Module) -> torch.nn.Module:
         """Load the averaged weights into ``model`` (in place) and return it. Spectrally normalised layers get
         their power-iteration vectors re-estimated for the averaged weights: the average of ``u, v`` is not the
-        singular vector of the average of ``W`` (:func:`vidsynth_lite.nn.spectral.refresh_spectral_norm`)."""
-        from vidsynth_lite.nn.spectral import refresh_spectral_norm
-
+        singular vector of the average of ``W`` (:func:`refresh_spectral_norm`)."""
         model.load_state_dict(self.shadow)
         return refresh_spectral_norm(model)
 
     def averaged(self, model: torch.nn.Module) -> torch.nn.Module:
         """A copy of ``model`` holding the averaged weights (the original is untouched)."""
         return self.copy_to(copy.deepcopy(model)).eval()
+
+
+@torch.no_grad()
+def refresh_spectral_norm(model: torch.nn.Module, *, iterations: int = 50) -> torch.nn.Module:
+    """Re-estimate the power-iteration vectors ``u, v`` of every spectrally normalised layer of ``model`` for
+    its current weights (``iterations`` steps from the stored ``u``); returns ``model``. Also exported as
+    ``vidsynth_lite.nn.refresh_spectral_norm``.
+
+    Needed whenever weights are set from outside training, above all by an EMA: averaging ``u`` and ``v`` with
+    the weights gives vectors that are neither unit-norm nor the singular vectors of the averaged weight, so in
+    evaluation mode ``sigma = u^T W v`` underestimates the largest singular value and the layer's gain exceeds
+    1. (TrIVD-GAN-FP's lite pushbot EMA generator had gains up to 12; its activations grew to ~1e11 and its
+    float16 standing statistics overflowed. BigGAN avoids it by running the EMA copy in training mode while it
+    accumulates standing statistics, which also runs power iterations.)"""
+    if iterations < 1:
+        raise ValueError(f"refresh_spectral_norm: iterations must be >= 1, got {iterations}")
+    for module in model.modules():
+        if not parametrize.is_parametrized(module, "weight"):
+            continue
+        for sn in module.parametrizations.weight:
+            if type(sn).__name__ != "_SpectralNorm":                      # PyTorch's spectral_norm parametrization
+                continue
+            weight = module.parametrizations.weight.original
+            matrix = weight.movedim(sn.dim, 0).flatten(1)                   # [out, in * k...] as PyTorch reads it
+            u = F.normalize(sn._u, dim=0, eps=sn.eps)
+            for _ in range(iterations):
+                v = F.normalize(matrix.T @ u, dim=0, eps=sn.eps)            # v <- W^T u / |W^T u|
+                u = F.normalize(matrix @ v, dim=0, eps=sn.eps)              # u <- W v / |W v|
+            sn._u.copy_(u)
+            sn._v.copy_(v)
+    return model
