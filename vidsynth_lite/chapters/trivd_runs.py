@@ -160,13 +160,14 @@ def pretrain_world(cfg, world: str, *, runs: Path, out: Path, draws: int, evalua
     files = {t: trained_generator(model, data.train, steps=t, run_dir=runs / world, seed=cfg.seed, cfg=cfg,
                                   device=device, progress=progress, desc=f"{world} to {t}")
              for t in sorted({*range(every, steps, every), steps})}
-    broken = {t: nonfinite(load_generator(path)[0]) for t, path in files.items()}
+    loaded = {t: load_generator(path) for t, path in files.items()}          # (G, metadata) per snapshot
+    broken = {t: nonfinite(G) for t, (G, _) in loaded.items()}
     usable = [t for t in files if not broken[t]]
     if not usable:
         raise RuntimeError(f"{world}: every snapshot's evaluation generator holds NaN or inf (at {steps} steps: "
                            f"{', '.join(broken[steps][:3])}); there is nothing to ship")
     shipped = usable[-1]               # the last snapshot whose weights and standing statistics are finite
-    final, meta = load_generator(files[shipped])
+    final, meta = loaded[shipped]
     name = f"{world}.safetensors"
     entry = {"file": name, "world": world, "steps": shipped, "trained_steps": steps,
              "cpu_minutes": meta["extra"]["cpu_minutes"], "check_psnr_z0_first4": check_psnr(final, data.test),
@@ -177,7 +178,7 @@ def pretrain_world(cfg, world: str, *, runs: Path, out: Path, draws: int, evalua
         return entry
     curve = []
     for t, path in files.items():
-        point = {"steps": t, "cpu_minutes": load_generator(path)[1]["extra"]["cpu_minutes"]}
+        point = {"steps": t, "cpu_minutes": loaded[t][1]["extra"]["cpu_minutes"]}
         if broken[t]:                  # no scores: its samples are NaN; the curve says where training diverged
             curve.append({**point, "diverged": broken[t][:4]})
             continue

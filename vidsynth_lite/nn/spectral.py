@@ -65,4 +65,3 @@ def apply_spectral_norm(model: nn.Module, *, exclude: Iterable[nn.Module] = (),
 def largest_singular_value(weight: torch.Tensor) -> torch.Tensor:
     """Exact largest singular value of ``weight`` read as ``[out, in * k...]`` (what spectral norm bounds)."""
     return torch.linalg.matrix_norm(weight.detach().flatten(1).double(), ord=2).to(weight.dtype)
-
